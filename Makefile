@@ -1,0 +1,58 @@
+# netmem: the project's commands.  CMake does the building; this file is
+# the front door.
+#   make            build (build/)
+#   make test       build and run every test; last line "N passed, N failed, N skipped"
+#   make demo       a real loopback receive into pooled buffers, figures printed
+#   make bench      the benchmarks (pool, rx), baselines and ratios
+#   make sanitize   the whole suite under ASan+UBSan (build-asan/)
+#   make tsan       the concurrent tests under TSan (build-tsan/)
+#   make test-gpu   the CUDA tests, on a machine with an NVIDIA GPU
+#   make install PREFIX=/usr/local
+PREFIX ?= /usr/local
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo bench sanitize tsan test-gpu install clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) 2>&1 | grep -vE '^\[|^-- |Consolidate compiler' || true
+	@test -x $(BUILD)/netmem
+
+test: build
+	@tests/run-tests.sh $(BUILD)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench: build
+	@$(BUILD)/netmem bench pool
+	@$(BUILD)/netmem bench rx
+
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CMAKE_FLAGS="-DNM_SANITIZE=address,undefined" build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		NM_SANITIZED=1 tests/run-tests.sh build-asan
+
+TSAN_TESTS ?= '(stress|concurrent|thread|revoke|destroy|ring)'
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan CMAKE_FLAGS="-DNM_SANITIZE=thread" build
+	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 NM_SANITIZED=1 \
+		tests/run-tests.sh build-tsan $(TSAN_TESTS)
+
+test-gpu: build
+	@NM_TEST_GPU=1 tests/run-tests.sh $(BUILD) '(cuda|gpu)'
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netmem.h - the user-facing API of libnetmem.
+ *
+ * libnetmem receives network data into pooled buffers whose memory comes
+ * from pluggable memory providers (host pages, hugepages, memfd, dmabuf,
+ * GPU memory).  The objects, bottom up:
+ *
+ *   nm_area  one registered region from one provider, carved into chunks of
+ *            2^order pages.  It may have no CPU mapping (device memory).
+ *   nm_iov   the descriptor of one chunk.  Descriptors live in an array of
+ *            their own, never inside the memory they describe.
+ *   nm_pool  a page_pool-style front end over one area, one per receive
+ *            queue: a single-consumer alloc cache, a multi-producer return
+ *            ring, fragments, stats and in-flight accounting.
+ *   nm_buf   what the application holds: a descriptor plus offset and length
+ *            within its chunk.
+ *
+ * Threading: a pool is allocated from by one thread at a time (its queue's
+ * thread); buffers may be put back from any thread.  Areas may be revoked
+ * from any thread at any time.
+ *
+ * Errors: int-returning functions return 0 (or a count) on success and a
+ * negative errno on failure.  Constructors return NULL and set errno.
+ * Fast-path functions (alloc, put, data) never touch errno.  Every error a
+ * caller can cause is counted in the pool's stats and leaves state intact.
+ */
+#ifndef NETMEM_NETMEM_H
+#define NETMEM_NETMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NM_BUILDING_LIBRARY)
+#define NM_API __attribute__((visibility("default")))
+#else
+#define NM_API
+#endif
+
+#define NETMEM_VERSION_MAJOR 0
+#define NETMEM_VERSION_MINOR 1
+#define NETMEM_VERSION_PATCH 0
+
+/** nm_version - the library's version as "MAJOR.MINOR.PATCH". */
+NM_API const char *nm_version(void);
+
+struct nm_area;
+struct nm_pool;
+struct nm_iov;
+struct nm_provider_ops;
+
+/* Chunk sizes: 4 KiB << order.  Order 9 is 2 MiB; up to order 18 (1 GiB). */
+#define NM_PAGE_SHIFT     12
+#define NM_MAX_ORDER      18
+
+/*
+ * Option structs follow libbpf's convention: the first member is the size
+ * of the struct as the caller knows it.  Fields the caller's version does not
+ * have read as zero; non-zero bytes past the library's version are rejected
+ * with -E2BIG/E2BIG, so the struct can grow without breaking old callers.
+ * Declare them with NM_OPTS(type, name, .field = value, ...).
+ */
+#define NM_OPTS(TYPE, NAME, ...) \
+	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+
+/* ------------------------------------------------------------------ */
+/* Areas                                                                */
+/* ------------------------------------------------------------------ */
+
+/* nm_area_opts.flags */
+#define NM_AREA_F_NO_CPU_MAP   (1u << 0) /* do not map for the CPU even if possible */
+#define NM_AREA_F_POPULATE     (1u << 1) /* fault the memory in at creation */
+#define NM_AREA_F_HUGE_STRICT  (1u << 2) /* hugepage: fail rather than fall back to THP */
+#define NM_AREA_F_ALLOW_ANY_FD (1u << 3) /* dmabuf: accept an fd that is not a dmabuf
+					  * (tmpfs/memfd); for testing the import
+					  * path where no exporter exists */
+#define NM_AREA_F_IMPORT_FD    (1u << 4) /* memfd: import opts.fd instead of creating */
+#define NM_AREA_F_ALL          0x1fu
+
+struct nm_area_opts {
+	size_t sz;            /* sizeof(struct nm_area_opts) */
+	size_t size;          /* bytes; rounded up to whole chunks. 0: from fd */
+	unsigned int order;   /* chunk size = 4 KiB << order, 0..NM_MAX_ORDER */
+	unsigned int flags;   /* NM_AREA_F_* */
+	int fd;               /* fd to import: always for dmabuf, for memfd with
+			       * NM_AREA_F_IMPORT_FD; ignored otherwise.  The
+			       * area keeps its own dup */
+	int numa_node;        /* reserved, must be 0 */
+	const char *name;     /* for stats and debugging; may be NULL */
+	void *provider_arg;   /* provider-specific, see the provider's doc */
+};
+
+enum nm_area_state {
+	NM_AREA_LIVE = 0,     /* chunks may be allocated */
+	NM_AREA_REVOKING = 1, /* revoked; memory kept until the last chunk returns */
+	NM_AREA_DEAD = 2,     /* memory released (or gone); descriptors remain
+			       * until the last chunk returns */
+};
+
+/* What an area is: filled by nm_area_info(). */
+struct nm_area_info {
+	const char *provider;     /* provider name */
+	const char *name;         /* area name */
+	void *cpu_base;           /* NULL when the memory is unreadable */
+	uint64_t io_base;         /* IO/DMA address of chunk 0 */
+	int dmabuf_fd;            /* the area's dmabuf (or memfd) fd, or -1 */
+	size_t size;              /* bytes */
+	unsigned int order;       /* chunk order */
+	uint32_t chunk_size;      /* bytes per chunk */
+	uint32_t nr_chunks;
+	uint32_t nr_free;         /* chunks in the area's allocator */
+	uint32_t nr_outstanding;  /* chunks taken by pools, not yet returned */
+	enum nm_area_state state;
+	char detail[96];          /* provider's description: e.g. which pages it
+				   * got ("hugetlb 2M", "THP: hugetlb pool empty") */
+};
+
+/**
+ * nm_area_create - create an area of @opts->size bytes from a provider.
+ * @provider: a registered provider's name ("host", "hugepage", "memfd",
+ *            "dmabuf", "cuda", or one the application registered).
+ * @opts: options; may not be NULL.
+ *
+ * Return: the area, or NULL with errno set: EINVAL (NULL/unknown-size opts,
+ * order out of range, zero size where one is needed, unknown flag bits),
+ * E2BIG (non-zero bytes past the known opts), ENOENT (no such provider),
+ * ENOMEM (size larger than memory or limits), EOPNOTSUPP (the provider
+ * cannot do it here, e.g. no CUDA driver), or the provider's errno.
+ */
+NM_API struct nm_area *nm_area_create(const char *provider,
+				      const struct nm_area_opts *opts);
+
+/**
+ * nm_area_revoke - the memory's owner takes it back (device unplug, dmabuf
+ * revoked, shutdown).  Safe from any thread while buffers are in flight.
+ * @flags: 0, or NM_REVOKE_GONE when the memory is already gone: it is then
+ * released at once and the CPU mapping (if any) is replaced by an
+ * inaccessible one, so a stray read faults instead of reading recycled data.
+ *
+ * Afterwards no buffer of the area is handed out; pools over it fail
+ * allocation with -ENODEV; a held buffer's data pointer is NULL and
+ * operations on it return -ENODEV, but it can still be put (and must be).
+ * The memory is released when the last chunk comes back.
+ *
+ * Return: the number of chunks still outstanding (>= 0), -EINVAL for a NULL
+ * area or unknown flags, -EALREADY if already revoked.
+ */
+#define NM_REVOKE_GONE (1u << 0)
+NM_API int nm_area_revoke(struct nm_area *area, unsigned int flags);
+
+/**
+ * nm_area_destroy - drop the creator's reference.  Revokes the area if it
+ * is live; the area is freed when its last pool and chunk are gone.
+ * Return: 0, or -EINVAL for NULL.
+ */
+NM_API int nm_area_destroy(struct nm_area *area);
+
+/** nm_area_info - describe an area.  Return: 0, -EINVAL. */
+NM_API int nm_area_info(const struct nm_area *area, struct nm_area_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                                */
+/* ------------------------------------------------------------------ */
+
+#define NM_POOL_F_SYNC_FOR_DEVICE (1u << 0) /* call the provider's sync on refill */
+#define NM_POOL_F_ALL             0x1u
+
+struct nm_pool_opts {
+	size_t sz;              /* sizeof(struct nm_pool_opts) */
+	unsigned int flags;     /* NM_POOL_F_* */
+	unsigned int ring_size; /* return ring entries, power of 2; 0: enough
+				 * for every chunk of the area (max 1M) */
+	unsigned int max_chunks;/* most chunks this pool may take from the
+				 * area; 0: no limit */
+	const char *name;
+};
+
+/**
+ * nm_pool_create - create a pool drawing chunks from @area.
+ * @opts: may be NULL for defaults.
+ * Return: the pool, or NULL with errno: EINVAL (NULL area, bad ring size,
+ * unknown flags), E2BIG, ENODEV (area revoked), ENOMEM.
+ */
+NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
+				      const struct nm_pool_opts *opts);
+
+/**
+ * nm_pool_destroy - give the pool up.  Returns at once; cached and ring
+ * chunks go back to the area now, and the pool lives on until its last
+ * in-flight buffer is put, then frees itself.  The caller must not allocate
+ * from it afterwards; buffers still held may be put from any thread.
+ * Return: the number of chunks still in flight (>= 0), or -EINVAL.
+ */
+NM_API int nm_pool_destroy(struct nm_pool *pool);
+
+/**
+ * nm_pool_set_owner - make the calling thread the pool's allocating thread.
+ * Only needed when allocation moves from one thread to another; the caller
+ * must make sure the old thread no longer touches the pool.
+ */
+NM_API int nm_pool_set_owner(struct nm_pool *pool);
+
+/* A buffer: a chunk's descriptor plus a window into the chunk. */
+struct nm_buf {
+	struct nm_iov *iov;  /* chunk descriptor */
+	uint32_t off;        /* offset of the buffer in the chunk */
+	uint32_t len;        /* capacity when allocated; bytes when delivered */
+};
+
+/**
+ * nm_pool_alloc - take one whole chunk.  Owner thread only.
+ * Return: 0; -ENOMEM when the pool and area are empty; -ENODEV when the
+ * area is revoked; -EINVAL for NULL arguments.
+ */
+NM_API int nm_pool_alloc(struct nm_pool *pool, struct nm_buf *buf);
+
+/**
+ * nm_pool_alloc_bulk - take up to @n whole chunks.  Owner thread only.
+ * Return: how many were taken (0..n; fewer when memory runs short), or
+ * -ENODEV (revoked, none taken), -EINVAL.
+ */
+NM_API int nm_pool_alloc_bulk(struct nm_pool *pool, struct nm_buf *bufs,
+			      unsigned int n);
+
+/**
+ * nm_pool_alloc_frag - carve a @size-byte fragment from the pool's current
+ * chunk (starting a new chunk when the current one has less left).  All
+ * fragments of a chunk share its reference count; the chunk is recycled
+ * when its last fragment is put.  @align is a power of 2 (0 means 64).
+ * Return: 0; -EINVAL (size 0, size larger than a chunk, bad align, NULL);
+ * -ENOMEM; -ENODEV.
+ */
+NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
+			      uint32_t size, uint32_t align);
+
+/**
+ * nm_pool_put - return a buffer to @pool, from any thread.
+ * Return: 0; -EXDEV when the buffer belongs to another pool; -EFAULT when
+ * it is not a buffer of any area; -ERANGE when off/len lie outside the
+ * chunk; -EALREADY when the chunk holds no reference (a double put);
+ * -EINVAL for NULL.  On error nothing changes and the error is counted.
+ * A buffer of a revoked area is accepted (0) and released, not recycled.
+ */
+NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
+
+/**
+ * nm_pool_put_bulk - return @n buffers to @pool in one go.
+ * Return: how many were accepted; a rejected buffer is skipped (counted)
+ * and the rest still go back.  -EINVAL for NULL arguments.
+ */
+NM_API int nm_pool_put_bulk(struct nm_pool *pool, const struct nm_buf *bufs,
+			    unsigned int n);
+
+/**
+ * nm_buf_put - return a buffer to whichever pool it belongs to.  Slower
+ * than nm_pool_put (the owner is looked up and checked).
+ * Return: as nm_pool_put, never -EXDEV.
+ */
+NM_API int nm_buf_put(const struct nm_buf *buf);
+
+/**
+ * nm_buf_get - take another reference on a buffer's chunk (a fragment
+ * shared with another consumer).  Return: 0, -ENODEV, -EFAULT, -EALREADY
+ * (no reference held), -EINVAL.
+ */
+NM_API int nm_buf_get(const struct nm_buf *buf);
+
+/**
+ * nm_buf_data - the CPU address of a buffer's first byte.
+ * Return: NULL when the memory is unreadable (device memory, a revoked
+ * area) or the buffer is invalid.  Never sets errno.
+ */
+NM_API void *nm_buf_data(const struct nm_buf *buf);
+
+/** nm_buf_io_addr - the buffer's IO (DMA) address / offset in the dmabuf.
+ * Return: 0 and *addr set; -ENODEV (revoked); -EINVAL. */
+NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr);
+
+/** nm_buf_area - the area a buffer lives in, or NULL if not a buffer. */
+NM_API struct nm_area *nm_buf_area(const struct nm_buf *buf);
+
+/** nm_buf_chunk_index - index of the buffer's chunk in its area. */
+NM_API int nm_buf_chunk_index(const struct nm_buf *buf);
+
+/* Sync directions for nm_buf_sync(). */
+enum nm_sync_dir {
+	NM_SYNC_FOR_DEVICE = 0, /* before the device (NIC, kernel) writes it */
+	NM_SYNC_FOR_CPU = 1,    /* before the CPU reads what was written */
+};
+/** nm_buf_sync - call the provider's sync hook for the buffer's bytes.
+ * Return: 0, -ENODEV, -EINVAL, or the provider's error. */
+NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir);
+
+/* ------------------------------------------------------------------ */
+/* Stats and in-flight                                                  */
+/* ------------------------------------------------------------------ */
+
+struct nm_pool_stats {
+	/* allocation (page_pool's names) */
+	uint64_t alloc_fast;      /* served from the alloc cache */
+	uint64_t alloc_slow;      /* cache empty: went to ring or area */
+	uint64_t alloc_empty;     /* nothing anywhere: -ENOMEM */
+	uint64_t alloc_refill;    /* cache refills from the return ring */
+	uint64_t alloc_area;      /* chunks taken from the area allocator */
+	uint64_t alloc_frag;      /* fragments carved */
+	/* recycling */
+	uint64_t recycle_cached;  /* puts straight into the alloc cache */
+	uint64_t recycle_ring;    /* puts into the return ring */
+	uint64_t recycle_ring_full; /* ring full: chunk released to the area */
+	uint64_t recycle_released;  /* chunks given back to the area in all */
+	/* errors by kind */
+	uint64_t err_double_put;  /* -EALREADY */
+	uint64_t err_foreign;     /* -EXDEV */
+	uint64_t err_not_buf;     /* -EFAULT */
+	uint64_t err_range;       /* -ERANGE */
+	uint64_t err_inval;       /* -EINVAL (bad sizes, NULLs) */
+	uint64_t err_revoked;     /* -ENODEV */
+	/* state */
+	uint64_t inflight;        /* chunks held outside the pool now */
+	uint64_t hold;            /* chunks taken from the area, ever */
+	uint64_t release;         /* chunks returned to the area, ever */
+};
+
+/** nm_pool_get_stats - snapshot of a pool's counters.  Any thread; values
+ * touched by the owner thread are read racily (they are monotonic). */
+NM_API int nm_pool_get_stats(const struct nm_pool *pool,
+			     struct nm_pool_stats *st);
+
+/** nm_pool_inflight - chunks of this pool held outside it (by users or the
+ * kernel). Return: count >= 0, or -EINVAL. */
+NM_API long nm_pool_inflight(const struct nm_pool *pool);
+
+/* One held chunk, as nm_pool_held() reports it. */
+struct nm_held {
+	uint32_t chunk;      /* index in the area */
+	uint32_t refs;       /* references (fragments) still held */
+};
+/**
+ * nm_pool_held - list chunks of @pool still held outside it.  Fills up to
+ * @max entries. Return: the total number held (may exceed @max), -EINVAL.
+ */
+NM_API long nm_pool_held(const struct nm_pool *pool, struct nm_held *out,
+			 size_t max);
+
+/** nm_pool_area - the area a pool draws from. */
+NM_API struct nm_area *nm_pool_area(const struct nm_pool *pool);
+
+/** nm_pool_chunk_size - bytes per chunk of the pool's area (0 for NULL). */
+NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *pool);
+
+/** nm_strerror - a short message for a netmem -errno, with netmem's own
+ * meaning where it differs from strerror() (e.g. EALREADY: "double put"). */
+NM_API const char *nm_strerror(int err);
+
+/* ------------------------------------------------------------------ */
+/* Tokens (devmem TCP style)                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A token table hands out 32-bit tokens for buffers the application holds,
+ * so it can return them in batches by number, as devmem TCP's
+ * SO_DEVMEM_DONTNEED does.  A token carries a generation: a stale,
+ * repeated or unknown token is rejected with -EINVAL and counted.
+ * Not thread-safe: one table per receive queue, used by one thread (the
+ * release of the underlying buffer may still go to another thread's pool).
+ */
+struct nm_token_table;
+
+NM_API struct nm_token_table *nm_token_table_create(unsigned int capacity);
+NM_API void nm_token_table_destroy(struct nm_token_table *t);
+/** Store @buf; return its token (>= 0... as uint32 in *token), -ENOSPC, -EINVAL. */
+NM_API int nm_token_add(struct nm_token_table *t, const struct nm_buf *buf,
+			uint32_t *token);
+/** Look a token up without releasing it. Return: 0, -EINVAL. */
+NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
+			   struct nm_buf *buf);
+/**
+ * nm_token_release - put the buffers of @n tokens back to their pools.
+ * Return: how many tokens were valid and released; invalid ones are
+ * skipped and counted.  -EINVAL for NULL arguments.
+ */
+NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
+			    unsigned int n);
+/** Number of live tokens, and of rejected tokens ever. */
+NM_API unsigned int nm_token_count(const struct nm_token_table *t);
+NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NETMEM_NETMEM_H */

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * area.c - areas: one registered region from one provider, its descriptor
+ * array, its chunk allocator, and its life: live, revoking, dead.
+ *
+ * Revocation is a normal event (DESIGN rule 4).  The protocol between a
+ * pool taking chunks and a revoker is Dekker-style on two seq_cst
+ * variables: the taker raises `outstanding` before it reads `state`; the
+ * revoker writes `state` before it reads `outstanding`.  Either the taker
+ * sees the revoke and backs off, or the revoker sees the chunks and leaves
+ * the memory in place until they come back; the memory is never freed
+ * under a chunk that was handed out.
+ */
+#include "core.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+
+#define NM_MAX_AREAS 1024
+
+/* Registry of descriptor arrays, so a pointer can be told to be (or not to
+ * be) a descriptor without dereferencing it.  Readers take no lock: they
+ * only compare against the bounds stored in the slot itself. */
+struct area_slot {
+	_Atomic uintptr_t lo, hi;
+	_Atomic(struct nm_area *) area;
+};
+static struct area_slot slots[NM_MAX_AREAS];
+static _Atomic int slots_hw;
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int registry_add(struct nm_area *a)
+{
+	int i, hw;
+
+	pthread_mutex_lock(&slots_lock);
+	hw = atomic_load(&slots_hw);
+	for (i = 0; i < NM_MAX_AREAS; i++)
+		if (!atomic_load_explicit(&slots[i].area, memory_order_relaxed))
+			break;
+	if (i == NM_MAX_AREAS) {
+		pthread_mutex_unlock(&slots_lock);
+		return -ENOSPC;
+	}
+	atomic_store(&slots[i].lo, (uintptr_t)a->iovs);
+	atomic_store(&slots[i].hi, (uintptr_t)(a->iovs + a->nr_chunks));
+	atomic_store(&slots[i].area, a);
+	if (i >= hw)
+		atomic_store(&slots_hw, i + 1);
+	pthread_mutex_unlock(&slots_lock);
+	a->registry_slot = i;
+	return 0;
+}
+
+static void registry_del(struct nm_area *a)
+{
+	pthread_mutex_lock(&slots_lock);
+	atomic_store(&slots[a->registry_slot].area, NULL);
+	atomic_store(&slots[a->registry_slot].lo, 0);
+	atomic_store(&slots[a->registry_slot].hi, 0);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned)
+{
+	uintptr_t p = (uintptr_t)ptr;
+	int hw = atomic_load_explicit(&slots_hw, memory_order_acquire);
+
+	for (int i = 0; i < hw; i++) {
+		uintptr_t lo = atomic_load_explicit(&slots[i].lo, memory_order_acquire);
+		uintptr_t hi = atomic_load_explicit(&slots[i].hi, memory_order_acquire);
+		if (p >= lo && p < hi) {
+			if (aligned)
+				*aligned = (p - lo) % sizeof(struct nm_iov) == 0;
+			return atomic_load_explicit(&slots[i].area, memory_order_acquire);
+		}
+	}
+	return NULL;
+}
+
+int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz)
+{
+	const unsigned char *b = opts;
+
+	if (user_sz < sizeof(size_t))
+		return -EINVAL;
+	for (size_t i = known_sz; i < user_sz; i++)
+		if (b[i])
+			return -E2BIG;
+	return 0;
+}
+
+static void area_free(struct nm_area *a)
+{
+	registry_del(a);
+	nm_genpool_destroy(a->mem.gp);
+	free(a->iovs);
+	free(a);
+}
+
+/* Run the provider's area_fini once, when no chunk is out any more. */
+static void area_finish(struct nm_area *a)
+{
+	if (atomic_exchange(&a->finied, 1))
+		return;
+	a->ops->area_fini(&a->mem);
+	atomic_store(&a->state, NM_AREA_DEAD);
+}
+
+static void area_put_outstanding(struct nm_area *a, unsigned int n)
+{
+	if (atomic_fetch_sub(&a->outstanding, n) == n &&
+	    atomic_load(&a->state) != NM_AREA_LIVE)
+		area_finish(a);
+}
+
+void nm_area_ref(struct nm_area *a)
+{
+	atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+}
+
+void nm_area_unref(struct nm_area *a)
+{
+	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	/* Last reference: no pool, hence no chunk, is left. */
+	area_finish(a);
+	area_free(a);
+}
+
+int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n)
+{
+	int got;
+
+	atomic_fetch_add(&a->outstanding, n);
+	if (atomic_load(&a->state) != NM_AREA_LIVE) {
+		area_put_outstanding(a, n);
+		return -ENODEV;
+	}
+	got = a->ops->alloc_bulk(&a->mem, idx, n);
+	if (got < 0)
+		got = 0;
+	if ((unsigned int)got > n)
+		got = (int)n;
+	if ((unsigned int)got < n)
+		area_put_outstanding(a, n - (unsigned int)got);
+	return got;
+}
+
+void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n)
+{
+	if (!n)
+		return;
+	/* A revoked area never hands chunks out again: no need to put them
+	 * back in its allocator, only to account for them. */
+	if (atomic_load(&a->state) == NM_AREA_LIVE)
+		a->ops->release(&a->mem, idx, n);
+	area_put_outstanding(a, n);
+}
+
+static uint64_t total_memory(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si))
+		return UINT64_MAX;
+	return (uint64_t)si.totalram * si.mem_unit;
+}
+
+NM_API struct nm_area *nm_area_create(const char *provider,
+				      const struct nm_area_opts *uopts)
+{
+	struct nm_area_opts o;
+	const struct nm_provider_ops *ops;
+	struct nm_area *a;
+	uint64_t chunk, nr;
+	int err;
+
+	if (!provider || !uopts) {
+		errno = EINVAL;
+		return NULL;
+	}
+	err = nm_opts_check(uopts, uopts->sz, sizeof(o));
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	memset(&o, 0, sizeof(o));
+	memcpy(&o, uopts, uopts->sz < sizeof(o) ? uopts->sz : sizeof(o));
+	o.sz = sizeof(o);
+	if (o.order > NM_MAX_ORDER || (o.flags & ~NM_AREA_F_ALL) || o.numa_node) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ops = nm_provider_find(provider);
+	if (!ops)
+		return NULL; /* errno ENOENT */
+
+	chunk = 1ull << (NM_PAGE_SHIFT + o.order);
+	if (o.size > UINT64_MAX - chunk) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!(ops->flags & NM_PROV_F_DEVICE) && o.size > total_memory()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->ops = ops;
+	a->shift = NM_PAGE_SHIFT + o.order;
+	a->mem.order = o.order;
+	a->mem.chunk_size = (uint32_t)chunk;
+	a->mem.size = (o.size + chunk - 1) & ~(chunk - 1);
+	a->mem.flags = o.flags;
+	a->mem.opts = &o;
+	a->mem.fd = -1;
+	snprintf(a->name, sizeof(a->name), "%s", o.name ? o.name : ops->name);
+
+	err = ops->area_init(&a->mem, &o);
+	a->mem.opts = NULL;
+	if (err) {
+		free(a);
+		errno = err < 0 ? -err : EINVAL;
+		return NULL;
+	}
+	nr = a->mem.size >> a->shift;
+	if (nr == 0 || nr > UINT32_MAX / 2) {
+		err = nr ? ENOMEM : EINVAL;
+		goto fail_fini;
+	}
+	a->nr_chunks = (uint32_t)nr;
+	a->mem.nr_chunks = (uint32_t)nr;
+	a->mem.size = nr << a->shift;
+	a->iovs = aligned_alloc(NM_CACHELINE,
+				((nr * sizeof(struct nm_iov)) + NM_CACHELINE - 1) &
+				~(uint64_t)(NM_CACHELINE - 1));
+	a->mem.gp = nm_genpool_create((uint32_t)nr);
+	if (!a->iovs || !a->mem.gp) {
+		err = ENOMEM;
+		goto fail_mem;
+	}
+	memset(a->iovs, 0, nr * sizeof(struct nm_iov));
+	for (uint32_t i = 0; i < nr; i++) {
+		a->iovs[i].index = i;
+		a->iovs[i].area = a;
+	}
+	atomic_init(&a->refs, 1);
+	atomic_init(&a->state, NM_AREA_LIVE);
+	err = -registry_add(a);
+	if (err)
+		goto fail_mem;
+	return a;
+
+fail_mem:
+	nm_genpool_destroy(a->mem.gp);
+	free(a->iovs);
+fail_fini:
+	ops->area_fini(&a->mem);
+	free(a);
+	errno = err;
+	return NULL;
+}
+
+NM_API int nm_area_revoke(struct nm_area *a, unsigned int flags)
+{
+	int expected = NM_AREA_LIVE;
+	unsigned int out;
+
+	if (!a || (flags & ~NM_REVOKE_GONE))
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&a->state, &expected, NM_AREA_REVOKING))
+		return -EALREADY;
+	if (a->ops->revoke)
+		a->ops->revoke(&a->mem, flags);
+	if (flags & NM_REVOKE_GONE) {
+		/* The memory is gone: a stray read through an old pointer must
+		 * fault, not read whatever reuses these addresses.  Keep the
+		 * range reserved, inaccessible, until area_fini unmaps it. */
+		void *base = a->mem.cpu_base ? a->mem.cpu_base : NULL;
+		if (base)
+			mmap(base, a->mem.size, PROT_NONE,
+			     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			     -1, 0);
+		atomic_store(&a->state, NM_AREA_DEAD);
+	}
+	out = atomic_load(&a->outstanding);
+	if (out == 0)
+		area_finish(a);
+	return (int)out;
+}
+
+NM_API int nm_area_destroy(struct nm_area *a)
+{
+	if (!a)
+		return -EINVAL;
+	if (atomic_load(&a->state) == NM_AREA_LIVE)
+		nm_area_revoke(a, 0);
+	nm_area_unref(a);
+	return 0;
+}
+
+NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *info)
+{
+	if (!a || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	info->provider = a->ops->name;
+	info->name = a->name;
+	info->state = (enum nm_area_state)atomic_load(&a->state);
+	info->cpu_base = info->state == NM_AREA_LIVE ? a->mem.cpu_base : NULL;
+	info->io_base = a->mem.io_base;
+	info->dmabuf_fd = a->mem.fd;
+	info->size = a->mem.size;
+	info->order = a->mem.order;
+	info->chunk_size = a->mem.chunk_size;
+	info->nr_chunks = a->nr_chunks;
+	info->nr_free = info->state == NM_AREA_LIVE ? nm_genpool_avail(a->mem.gp) : 0;
+	info->nr_outstanding = atomic_load(&a->outstanding);
+	snprintf(info->detail, sizeof(info->detail), "%s", a->mem.detail);
+	return 0;
+}

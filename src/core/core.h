@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core.h - internal structures of the core: descriptors, areas, pools, the
+ * return ring.  Not installed.  Engines and providers inside the tree may
+ * include it; applications use include/netmem/.
+ */
+#ifndef NM_CORE_H
+#define NM_CORE_H
+
+#define NM_BUILDING_LIBRARY 1
+#include <netmem/netmem.h>
+#include <netmem/provider.h>
+#include <stdatomic.h>
+#include <pthread.h>
+
+#define NM_CACHELINE 64
+#define nm_likely(x)   __builtin_expect(!!(x), 1)
+#define nm_unlikely(x) __builtin_expect(!!(x), 0)
+
+/*
+ * The descriptor of one chunk: 32 bytes, two per cache line, in the area's
+ * array.  The chunk's address is derived (base + index << shift), never
+ * stored, so the same descriptor serves memory with no CPU mapping.
+ */
+struct nm_iov {
+	_Atomic uint32_t ref;            /* references held outside the pool */
+	uint32_t index;                  /* chunk index in the area */
+	struct nm_area *area;            /* owner area (immutable) */
+	_Atomic(struct nm_pool *) pool;  /* pool that took it from the area */
+	uint64_t user;                   /* free for engines (token, gen) */
+};
+_Static_assert(sizeof(struct nm_iov) <= 64, "descriptor budget is 64 bytes");
+
+/* Fragments: a chunk being carved holds this bias until it is finished, so
+ * handing out a fragment needs no atomic (kernel page_pool's trick). */
+#define NM_FRAG_BIAS (1u << 30)
+
+struct nm_area {
+	_Atomic int state;               /* enum nm_area_state */
+	uint32_t shift;                  /* log2(chunk_size) */
+	uint32_t nr_chunks;
+	struct nm_iov *iovs;             /* descriptor array, apart from memory */
+	struct nm_area_mem mem;          /* provider's view */
+	const struct nm_provider_ops *ops;
+	_Atomic uint32_t outstanding;    /* chunks taken by pools */
+	_Atomic int refs;                /* creator + pools */
+	_Atomic int finied;              /* provider area_fini done */
+	int registry_slot;
+	char name[32];
+};
+
+/* Multi-producer single-consumer ring of descriptor pointers.  Producers
+ * reserve with a CAS on prod_head, publish in order through prod_tail
+ * (as DPDK's rte_ring does); bit 32 of prod_head closes the ring. */
+#define NM_RING_CLOSED (1ull << 32)
+struct nm_ring {
+	_Alignas(NM_CACHELINE) _Atomic uint64_t prod_head;
+	_Atomic uint32_t prod_tail;
+	_Alignas(NM_CACHELINE) _Atomic uint32_t cons_tail;
+	uint32_t size, mask;
+	struct nm_iov **slots;
+};
+
+#define NM_CACHE_SIZE   128   /* like PP_ALLOC_CACHE_SIZE: a NAPI budget  */
+#define NM_CACHE_REFILL 64    /* and half of it per refill */
+
+/* Counters bumped only by the owner thread: relaxed loads/stores, no RMW. */
+struct nm_owner_stats {
+	_Atomic uint64_t alloc_fast, alloc_slow, alloc_empty, alloc_refill,
+		alloc_area, alloc_frag, recycle_cached, recycle_ring;
+};
+/* Counters any thread may bump, on error or slow paths only. */
+struct nm_shared_stats {
+	_Atomic uint64_t recycle_ring_full, released, err_double_put,
+		err_foreign, err_not_buf, err_range, err_inval, err_revoked;
+};
+
+struct nm_pool {
+	/* owner-thread hot line */
+	_Alignas(NM_CACHELINE) uint32_t cache_count;
+	uint32_t chunk_size;
+	struct nm_area *area;
+	struct nm_iov *iovs;
+	uint32_t nr_chunks;
+	unsigned int flags;
+	_Atomic(const void *) owner;
+	struct nm_iov *frag_iov;         /* chunk being carved */
+	uint32_t frag_off, frag_cnt;
+	_Atomic uint64_t hold;           /* chunks taken from the area (owner) */
+	unsigned int max_chunks;
+	struct nm_owner_stats ost;
+	struct nm_iov *cache[NM_CACHE_SIZE];
+
+	struct nm_ring ring;
+
+	_Alignas(NM_CACHELINE) struct nm_shared_stats sst;
+	_Atomic uint64_t release_cnt;    /* chunks given back to the area */
+	_Atomic long refs;               /* 1 (until destroy) + chunks held */
+	_Atomic int destroyed;
+	_Atomic int drain_lock;
+	char name[32];
+};
+
+/* Thread identity for "am I the pool's owner": one address per thread. */
+const void *nm_self(void);
+
+/* area.c */
+int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n);
+void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n);
+void nm_area_ref(struct nm_area *a);
+void nm_area_unref(struct nm_area *a);
+struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned);
+
+/* genpool.c */
+struct nm_genpool *nm_genpool_create(uint32_t nr);
+void nm_genpool_destroy(struct nm_genpool *gp);
+
+/* provider.c */
+void nm_providers_builtin(void);
+
+/* Whether the area's chunks may still be handed out. */
+static inline int nm_area_live(const struct nm_area *a)
+{
+	return atomic_load_explicit(&a->state, memory_order_relaxed) == NM_AREA_LIVE;
+}
+
+static inline void *nm_iov_cpu(const struct nm_iov *iov)
+{
+	const struct nm_area *a = iov->area;
+	if (!a->mem.cpu_base)
+		return NULL;
+	return (char *)a->mem.cpu_base + ((size_t)iov->index << a->shift);
+}
+
+/* Check opts struct: known size, zero tail.  Return 0 or -errno. */
+int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz);
+
+#define NM_STAT_ADD_OWNER(p, f, n) \
+	atomic_store_explicit(&(p)->ost.f, \
+		atomic_load_explicit(&(p)->ost.f, memory_order_relaxed) + (n), \
+		memory_order_relaxed)
+#define NM_STAT_ADD_SHARED(p, f, n) \
+	atomic_fetch_add_explicit(&(p)->sst.f, (n), memory_order_relaxed)
+
+#endif /* NM_CORE_H */

@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pool.c - the page_pool-style front end: one pool per receive queue.
+ *
+ * Allocation (owner thread only): the alloc cache (an array, no atomics),
+ * then a bulk refill from the return ring, then a bulk take from the
+ * area's allocator through the provider.  Returns: the owner thread puts
+ * straight into the cache; any other thread goes through the
+ * multi-producer return ring; when the ring is full the chunk goes back to
+ * the area.  Fragments share the chunk's reference count, with the kernel's
+ * bias trick so carving needs no atomic.
+ *
+ * Lifetime: pool->refs counts 1 for the creator plus every chunk taken from
+ * the area and not yet given back.  nm_pool_destroy() drops the creator's
+ * 1 after draining cache and ring; the last chunk to go back frees the pool.
+ * Nothing touches a pool after dropping its reference, so a put racing with
+ * destroy is safe.
+ */
+#include "core.h"
+#include "ring.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local char tls_self __attribute__((tls_model("initial-exec")));
+
+const void *nm_self(void)
+{
+	return &tls_self;
+}
+
+NM_API const char *nm_version(void)
+{
+	return "0.1.0";
+}
+
+static void pool_free(struct nm_pool *p)
+{
+	struct nm_area *a = p->area;
+
+	nm_ring_fini(&p->ring);
+	free(p);
+	nm_area_unref(a);
+}
+
+static void pool_unref(struct nm_pool *p, long n)
+{
+	if (atomic_fetch_sub_explicit(&p->refs, n, memory_order_acq_rel) == n)
+		pool_free(p);
+}
+
+/* Give chunks (held by no one) back to the area.  Drops the pool's
+ * references last: p may be freed when this returns. */
+static void pool_release(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+{
+	uint32_t idx[NM_CACHE_SIZE];
+	unsigned int done = 0;
+
+	while (done < n) {
+		unsigned int k = n - done < NM_CACHE_SIZE ? n - done : NM_CACHE_SIZE;
+		for (unsigned int i = 0; i < k; i++) {
+			struct nm_iov *iov = v[done + i];
+			atomic_store_explicit(&iov->pool, NULL, memory_order_relaxed);
+			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+			idx[i] = iov->index;
+		}
+		nm_area_give(p->area, idx, k);
+		done += k;
+	}
+	atomic_fetch_add_explicit(&p->release_cnt, n, memory_order_relaxed);
+	NM_STAT_ADD_SHARED(p, released, n);
+	pool_unref(p, (long)n);
+}
+
+static void sync_for_device(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+{
+	struct nm_area *a = p->area;
+
+	if (!a->ops->sync)
+		return;
+	for (unsigned int i = 0; i < n; i++)
+		a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
+			     p->chunk_size, NM_SYNC_FOR_DEVICE);
+}
+
+/* Owner: return everything the pool keeps (cache, ring) to the area. */
+static void pool_flush(struct nm_pool *p)
+{
+	struct nm_iov *tmp[NM_CACHE_SIZE];
+	uint32_t n;
+
+	if (p->cache_count) {
+		uint32_t c = p->cache_count;
+		p->cache_count = 0;
+		pool_release(p, p->cache, c);
+	}
+	while ((n = nm_ring_dequeue(&p->ring, tmp, NM_CACHE_SIZE)))
+		pool_release(p, tmp, n);
+}
+
+/* Put a chunk whose last reference was dropped back into circulation. */
+static void pool_recycle(struct nm_pool *p, struct nm_iov *iov)
+{
+	int r;
+
+	if (nm_unlikely(!nm_area_live(p->area))) {
+		pool_release(p, &iov, 1);
+		return;
+	}
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+	    p->cache_count < NM_CACHE_SIZE) {
+		if (nm_unlikely(p->flags & NM_POOL_F_SYNC_FOR_DEVICE))
+			sync_for_device(p, &iov, 1);
+		p->cache[p->cache_count++] = iov;
+		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
+		return;
+	}
+	r = nm_ring_enqueue(&p->ring, &iov, 1);
+	if (nm_likely(r == 1))
+		return;
+	if (r == 0)
+		NM_STAT_ADD_SHARED(p, recycle_ring_full, 1);
+	pool_release(p, &iov, 1);
+}
+
+static void pool_recycle_bulk(struct nm_pool *p, struct nm_iov **v, unsigned int n)
+{
+	int r;
+
+	if (!n)
+		return;
+	if (nm_unlikely(!nm_area_live(p->area)) ||
+	    atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
+		for (unsigned int i = 0; i < n; i++)
+			pool_recycle(p, v[i]);
+		return;
+	}
+	r = nm_ring_enqueue(&p->ring, v, n);
+	if (r < 0)
+		r = 0;
+	if ((unsigned int)r < n) {
+		if (!atomic_load_explicit(&p->destroyed, memory_order_relaxed))
+			NM_STAT_ADD_SHARED(p, recycle_ring_full, n - (unsigned int)r);
+		pool_release(p, v + r, n - (unsigned int)r);
+	}
+}
+
+NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
+				      const struct nm_pool_opts *uopts)
+{
+	struct nm_pool_opts o;
+	struct nm_pool *p;
+	uint32_t ring_size;
+	int err;
+
+	if (!area) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memset(&o, 0, sizeof(o));
+	if (uopts) {
+		err = nm_opts_check(uopts, uopts->sz, sizeof(o));
+		if (err) {
+			errno = -err;
+			return NULL;
+		}
+		memcpy(&o, uopts, uopts->sz < sizeof(o) ? uopts->sz : sizeof(o));
+	}
+	if (o.flags & ~NM_POOL_F_ALL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (o.ring_size) {
+		if (o.ring_size & (o.ring_size - 1) || o.ring_size > (1u << 24)) {
+			errno = EINVAL;
+			return NULL;
+		}
+		ring_size = o.ring_size;
+	} else {
+		ring_size = 64;
+		while (ring_size < area->nr_chunks && ring_size < (1u << 20))
+			ring_size <<= 1;
+	}
+	if (!nm_area_live(area)) {
+		errno = ENODEV;
+		return NULL;
+	}
+	p = aligned_alloc(NM_CACHELINE, (sizeof(*p) + NM_CACHELINE - 1) &
+					  ~(size_t)(NM_CACHELINE - 1));
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	if (nm_ring_init(&p->ring, ring_size)) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->area = area;
+	p->iovs = area->iovs;
+	p->nr_chunks = area->nr_chunks;
+	p->chunk_size = area->mem.chunk_size;
+	p->flags = o.flags;
+	p->max_chunks = o.max_chunks;
+	snprintf(p->name, sizeof(p->name), "%s", o.name ? o.name : "pool");
+	atomic_init(&p->refs, 1);
+	nm_area_ref(area);
+	return p;
+}
+
+NM_API int nm_pool_set_owner(struct nm_pool *p)
+{
+	if (!p)
+		return -EINVAL;
+	atomic_store(&p->owner, nm_self());
+	return 0;
+}
+
+/* Refill the empty cache.  Return the number now cached or -errno. */
+static int pool_refill(struct nm_pool *p)
+{
+	uint32_t idx[NM_CACHE_REFILL];
+	uint32_t n, want = NM_CACHE_REFILL;
+	int got;
+
+	if (!nm_area_live(p->area)) {
+		pool_flush(p);
+		NM_STAT_ADD_SHARED(p, err_revoked, 1);
+		return -ENODEV;
+	}
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) != nm_self())
+		atomic_store_explicit(&p->owner, nm_self(), memory_order_relaxed);
+
+	n = nm_ring_dequeue(&p->ring, p->cache, NM_CACHE_REFILL);
+	if (n) {
+		p->cache_count = n;
+		NM_STAT_ADD_OWNER(p, alloc_refill, 1);
+		NM_STAT_ADD_OWNER(p, recycle_ring, n);
+		if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
+			sync_for_device(p, p->cache, n);
+		return (int)n;
+	}
+	if (p->max_chunks) {
+		uint64_t held = atomic_load_explicit(&p->hold, memory_order_relaxed) -
+				atomic_load_explicit(&p->release_cnt, memory_order_relaxed);
+		if (held >= p->max_chunks)
+			want = 0;
+		else if (p->max_chunks - held < want)
+			want = (uint32_t)(p->max_chunks - held);
+	}
+	got = want ? nm_area_take(p->area, idx, want) : 0;
+	if (got == -ENODEV) {
+		pool_flush(p);
+		NM_STAT_ADD_SHARED(p, err_revoked, 1);
+		return -ENODEV;
+	}
+	if (got <= 0) {
+		NM_STAT_ADD_OWNER(p, alloc_empty, 1);
+		return -ENOMEM;
+	}
+	/* The pool holds a reference per chunk taken: taken before the
+	 * chunks can be seen by anyone else. */
+	atomic_fetch_add_explicit(&p->refs, got, memory_order_relaxed);
+	for (int i = 0; i < got; i++) {
+		struct nm_iov *iov = &p->iovs[idx[i]];
+		atomic_store_explicit(&iov->pool, p, memory_order_relaxed);
+		p->cache[i] = iov;
+	}
+	p->cache_count = (uint32_t)got;
+	atomic_store_explicit(&p->hold,
+			      atomic_load_explicit(&p->hold, memory_order_relaxed) + got,
+			      memory_order_relaxed);
+	NM_STAT_ADD_OWNER(p, alloc_area, (uint64_t)got);
+	if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
+		sync_for_device(p, p->cache, (unsigned int)got);
+	return got;
+}
+
+static inline void take_one(struct nm_pool *p, struct nm_buf *buf)
+{
+	struct nm_iov *iov = p->cache[--p->cache_count];
+
+	/* The chunk was in the pool's hands only: a plain store suffices. */
+	atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+	buf->iov = iov;
+	buf->off = 0;
+	buf->len = p->chunk_size;
+}
+
+NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
+{
+	int r;
+
+	if (nm_unlikely(!p || !buf)) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	if (nm_likely(p->cache_count && nm_area_live(p->area))) {
+		take_one(p, buf);
+		NM_STAT_ADD_OWNER(p, alloc_fast, 1);
+		return 0;
+	}
+	NM_STAT_ADD_OWNER(p, alloc_slow, 1);
+	r = pool_refill(p);
+	if (r < 0)
+		return r;
+	take_one(p, buf);
+	return 0;
+}
+
+NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned int n)
+{
+	unsigned int done = 0;
+
+	if (nm_unlikely(!p || (!bufs && n))) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	while (done < n) {
+		unsigned int k;
+
+		if (!p->cache_count || !nm_area_live(p->area)) {
+			int r;
+			NM_STAT_ADD_OWNER(p, alloc_slow, 1);
+			r = pool_refill(p);
+			if (r < 0) {
+				if (r == -ENODEV && !done)
+					return r;
+				break;
+			}
+		}
+		k = n - done < p->cache_count ? n - done : p->cache_count;
+		for (unsigned int i = 0; i < k; i++)
+			take_one(p, &bufs[done + i]);
+		NM_STAT_ADD_OWNER(p, alloc_fast, k);
+		done += k;
+	}
+	return (int)done;
+}
+
+/* Finish carving the current chunk: drop the bias, less the fragments
+ * handed out.  If they all came back already, the chunk is ours again. */
+static void frag_finish(struct nm_pool *p)
+{
+	struct nm_iov *iov = p->frag_iov;
+	uint32_t drain = NM_FRAG_BIAS - p->frag_cnt;
+
+	p->frag_iov = NULL;
+	if (atomic_fetch_sub_explicit(&iov->ref, drain, memory_order_acq_rel) == drain)
+		pool_recycle(p, iov);
+}
+
+NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
+			      uint32_t size, uint32_t align)
+{
+	struct nm_buf whole;
+	int r;
+
+	if (nm_unlikely(!p || !buf))
+		goto inval;
+	if (!align)
+		align = 64;
+	if (nm_unlikely(!size || size > p->chunk_size || (align & (align - 1)) ||
+			align > p->chunk_size))
+		goto inval;
+	if (p->frag_iov) {
+		uint32_t off = (p->frag_off + align - 1) & ~(align - 1);
+		if (nm_likely(off <= p->chunk_size && size <= p->chunk_size - off &&
+			      nm_area_live(p->area))) {
+			p->frag_off = off + size;
+			p->frag_cnt++;
+			buf->iov = p->frag_iov;
+			buf->off = off;
+			buf->len = size;
+			NM_STAT_ADD_OWNER(p, alloc_frag, 1);
+			return 0;
+		}
+		frag_finish(p);
+	}
+	r = nm_pool_alloc(p, &whole);
+	if (r)
+		return r;
+	atomic_store_explicit(&whole.iov->ref, NM_FRAG_BIAS, memory_order_relaxed);
+	p->frag_iov = whole.iov;
+	p->frag_off = size;
+	p->frag_cnt = 1;
+	buf->iov = whole.iov;
+	buf->off = 0;
+	buf->len = size;
+	NM_STAT_ADD_OWNER(p, alloc_frag, 1);
+	return 0;
+inval:
+	if (p)
+		NM_STAT_ADD_SHARED(p, err_inval, 1);
+	return -EINVAL;
+}
+
+/* Check a buffer against a pool; return 0 or the -errno it earns (and
+ * count it).  Touches nothing but the descriptor it was handed. */
+static int pool_check(struct nm_pool *p, const struct nm_buf *buf)
+{
+	const struct nm_iov *iov = buf->iov;
+	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
+
+	if (nm_unlikely(d >= (uintptr_t)p->nr_chunks * sizeof(struct nm_iov) ||
+			d % sizeof(struct nm_iov))) {
+		int aligned = 0;
+		if (nm_area_lookup_iov(iov, &aligned) && aligned) {
+			NM_STAT_ADD_SHARED(p, err_foreign, 1);
+			return -EXDEV;
+		}
+		NM_STAT_ADD_SHARED(p, err_not_buf, 1);
+		return -EFAULT;
+	}
+	struct nm_pool *owner = atomic_load_explicit(&((struct nm_iov *)iov)->pool,
+						     memory_order_relaxed);
+	if (nm_unlikely(owner != p)) {
+		if (!owner) {
+			NM_STAT_ADD_SHARED(p, err_double_put, 1);
+			return -EALREADY;
+		}
+		NM_STAT_ADD_SHARED(p, err_foreign, 1);
+		return -EXDEV;
+	}
+	if (nm_unlikely((uint64_t)buf->off + buf->len > p->chunk_size)) {
+		NM_STAT_ADD_SHARED(p, err_range, 1);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Drop one reference.  Return 1 if it was the last, 0 if others remain,
+ * -EALREADY if none was held. */
+static inline int iov_unref(struct nm_iov *iov)
+{
+	uint32_t r = atomic_load_explicit(&iov->ref, memory_order_relaxed);
+
+	if (nm_unlikely(r == 0))
+		return -EALREADY;
+	if (nm_likely(r == 1)) {
+		/* Sole holder: nobody else can change it (page_pool does the
+		 * same in page_pool_unref_netmem). */
+		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+		return 1;
+	}
+	r = atomic_fetch_sub_explicit(&iov->ref, 1, memory_order_acq_rel);
+	if (nm_unlikely(r == 0)) {
+		atomic_fetch_add_explicit(&iov->ref, 1, memory_order_relaxed);
+		return -EALREADY;
+	}
+	return r == 1;
+}
+
+NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
+{
+	int r;
+
+	if (nm_unlikely(!p || !buf)) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	r = pool_check(p, buf);
+	if (nm_unlikely(r))
+		return r;
+	r = iov_unref(buf->iov);
+	if (nm_unlikely(r < 0)) {
+		NM_STAT_ADD_SHARED(p, err_double_put, 1);
+		return r;
+	}
+	if (r)
+		pool_recycle(p, buf->iov);
+	return 0;
+}
+
+NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
+			    unsigned int n)
+{
+	struct nm_iov *batch[NM_CACHE_REFILL];
+	unsigned int nb = 0, ok = 0;
+
+	if (nm_unlikely(!p || (!bufs && n))) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		int r = pool_check(p, &bufs[i]);
+		if (nm_unlikely(r))
+			continue;
+		r = iov_unref(bufs[i].iov);
+		if (nm_unlikely(r < 0)) {
+			NM_STAT_ADD_SHARED(p, err_double_put, 1);
+			continue;
+		}
+		ok++;
+		if (!r)
+			continue;
+		batch[nb++] = bufs[i].iov;
+		if (nb == NM_CACHE_REFILL) {
+			pool_recycle_bulk(p, batch, nb);
+			nb = 0;
+		}
+	}
+	pool_recycle_bulk(p, batch, nb);
+	return (int)ok;
+}
+
+/* Find the area of a pointer that claims to be a descriptor. */
+static struct nm_area *buf_area(const struct nm_buf *buf)
+{
+	int aligned = 0;
+	struct nm_area *a;
+
+	if (!buf || !buf->iov)
+		return NULL;
+	a = nm_area_lookup_iov(buf->iov, &aligned);
+	return aligned ? a : NULL;
+}
+
+NM_API int nm_buf_put(const struct nm_buf *buf)
+{
+	struct nm_pool *p;
+
+	if (!buf)
+		return -EINVAL;
+	if (!buf_area(buf))
+		return -EFAULT;
+	p = atomic_load_explicit(&buf->iov->pool, memory_order_relaxed);
+	if (!p)
+		return -EALREADY;
+	return nm_pool_put(p, buf);
+}
+
+NM_API int nm_buf_get(const struct nm_buf *buf)
+{
+	struct nm_area *a = buf_area(buf);
+	uint32_t r;
+
+	if (!buf)
+		return -EINVAL;
+	if (!a)
+		return -EFAULT;
+	if (!nm_area_live(a))
+		return -ENODEV;
+	r = atomic_load_explicit(&buf->iov->ref, memory_order_relaxed);
+	do {
+		if (!r)
+			return -EALREADY;
+	} while (!atomic_compare_exchange_weak_explicit(&buf->iov->ref, &r, r + 1,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	return 0;
+}
+
+NM_API void *nm_buf_data(const struct nm_buf *buf)
+{
+	char *base;
+
+	if (nm_unlikely(!buf || !buf->iov))
+		return NULL;
+	if (nm_unlikely(!nm_area_live(buf->iov->area)))
+		return NULL;
+	base = nm_iov_cpu(buf->iov);
+	return base ? base + buf->off : NULL;
+}
+
+NM_API struct nm_area *nm_buf_area(const struct nm_buf *buf)
+{
+	return buf_area(buf);
+}
+
+NM_API int nm_buf_chunk_index(const struct nm_buf *buf)
+{
+	if (!buf_area(buf))
+		return -EINVAL;
+	return (int)buf->iov->index;
+}
+
+NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr)
+{
+	struct nm_area *a = buf_area(buf);
+	uint64_t base;
+	int r;
+
+	if (!a || !addr)
+		return -EINVAL;
+	if (!nm_area_live(a))
+		return -ENODEV;
+	if (a->ops->io_addr) {
+		r = a->ops->io_addr(&a->mem, buf->iov->index, &base);
+		if (r)
+			return r;
+	} else {
+		base = a->mem.io_base + ((uint64_t)buf->iov->index << a->shift);
+	}
+	*addr = base + buf->off;
+	return 0;
+}
+
+NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir)
+{
+	struct nm_area *a = buf_area(buf);
+
+	if (!a || (dir != NM_SYNC_FOR_DEVICE && dir != NM_SYNC_FOR_CPU))
+		return -EINVAL;
+	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
+		return -ERANGE;
+	if (!nm_area_live(a))
+		return -ENODEV;
+	if (!a->ops->sync)
+		return 0;
+	return a->ops->sync(&a->mem, ((uint64_t)buf->iov->index << a->shift) + buf->off,
+			    buf->len, dir);
+}
+
+NM_API int nm_pool_destroy(struct nm_pool *p)
+{
+	long left;
+
+	if (!p)
+		return -EINVAL;
+	if (atomic_exchange(&p->destroyed, 1))
+		return -EALREADY;
+	atomic_store(&p->owner, NULL);
+	if (p->frag_iov)
+		frag_finish(p);
+	nm_ring_close(&p->ring);
+	pool_flush(p);
+	left = atomic_load(&p->refs) - 1;
+	pool_unref(p, 1);
+	return left < 0 ? 0 : (int)left;
+}
+
+/* References held on a chunk of p outside it, or 0. */
+static uint32_t held_refs(const struct nm_pool *p, const struct nm_iov *iov)
+{
+	uint32_t r = atomic_load_explicit(&((struct nm_iov *)iov)->ref,
+					  memory_order_relaxed);
+	if (atomic_load_explicit(&((struct nm_iov *)iov)->pool,
+				 memory_order_relaxed) != p || !r)
+		return 0;
+	if (r >= NM_FRAG_BIAS / 2) /* being carved: bias less the puts */
+		return r > NM_FRAG_BIAS ? r - NM_FRAG_BIAS : 1;
+	return r;
+}
+
+NM_API long nm_pool_held(const struct nm_pool *p, struct nm_held *out, size_t max)
+{
+	long n = 0;
+
+	if (!p || (!out && max))
+		return -EINVAL;
+	for (uint32_t i = 0; i < p->nr_chunks; i++) {
+		uint32_t r = held_refs(p, &p->iovs[i]);
+		if (!r)
+			continue;
+		if ((size_t)n < max) {
+			out[n].chunk = i;
+			out[n].refs = r;
+		}
+		n++;
+	}
+	return n;
+}
+
+NM_API long nm_pool_inflight(const struct nm_pool *p)
+{
+	return nm_pool_held(p, NULL, 0);
+}
+
+NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *st)
+{
+	if (!p || !st)
+		return -EINVAL;
+#define O(f) atomic_load_explicit(&p->ost.f, memory_order_relaxed)
+#define S(f) atomic_load_explicit(&p->sst.f, memory_order_relaxed)
+	st->alloc_fast = O(alloc_fast);
+	st->alloc_slow = O(alloc_slow);
+	st->alloc_empty = O(alloc_empty);
+	st->alloc_refill = O(alloc_refill);
+	st->alloc_area = O(alloc_area);
+	st->alloc_frag = O(alloc_frag);
+	st->recycle_cached = O(recycle_cached);
+	st->recycle_ring = O(recycle_ring) + nm_ring_count(&p->ring);
+	st->recycle_ring_full = S(recycle_ring_full);
+	st->recycle_released = S(released);
+	st->err_double_put = S(err_double_put);
+	st->err_foreign = S(err_foreign);
+	st->err_not_buf = S(err_not_buf);
+	st->err_range = S(err_range);
+	st->err_inval = S(err_inval);
+	st->err_revoked = S(err_revoked);
+#undef O
+#undef S
+	st->hold = atomic_load_explicit(&p->hold, memory_order_relaxed);
+	st->release = atomic_load_explicit(&p->release_cnt, memory_order_relaxed);
+	st->inflight = (uint64_t)nm_pool_inflight(p);
+	return 0;
+}
+
+NM_API struct nm_area *nm_pool_area(const struct nm_pool *p)
+{
+	return p ? p->area : NULL;
+}
+
+NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *p)
+{
+	return p ? p->chunk_size : 0;
+}
+
+NM_API const char *nm_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0: return "success";
+	case EALREADY: return "double put: the buffer holds no reference (or already done)";
+	case EXDEV: return "the buffer belongs to another pool";
+	case EFAULT: return "not a buffer of any area";
+	case ERANGE: return "offset or length outside the chunk";
+	case ENODEV: return "the area was revoked";
+	case ENOMEM: return "out of buffers or memory";
+	case E2BIG: return "unknown non-zero bytes at the end of an options struct";
+	case EINVAL: return "invalid argument";
+	case ENOENT: return "no such provider";
+	case EOPNOTSUPP: return "not supported on this host";
+	case ENOSPC: return "table full";
+	case EEXIST: return "already registered";
+	default: return strerror(err);
+	}
+}

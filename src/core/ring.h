@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.h - the pool's return ring: bounded, multi-producer, single-consumer,
+ * of descriptor pointers.  Producers (any thread putting buffers back)
+ * reserve slots with one CAS on prod_head, fill them, then publish in
+ * reservation order through prod_tail, as DPDK's rte_ring does; a bulk put
+ * costs one CAS however many buffers it carries.  The consumer is the
+ * pool's owner thread.  Closing sets a bit in prod_head, so a producer that
+ * races with pool destruction either gets in before the close (and its
+ * items are drained) or sees the bit and releases its chunks itself.
+ */
+#ifndef NM_RING_H
+#define NM_RING_H
+#include "core.h"
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+static inline void nm_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static inline int nm_ring_init(struct nm_ring *r, uint32_t size)
+{
+	r->slots = calloc(size, sizeof(*r->slots));
+	if (!r->slots)
+		return -ENOMEM;
+	r->size = size;
+	r->mask = size - 1;
+	atomic_init(&r->prod_head, 0);
+	atomic_init(&r->prod_tail, 0);
+	atomic_init(&r->cons_tail, 0);
+	return 0;
+}
+
+static inline void nm_ring_fini(struct nm_ring *r)
+{
+	free(r->slots);
+	r->slots = NULL;
+}
+
+/* Enqueue up to n; return how many went in, or -ESHUTDOWN if closed. */
+static inline int nm_ring_enqueue(struct nm_ring *r, struct nm_iov *const *v,
+				  uint32_t n)
+{
+	uint64_t old, new;
+	uint32_t head, cons, room;
+	unsigned int spins = 0;
+
+	old = atomic_load_explicit(&r->prod_head, memory_order_relaxed);
+	do {
+		if (old & NM_RING_CLOSED)
+			return -ESHUTDOWN;
+		head = (uint32_t)old;
+		/* acquire: the consumer has finished reading the slots it
+		 * released before we overwrite them */
+		cons = atomic_load_explicit(&r->cons_tail, memory_order_acquire);
+		room = r->size - (head - cons);
+		if (n > room)
+			n = room;
+		if (!n)
+			return 0;
+		new = (old & ~0xffffffffull) | (uint32_t)(head + n);
+	} while (!atomic_compare_exchange_weak_explicit(&r->prod_head, &old, new,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	for (uint32_t i = 0; i < n; i++)
+		r->slots[(head + i) & r->mask] = v[i];
+	/* Publish in reservation order: wait for earlier producers. */
+	while (atomic_load_explicit(&r->prod_tail, memory_order_relaxed) != head) {
+		if (++spins > 1024) {
+			sched_yield();
+			spins = 0;
+		}
+		nm_cpu_relax();
+	}
+	/* release: slot writes are visible before the consumer sees them */
+	atomic_store_explicit(&r->prod_tail, head + n, memory_order_release);
+	return (int)n;
+}
+
+/* Single consumer: dequeue up to n. */
+static inline uint32_t nm_ring_dequeue(struct nm_ring *r, struct nm_iov **v,
+				       uint32_t n)
+{
+	uint32_t cons = atomic_load_explicit(&r->cons_tail, memory_order_relaxed);
+	/* acquire: pairs with the producer's release of prod_tail */
+	uint32_t tail = atomic_load_explicit(&r->prod_tail, memory_order_acquire);
+	uint32_t avail = tail - cons;
+
+	if (n > avail)
+		n = avail;
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = r->slots[(cons + i) & r->mask];
+	/* release: our slot reads are done before producers reuse them */
+	atomic_store_explicit(&r->cons_tail, cons + n, memory_order_release);
+	return n;
+}
+
+static inline uint32_t nm_ring_count(const struct nm_ring *r)
+{
+	uint32_t tail = atomic_load_explicit(&((struct nm_ring *)r)->prod_tail,
+					     memory_order_acquire);
+	uint32_t cons = atomic_load_explicit(&((struct nm_ring *)r)->cons_tail,
+					     memory_order_acquire);
+	return tail - cons;
+}
+
+/* Close to producers and wait until every reserved slot is published. */
+static inline void nm_ring_close(struct nm_ring *r)
+{
+	uint64_t old = atomic_fetch_or(&r->prod_head, NM_RING_CLOSED);
+	uint32_t head = (uint32_t)old;
+
+	while (atomic_load_explicit(&r->prod_tail, memory_order_acquire) != head)
+		sched_yield();
+}
+#endif

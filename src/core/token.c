@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * token.c - tokens for held buffers, returned in batches by number, as
+ * devmem TCP's SO_DEVMEM_DONTNEED returns frags.  A token is a slot index
+ * plus a generation in the bits above it; a freed slot is reused in FIFO
+ * order, so a stale token would need (2^gen_bits) reuses of one slot to
+ * alias a live one.  Unknown, stale and repeated tokens are rejected with
+ * -EINVAL and counted; they never touch a buffer.
+ */
+#include "core.h"
+#include <errno.h>
+#include <stdlib.h>
+
+struct tok_slot {
+	struct nm_buf buf;
+	uint32_t gen;
+	uint32_t live;
+};
+
+struct nm_token_table {
+	uint32_t cap, idx_bits, idx_mask;
+	uint32_t count;
+	uint32_t fhead, ftail;   /* FIFO of free slot indexes */
+	uint32_t *freeq;
+	uint64_t rejected;
+	struct tok_slot *slots;
+};
+
+NM_API struct nm_token_table *nm_token_table_create(unsigned int capacity)
+{
+	struct nm_token_table *t;
+	uint32_t bits = 1;
+
+	if (capacity == 0 || capacity > (1u << 24)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while ((1u << bits) < capacity)
+		bits++;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cap = capacity;
+	t->idx_bits = bits;
+	t->idx_mask = (1u << bits) - 1;
+	t->slots = calloc(capacity, sizeof(*t->slots));
+	t->freeq = calloc(capacity, sizeof(*t->freeq));
+	if (!t->slots || !t->freeq) {
+		free(t->slots);
+		free(t->freeq);
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < capacity; i++) {
+		t->freeq[i] = i;
+		t->slots[i].gen = 1;
+	}
+	t->ftail = capacity;
+	return t;
+}
+
+NM_API void nm_token_table_destroy(struct nm_token_table *t)
+{
+	if (!t)
+		return;
+	free(t->slots);
+	free(t->freeq);
+	free(t);
+}
+
+static uint32_t gen_mask(const struct nm_token_table *t)
+{
+	return t->idx_bits >= 32 ? 0 : (uint32_t)((1ull << (32 - t->idx_bits)) - 1);
+}
+
+NM_API int nm_token_add(struct nm_token_table *t, const struct nm_buf *buf,
+			uint32_t *token)
+{
+	struct tok_slot *s;
+	uint32_t i;
+
+	if (!t || !buf || !token || !buf->iov)
+		return -EINVAL;
+	if (t->fhead == t->ftail)
+		return -ENOSPC;
+	i = t->freeq[t->fhead++ % t->cap];
+	s = &t->slots[i];
+	s->buf = *buf;
+	s->live = 1;
+	*token = (s->gen << t->idx_bits) | i;
+	t->count++;
+	return 0;
+}
+
+static struct tok_slot *tok_find(const struct nm_token_table *t, uint32_t token)
+{
+	uint32_t i = token & t->idx_mask;
+	struct tok_slot *s;
+
+	if (i >= t->cap)
+		return NULL;
+	s = &t->slots[i];
+	if (!s->live || s->gen != ((token >> t->idx_bits) & gen_mask(t)))
+		return NULL;
+	return s;
+}
+
+NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
+			   struct nm_buf *buf)
+{
+	struct tok_slot *s;
+
+	if (!t || !buf)
+		return -EINVAL;
+	s = tok_find(t, token);
+	if (!s)
+		return -EINVAL;
+	*buf = s->buf;
+	return 0;
+}
+
+NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
+			    unsigned int n)
+{
+	int ok = 0;
+
+	if (!t || (!tokens && n))
+		return -EINVAL;
+	for (unsigned int k = 0; k < n; k++) {
+		struct tok_slot *s = tok_find(t, tokens[k]);
+		uint32_t i = tokens[k] & t->idx_mask;
+
+		if (!s) {
+			t->rejected++;
+			continue;
+		}
+		nm_buf_put(&s->buf);
+		s->live = 0;
+		s->gen = (s->gen + 1) & gen_mask(t);
+		if (!s->gen)
+			s->gen = 1;
+		t->freeq[t->ftail++ % t->cap] = i;
+		t->count--;
+		ok++;
+	}
+	return ok;
+}
+
+NM_API unsigned int nm_token_count(const struct nm_token_table *t)
+{
+	return t ? t->count : 0;
+}
+
+NM_API uint64_t nm_token_rejected(const struct nm_token_table *t)
+{
+	return t ? t->rejected : 0;
+}

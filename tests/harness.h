@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - the test conventions (liburing's): one feature per file, exit
+ * 0 on pass, 1 on failure, 77 to skip with the reason printed.
+ */
+#ifndef NM_TEST_HARNESS_H
+#define NM_TEST_HARNESS_H
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <netmem/netmem.h>
+
+#define T_SKIP 77
+
+extern int nm_test_failures;
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		nm_test_failures++; \
+	} } while (0)
+
+#define REQUIRE(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: required: %s\n", __FILE__, __LINE__, #cond); \
+		exit(1); \
+	} } while (0)
+
+/* Expect an int result equal to e, printing both on failure. */
+#define CHECK_EQ(a, e) do { \
+	long long _a = (long long)(a), _e = (long long)(e); \
+	if (_a != _e) { \
+		fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", \
+			__FILE__, __LINE__, #a, _a, _e); \
+		nm_test_failures++; \
+	} } while (0)
+
+#define SKIP(...) do { \
+	fprintf(stdout, "SKIP: "); fprintf(stdout, __VA_ARGS__); \
+	fprintf(stdout, "\n"); fflush(stdout); exit(T_SKIP); } while (0)
+
+/* End a test: 0 if no check failed. */
+static inline int t_done(void)
+{
+	if (nm_test_failures)
+		fprintf(stderr, "%d check(s) failed\n", nm_test_failures);
+	return nm_test_failures ? 1 : 0;
+}
+
+/* A host area + pool of n chunks of 4K<<order, or exit(1). */
+struct nm_area *t_host_area(size_t chunks, unsigned int order);
+
+/* Whether we run as root (CAP_NET_ADMIN, hugepages). */
+int t_is_root(void);
+#endif
