@@ -297,6 +297,23 @@ enum nm_sync_dir {
  * Return: 0, -ENODEV, -EINVAL, or the provider's error. */
 NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir);
 
+/**
+ * nm_buf_place - write @len bytes from host memory @src into @dst at its
+ * offset, whatever the memory is: a memcpy for readable memory, an
+ * asynchronous copy (DMA, cuMemcpyHtoDAsync) for device memory.  @done is
+ * called with the status once the bytes have landed and @src may be
+ * reused: before this returns for readable memory, from nm_area_poll()
+ * later for asynchronous providers.  @done may be NULL.
+ * Return: 0 (queued or done); -ERANGE (len beyond the buffer); -ENODEV;
+ * -EOPNOTSUPP (the memory can be neither mapped nor copied to); -EINVAL.
+ */
+NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
+			void (*done)(void *arg, int status), void *arg);
+
+/** nm_area_poll - run completions of asynchronous work on an area (places,
+ * deferred releases).  Never blocks.  Return: completions run, or -EINVAL. */
+NM_API int nm_area_poll(struct nm_area *area);
+
 /* ------------------------------------------------------------------ */
 /* Stats and in-flight                                                  */
 /* ------------------------------------------------------------------ */

@@ -80,6 +80,18 @@ struct nm_provider_ops {
 	 * memory is already gone: drop it now (close fds); the core then
 	 * replaces the CPU mapping with an inaccessible one. */
 	int (*revoke)(struct nm_area_mem *mem, unsigned int flags);
+
+	/* Optional.  Copy len bytes from host memory src into the area at off,
+	 * for memory the CPU cannot write (device memory).  May be
+	 * asynchronous: call done(arg) once the copy has landed and src may be
+	 * reused, from this call or from a later poll.  NULL: the core
+	 * memcpy()s through cpu_base and calls done at once. */
+	int (*place)(struct nm_area_mem *mem, uint64_t off, const void *src,
+		     size_t len, void (*done)(void *arg, int status), void *arg);
+
+	/* Optional.  Progress asynchronous work (completed places, deferred
+	 * releases); never blocks.  Return how many completions it ran. */
+	int (*poll)(struct nm_area_mem *mem);
 };
 
 /**

@@ -616,6 +616,38 @@ NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir)
 			    buf->len, dir);
 }
 
+NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
+			void (*done)(void *arg, int status), void *arg)
+{
+	struct nm_area *a = buf_area(dst);
+	char *cpu;
+
+	if (!a || (!src && len))
+		return -EINVAL;
+	if (len > dst->len || (uint64_t)dst->off + len > a->mem.chunk_size)
+		return -ERANGE;
+	if (!nm_area_live(a))
+		return -ENODEV;
+	if (a->ops->place)
+		return a->ops->place(&a->mem,
+				     ((uint64_t)dst->iov->index << a->shift) + dst->off,
+				     src, len, done, arg);
+	cpu = nm_iov_cpu(dst->iov);
+	if (!cpu)
+		return -EOPNOTSUPP;
+	memcpy(cpu + dst->off, src, len);
+	if (done)
+		done(arg, 0);
+	return 0;
+}
+
+NM_API int nm_area_poll(struct nm_area *a)
+{
+	if (!a)
+		return -EINVAL;
+	return a->ops->poll ? a->ops->poll(&a->mem) : 0;
+}
+
 NM_API int nm_pool_destroy(struct nm_pool *p)
 {
 	long left;
