@@ -557,11 +557,12 @@ NM_API int nm_buf_get(const struct nm_buf *buf)
 
 NM_API void *nm_buf_data(const struct nm_buf *buf)
 {
+	struct nm_area *a = buf_area(buf);
 	char *base;
 
-	if (nm_unlikely(!buf || !buf->iov))
-		return NULL;
-	if (nm_unlikely(!nm_area_live(buf->iov->area)))
+	/* Look the descriptor up before touching it: an invalid buffer
+	 * gets NULL, not a wild dereference. */
+	if (nm_unlikely(!a || !nm_area_live(a)))
 		return NULL;
 	base = nm_iov_cpu(buf->iov);
 	return base ? base + buf->off : NULL;
