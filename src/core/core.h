@@ -85,7 +85,9 @@ struct nm_pool {
 	unsigned int flags;
 	_Atomic(const void *) owner;
 	struct nm_iov *frag_iov;         /* chunk being carved */
-	uint32_t frag_off, frag_cnt;
+	uint32_t frag_off;
+	_Atomic uint32_t frag_cnt;       /* fragments carved from it (owner
+					  * writes; nm_pool_held reads) */
 	_Atomic uint64_t hold;           /* chunks taken from the area (owner) */
 	unsigned int max_chunks;
 	struct nm_owner_stats ost;

@@ -345,7 +345,8 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned i
 static void frag_finish(struct nm_pool *p)
 {
 	struct nm_iov *iov = p->frag_iov;
-	uint32_t drain = NM_FRAG_BIAS - p->frag_cnt;
+	uint32_t drain = NM_FRAG_BIAS -
+			 atomic_load_explicit(&p->frag_cnt, memory_order_relaxed);
 
 	p->frag_iov = NULL;
 	if (atomic_fetch_sub_explicit(&iov->ref, drain, memory_order_acq_rel) == drain)
@@ -370,7 +371,9 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
 		if (nm_likely(off <= p->chunk_size && size <= p->chunk_size - off &&
 			      nm_area_live(p->area))) {
 			p->frag_off = off + size;
-			p->frag_cnt++;
+			atomic_store_explicit(&p->frag_cnt,
+				atomic_load_explicit(&p->frag_cnt, memory_order_relaxed) + 1,
+				memory_order_relaxed);
 			buf->iov = p->frag_iov;
 			buf->off = off;
 			buf->len = size;
@@ -385,7 +388,7 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
 	atomic_store_explicit(&whole.iov->ref, NM_FRAG_BIAS, memory_order_relaxed);
 	p->frag_iov = whole.iov;
 	p->frag_off = size;
-	p->frag_cnt = 1;
+	atomic_store_explicit(&p->frag_cnt, 1, memory_order_relaxed);
 	buf->iov = whole.iov;
 	buf->off = 0;
 	buf->len = size;
@@ -675,8 +678,14 @@ static uint32_t held_refs(const struct nm_pool *p, const struct nm_iov *iov)
 	if (atomic_load_explicit(&((struct nm_iov *)iov)->pool,
 				 memory_order_relaxed) != p || !r)
 		return 0;
-	if (r >= NM_FRAG_BIAS / 2) /* being carved: bias less the puts */
-		return r > NM_FRAG_BIAS ? r - NM_FRAG_BIAS : 1;
+	if (r >= NM_FRAG_BIAS / 2) {
+		/* Being carved: ref is the bias less the fragments put back,
+		 * so the fragments still out are ref + carved - bias.  None
+		 * out means the chunk is the pool's own, not held. */
+		r += atomic_load_explicit(&((struct nm_pool *)p)->frag_cnt,
+					  memory_order_relaxed);
+		return r > NM_FRAG_BIAS ? r - NM_FRAG_BIAS : 0;
+	}
 	return r;
 }
 
