@@ -19,6 +19,7 @@
 #include "core.h"
 #include "ring.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -755,7 +756,7 @@ NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *p)
 
 NM_API const char *nm_strerror(int err)
 {
-	if (err < 0)
+	if (err < 0 && err != INT_MIN)	/* -INT_MIN overflows */
 		err = -err;
 	switch (err) {
 	case 0: return "success";
