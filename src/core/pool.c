@@ -640,7 +640,8 @@ NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
 	cpu = nm_iov_cpu(dst->iov);
 	if (!cpu)
 		return -EOPNOTSUPP;
-	memcpy(cpu + dst->off, src, len);
+	if (len)	/* src may be NULL when len is 0: memcpy would be UB */
+		memcpy(cpu + dst->off, src, len);
 	if (done)
 		done(arg, 0);
 	return 0;
