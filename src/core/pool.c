@@ -439,7 +439,10 @@ static int pool_check(struct nm_pool *p, const struct nm_buf *buf)
  * -EALREADY if none was held. */
 static inline int iov_unref(struct nm_iov *iov)
 {
-	uint32_t r = atomic_load_explicit(&iov->ref, memory_order_relaxed);
+	/* acquire: when this sees the count another thread's put left (1),
+	 * that thread's accesses to the chunk come before our recycling it
+	 * (its fetch_sub below is the release).  A plain load on x86. */
+	uint32_t r = atomic_load_explicit(&iov->ref, memory_order_acquire);
 
 	if (nm_unlikely(r == 0))
 		return -EALREADY;
