@@ -85,12 +85,17 @@ static void sync_for_device(struct nm_pool *p, struct nm_iov *const *v, unsigned
 			     p->chunk_size, NM_SYNC_FOR_DEVICE);
 }
 
-/* Owner: return everything the pool keeps (cache, ring) to the area. */
+static void frag_finish(struct nm_pool *p);
+
+/* Owner: return everything the pool keeps (cache, ring, and the chunk
+ * being carved once its fragments are back) to the area. */
 static void pool_flush(struct nm_pool *p)
 {
 	struct nm_iov *tmp[NM_CACHE_SIZE];
 	uint32_t n;
 
+	if (p->frag_iov)
+		frag_finish(p);
 	if (p->cache_count) {
 		uint32_t c = p->cache_count;
 		p->cache_count = 0;
