@@ -67,6 +67,35 @@ static void *put_ringed(void *arg)
 	return NULL;
 }
 
+/*
+ * A chunk the pool was carving, its fragments all back, must not keep a
+ * revoked area's memory: a whole-buffer alloc that fails -ENODEV gives it
+ * back like the cache, and the area dies with the last held buffer.
+ */
+static void carving_chunk_released(void)
+{
+	struct nm_area *a = t_host_area(8, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	struct nm_area_info info;
+	struct nm_pool_stats st;
+	struct nm_buf f, w, b;
+
+	REQUIRE(p);
+	REQUIRE(nm_pool_alloc_frag(p, &f, 100, 0) == 0);
+	REQUIRE(nm_pool_alloc(p, &w) == 0);
+	CHECK_EQ(nm_pool_put(p, &f), 0);
+	CHECK(nm_area_revoke(a, 0) > 0);
+	CHECK_EQ(nm_pool_alloc(p, &b), -ENODEV);
+	CHECK_EQ(nm_pool_put(p, &w), 0);
+	REQUIRE(nm_area_info(a, &info) == 0);
+	CHECK_EQ(info.nr_outstanding, 0);
+	CHECK_EQ(info.state, NM_AREA_DEAD);
+	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	CHECK_EQ(st.hold, st.release);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
 int main(void)
 {
 	struct nm_buf held[HELD], frag[3], b;
@@ -164,5 +193,7 @@ int main(void)
 	CHECK_EQ(nm_pool_alloc(pool, &b), -ENODEV);
 	CHECK_EQ(nm_pool_destroy(pool), 0);
 	CHECK_EQ(nm_area_destroy(area), 0);
+
+	carving_chunk_released();
 	return t_done();
 }
