@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cuda provider's logic against a stand-in driver, so it is tested on
+ * hosts without a GPU.  The test builds a small libcuda look-alike with
+ * the system C compiler (skips if there is none) and points the library
+ * at it with NM_CUDA_LIB.  The stand-in keeps "device memory" in host
+ * memory and completes GPU work on a clock the test moves by hand, so the
+ * ordering rules can be checked exactly: placements complete only from
+ * poll, a deferred buffer stays held until its event's time, streams are
+ * independent, GONE frees the memory once and never twice, and no event
+ * or allocation is leaked.  It says nothing about a real driver; the
+ * test_gpu_* tests do that on a GPU.
+ */
+#include "harness.h"
+#include <netmem/cuda.h>
+#include <dlfcn.h>
+#include <unistd.h>
+
+static const char mock_src[] =
+"#include <stdlib.h>\n#include <string.h>\n#include <stdio.h>\n#include <fcntl.h>\n"
+"typedef unsigned long long u64;\n"
+"struct ev { u64 tick; };\n"
+"static u64 now_tick, busy_until; static int live_ev, live_mem, frees, copies, depth;\n"
+"void mock_busy(u64 t) { busy_until = t; }\n"
+"void mock_now(u64 t) { now_tick = t; }\n"
+"int mock_live_events(void) { return live_ev; }\n"
+"int mock_live_mem(void) { return live_mem; }\n"
+"int mock_frees(void) { return frees; }\n"
+"int mock_copies(void) { return copies; }\n"
+"int mock_depth(void) { return depth; }\n"
+"int cuInit(unsigned f) { return 0; }\n"
+"int cuDriverGetVersion(int *v) { *v = 13000; return 0; }\n"
+"int cuGetErrorName(int e, const char **s) { *s = \"CUDA_ERROR_MOCK\"; return 0; }\n"
+"int cuDeviceGetCount(int *n) { *n = 1; return 0; }\n"
+"int cuDeviceGet(int *d, int o) { if (o) return 101; *d = 0; return 0; }\n"
+"int cuDeviceGetName(char *n, int l, int d) { snprintf(n, l, \"mock GPU\"); return 0; }\n"
+"int cuDeviceGetAttribute(int *v, int a, int d) { *v = a == 75 ? 9 : a == 124 ? 1 : 0; return 0; }\n"
+"int cuDeviceTotalMem_v2(size_t *b, int d) { *b = 1ull << 30; return 0; }\n"
+"int cuDevicePrimaryCtxRetain(void **c, int d) { *c = (void *)16; return 0; }\n"
+"int cuDevicePrimaryCtxRelease_v2(int d) { return 0; }\n"
+"int cuCtxPushCurrent_v2(void *c) { depth++; return 0; }\n"
+"int cuCtxPopCurrent_v2(void **c) { depth--; if (c) *c = (void *)16; return 0; }\n"
+"int cuCtxSynchronize(void) { if (now_tick < busy_until) now_tick = busy_until; return 0; }\n"
+"int cuMemAlloc_v2(u64 *p, size_t n) { void *m; if (n > (1ull << 30)) return 2;\n"
+"  m = malloc(n); if (!m) return 2; live_mem++; *p = (u64)m; return 0; }\n"
+"int cuMemFree_v2(u64 p) { free((void *)p); live_mem--; frees++; return 0; }\n"
+"int cuMemcpyHtoD_v2(u64 d, const void *s, size_t n) { memcpy((void *)d, s, n); return 0; }\n"
+"int cuMemcpyDtoH_v2(void *d, u64 s, size_t n) { memcpy(d, (void *)s, n); return 0; }\n"
+"int cuMemcpyHtoDAsync_v2(u64 d, const void *s, size_t n, void *st) { memcpy((void *)d, s, n); copies++; return 0; }\n"
+"int cuMemsetD8_v2(u64 d, unsigned char v, size_t n) { memset((void *)d, v, n); return 0; }\n"
+"int cuMemHostAlloc(void **p, size_t n, unsigned f) { *p = malloc(n); return *p ? 0 : 2; }\n"
+"int cuMemFreeHost(void *p) { free(p); return 0; }\n"
+"int cuMemHostRegister_v2(void *p, size_t n, unsigned f) { return 0; }\n"
+"int cuMemHostUnregister(void *p) { return 0; }\n"
+"int cuStreamCreate(void **s, unsigned f) { *s = malloc(1); return 0; }\n"
+"int cuStreamDestroy_v2(void *s) { free(s); return 0; }\n"
+"int cuStreamSynchronize(void *s) { if (now_tick < busy_until) now_tick = busy_until; return 0; }\n"
+"int cuStreamQuery(void *s) { return now_tick >= busy_until ? 0 : 600; }\n"
+"int cuEventCreate(void **e, unsigned f) { *e = calloc(1, sizeof(struct ev)); live_ev++; return 0; }\n"
+"int cuEventDestroy_v2(void *e) { free(e); live_ev--; return 0; }\n"
+"int cuEventRecord(void *e, void *s) { if (s == (void *)1) return 400; ((struct ev *)e)->tick = busy_until; return 0; }\n"
+"int cuEventQuery(void *e) { return ((struct ev *)e)->tick <= now_tick ? 0 : 600; }\n"
+"int cuEventSynchronize(void *e) { return 0; }\n"
+"int cuEventElapsedTime(float *ms, void *a, void *b) { *ms = 0; return 0; }\n"
+"int cuModuleLoadData(void **m, const void *i) { return 801; }\n"
+"int cuModuleUnload(void *m) { return 0; }\n"
+"int cuModuleGetFunction(void **f, void *m, const char *n) { return 500; }\n"
+"int cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,\n"
+"  unsigned g, unsigned h, void *s, void **p, void **x) { return 801; }\n"
+"int cuMemGetHandleForAddressRange(void *h, u64 p, size_t n, int t, unsigned long long f)\n"
+"{ int fd = open(\"/dev/null\", O_RDONLY | O_CLOEXEC); if (fd < 0) return 801; *(int *)h = fd; return 0; }\n";
+
+static void (*mock_busy)(unsigned long long);
+static void (*mock_now)(unsigned long long);
+static int (*mock_live_events)(void), (*mock_live_mem)(void), (*mock_frees)(void),
+	(*mock_depth)(void);
+
+static int done_ok, done_gone;
+
+static void on_done(void *arg, int status)
+{
+	(*(int *)arg)++;
+	if (!status)
+		done_ok++;
+	else if (status == -ENODEV)
+		done_gone++;
+}
+
+static struct nm_area *cuda_area(size_t chunks, unsigned int flags)
+{
+	NM_OPTS(nm_cuda_args, ca, .flags = flags);
+	NM_OPTS(nm_area_opts, o, .size = chunks << 16, .order = 4, .provider_arg = &ca);
+	struct nm_area *a = nm_area_create("cuda", &o);
+	if (!a) {
+		fprintf(stderr, "cuda area: %s\n", strerror(errno));
+		exit(1);
+	}
+	return a;
+}
+
+static void test_place(void)
+{
+	struct nm_area *a = cuda_area(64, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	struct nm_area_info ai;
+	struct nm_cuda_stats st;
+	struct nm_buf b[300];
+	unsigned char src[3000];
+	int calls = 0;
+	uint64_t io;
+
+	REQUIRE(p);
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	CHECK(ai.cpu_base == NULL);
+	CHECK(ai.dmabuf_fd >= 0);
+	CHECK(strstr(ai.detail, "dmabuf fd") != NULL);
+	CHECK(nm_cuda_area_stream(a) != NULL);
+	mock_busy(0);
+	mock_now(0);
+	for (int i = 0; i < 300; i++) {
+		REQUIRE(nm_pool_alloc_frag(p, &b[i], 3000, 64) == 0);
+		CHECK(nm_buf_data(&b[i]) == NULL);
+		memset(src, i & 0xff, sizeof(src));
+		CHECK_EQ(nm_buf_place(&b[i], src, sizeof(src), on_done, &calls), 0);
+	}
+	/* Completions run from poll only, and all of them. */
+	CHECK_EQ(calls, 0);
+	for (int k = 0; k < 10 && calls < 300; k++)
+		nm_area_poll(a);
+	CHECK_EQ(calls, 300);
+	for (int i = 0; i < 300; i++) {
+		REQUIRE(nm_buf_io_addr(&b[i], &io) == 0);
+		const unsigned char *d = (const unsigned char *)(uintptr_t)io;
+		CHECK(d[0] == (i & 0xff) && d[2999] == (i & 0xff));
+	}
+	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	CHECK_EQ(st.place_calls, 300);
+	CHECK_EQ(st.place_bytes, 300 * 3000);
+	CHECK_EQ(st.place_done, 300);
+	CHECK_EQ(st.place_pending, 0);
+	CHECK(st.events_recorded >= 5 && st.events_recorded <= 10); /* one per <= 64 */
+
+	/* Completion waits for the stream's time. */
+	calls = 0;
+	mock_busy(100);
+	CHECK_EQ(nm_buf_place(&b[0], src, 10, on_done, &calls), 0);
+	for (int k = 0; k < 5; k++)
+		nm_area_poll(a);
+	CHECK_EQ(calls, 0);
+	mock_now(100);
+	nm_area_poll(a);
+	CHECK_EQ(calls, 1);
+	CHECK_EQ(nm_pool_put_bulk(p, b, 300), 300);
+	CHECK_EQ(mock_depth(), 0); /* every context push popped */
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
+static void test_put_after(void)
+{
+	struct nm_area *a = cuda_area(16, NM_CUDA_F_NO_DMABUF);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	struct nm_area_info ai;
+	struct nm_cuda_stats st;
+	struct nm_buf b[4];
+	void *s1 = (void *)0x1000, *s2 = (void *)0x2000;
+
+	REQUIRE(p);
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	CHECK_EQ(ai.dmabuf_fd, -1);
+	REQUIRE(nm_pool_alloc_bulk(p, b, 4) == 4);
+	mock_now(200);
+	mock_busy(1000);                  /* a long kernel on s1 */
+	CHECK_EQ(nm_cuda_put_after(&b[0], s1), 0);
+	CHECK_EQ(nm_cuda_put_after(&b[1], s1), 0);
+	mock_busy(500);                   /* shorter work on s2 */
+	CHECK_EQ(nm_cuda_put_after(&b[2], s2), 0);
+	CHECK_EQ(nm_cuda_put_after(&b[3], (void *)1), -EINVAL); /* refused by the driver */
+	for (int k = 0; k < 5; k++)
+		nm_area_poll(a);
+	CHECK_EQ(nm_pool_inflight(p), 4);
+	mock_now(500);
+	nm_area_poll(a);
+	CHECK_EQ(nm_pool_inflight(p), 3); /* s2 done, s1 still busy */
+	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	CHECK_EQ(st.deferred, 3);
+	CHECK_EQ(st.released, 1);
+	CHECK_EQ(st.deferred_pending, 2);
+	mock_now(1000);
+	nm_area_poll(a);
+	CHECK_EQ(nm_pool_inflight(p), 1);
+	CHECK_EQ(nm_buf_put(&b[0]), -EALREADY);      /* it went back already */
+	CHECK_EQ(nm_cuda_put_after(&b[0], s1), -EALREADY);
+	CHECK_EQ(nm_pool_put(p, &b[3]), 0);
+	CHECK_EQ(mock_depth(), 0);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
+static void test_revoke(unsigned int flags)
+{
+	int frees0 = mock_frees(), calls = 0;
+	struct nm_area *a = cuda_area(16, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	struct nm_area_info ai;
+	struct nm_buf b[6];
+	char src[64] = { 1 };
+
+	done_ok = done_gone = 0;
+	REQUIRE(p);
+	REQUIRE(nm_pool_alloc_bulk(p, b, 6) == 6);
+	mock_now(2000);
+	mock_busy(3000);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(nm_buf_place(&b[i], src, sizeof(src), on_done, &calls), 0);
+	CHECK_EQ(nm_cuda_put_after(&b[5], (void *)0x3000), 0);
+	CHECK(nm_area_revoke(a, flags) >= 6);
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	if (flags) {
+		/* GONE: freed now (after the GPU work, which the stand-in's
+		 * CtxSynchronize finishes), dmabuf closed. */
+		CHECK_EQ(mock_frees(), frees0 + 1);
+		CHECK_EQ(ai.dmabuf_fd, -1);
+		CHECK(ai.state == NM_AREA_DEAD);
+	} else {
+		CHECK_EQ(mock_frees(), frees0);
+		CHECK(ai.state == NM_AREA_REVOKING);
+		mock_now(3000);
+	}
+	CHECK_EQ(nm_buf_place(&b[3], src, 8, on_done, &calls), -ENODEV);
+	/* The pool notices on its next allocation and gives its cache back. */
+	struct nm_buf x;
+	CHECK_EQ(nm_pool_alloc(p, &x), -ENODEV);
+	nm_area_poll(a);
+	nm_area_poll(a);
+	CHECK_EQ(calls, 3);
+	CHECK_EQ(flags ? done_gone : done_ok, 3);
+	CHECK_EQ(nm_pool_inflight(p), 5); /* the deferred one went */
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(nm_pool_put(p, &b[i]), 0);
+	/* Last chunk back: freed exactly once either way. */
+	CHECK_EQ(mock_frees(), frees0 + 1);
+	CHECK_EQ(nm_area_poll(a), 0);
+	struct nm_cuda_stats st;
+	CHECK_EQ(nm_cuda_area_stats(a, &st), -ENODEV);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+	CHECK_EQ(mock_depth(), 0);
+}
+
+/* A place still queued when the area is torn down completes from fini. */
+static void test_fini_completes(void)
+{
+	struct nm_area *a = cuda_area(4, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	struct nm_buf b;
+	char src[16] = { 0 };
+	int calls = 0;
+
+	REQUIRE(p && nm_pool_alloc(p, &b) == 0);
+	mock_busy(0);
+	CHECK_EQ(nm_buf_place(&b, src, sizeof(src), on_done, &calls), 0);
+	CHECK_EQ(nm_pool_put(p, &b), 0);    /* put before polling: caller's risk */
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(calls, 0);
+	CHECK_EQ(nm_area_destroy(a), 0);     /* fini runs the completion */
+	CHECK_EQ(calls, 1);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/nm-cuda-mock-XXXXXX", src[64], so[64], cmd[256];
+	FILE *f;
+	void *h;
+
+	if (system("command -v cc >/dev/null 2>&1"))
+		SKIP("no C compiler to build the stand-in driver");
+	REQUIRE(mkdtemp(dir));
+	snprintf(src, sizeof(src), "%s/mock.c", dir);
+	snprintf(so, sizeof(so), "%s/libcuda-mock.so", dir);
+	f = fopen(src, "w");
+	REQUIRE(f && fputs(mock_src, f) >= 0 && !fclose(f));
+	snprintf(cmd, sizeof(cmd), "cc -shared -fPIC -O1 -o %s %s", so, src);
+	if (system(cmd))
+		SKIP("could not build the stand-in driver (%s)", cmd);
+	setenv("NM_CUDA_LIB", so, 1);
+	h = dlopen(so, RTLD_NOW);
+	REQUIRE(h);
+	*(void **)&mock_busy = dlsym(h, "mock_busy");
+	*(void **)&mock_now = dlsym(h, "mock_now");
+	*(void **)&mock_live_events = dlsym(h, "mock_live_events");
+	*(void **)&mock_live_mem = dlsym(h, "mock_live_mem");
+	*(void **)&mock_frees = dlsym(h, "mock_frees");
+	*(void **)&mock_depth = dlsym(h, "mock_depth");
+	REQUIRE(mock_busy && mock_now && mock_live_events && mock_live_mem && mock_frees &&
+		mock_depth);
+
+	CHECK_EQ(nm_cuda_available(), 1);
+	CHECK(strstr(nm_cuda_status(), "CUDA driver 13.0, 1 device") != NULL);
+	struct nm_cuda_device_info di;
+	CHECK_EQ(nm_cuda_device_info(0, &di), 0);
+	CHECK(!strcmp(di.name, "mock GPU") && di.dmabuf_supported && di.export_api);
+	CHECK_EQ(nm_cuda_device_info(1, &di), -ENODEV);
+	{
+		NM_OPTS(nm_cuda_args, ca, .device = 1);
+		NM_OPTS(nm_area_opts, o, .size = 1 << 20, .provider_arg = &ca);
+		errno = 0;
+		CHECK(nm_area_create("cuda", &o) == NULL && errno == ENODEV);
+		NM_OPTS(nm_area_opts, big, .size = 2ull << 30, .order = 9);
+		errno = 0;
+		CHECK(nm_area_create("cuda", &big) == NULL && errno == ENOMEM);
+	}
+	void *pin = nm_cuda_host_alloc(4096);
+	CHECK(pin != NULL);
+	CHECK_EQ(nm_cuda_host_free(pin), 0);
+	struct nm_area *h2 = t_host_area(4, 0);
+	CHECK_EQ(nm_cuda_pin_area(h2), 0);
+	CHECK_EQ(nm_cuda_pin_area(h2), -EALREADY);
+	CHECK_EQ(nm_cuda_unpin_area(h2), 0);
+	CHECK_EQ(nm_cuda_unpin_area(h2), -ENOENT);
+	nm_area_destroy(h2);
+
+	test_place();
+	test_put_after();
+	test_revoke(0);
+	test_revoke(NM_REVOKE_GONE);
+	test_fini_completes();
+	CHECK_EQ(mock_live_events(), 0);
+	CHECK_EQ(mock_live_mem(), 0);
+
+	unlink(so);
+	unlink(src);
+	rmdir(dir);
+	return t_done();
+}
