@@ -13,6 +13,7 @@
  */
 #include "core.h"
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,46 @@
 
 /* Registry of descriptor arrays, so a pointer can be told to be (or not to
  * be) a descriptor without dereferencing it.  Readers take no lock: they
- * only compare against the bounds stored in the slot itself. */
+ * only compare against the bounds stored in the slot itself, and a
+ * per-slot sequence count (a seqlock; writers hold slots_lock) makes them
+ * see lo, hi and area of one registration, never a mix of a slot being
+ * emptied or refilled. */
 struct area_slot {
+	_Atomic uint32_t seq;            /* odd while being written */
 	_Atomic uintptr_t lo, hi;
 	_Atomic(struct nm_area *) area;
 };
 static struct area_slot slots[NM_MAX_AREAS];
 static _Atomic int slots_hw;
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Writers, under slots_lock: open and close a slot's write section. */
+static void slot_write_begin(struct area_slot *s)
+{
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
+	/* the odd count is visible before any of the new fields */
+	atomic_thread_fence(memory_order_release);
+}
+
+static void slot_write_end(struct area_slot *s)
+{
+	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+	/* release: the fields are visible before the even count */
+	atomic_store_explicit(&s->seq, q + 1, memory_order_release);
+}
+
+static void slot_set(struct area_slot *s, uintptr_t lo, uintptr_t hi,
+		     struct nm_area *a)
+{
+	slot_write_begin(s);
+	atomic_store_explicit(&s->lo, lo, memory_order_relaxed);
+	atomic_store_explicit(&s->hi, hi, memory_order_relaxed);
+	atomic_store_explicit(&s->area, a, memory_order_relaxed);
+	slot_write_end(s);
+}
 
 static int registry_add(struct nm_area *a)
 {
@@ -45,9 +78,8 @@ static int registry_add(struct nm_area *a)
 		pthread_mutex_unlock(&slots_lock);
 		return -ENOSPC;
 	}
-	atomic_store(&slots[i].lo, (uintptr_t)a->iovs);
-	atomic_store(&slots[i].hi, (uintptr_t)(a->iovs + a->nr_chunks));
-	atomic_store(&slots[i].area, a);
+	slot_set(&slots[i], (uintptr_t)a->iovs,
+		 (uintptr_t)(a->iovs + a->nr_chunks), a);
 	if (i >= hw)
 		atomic_store(&slots_hw, i + 1);
 	pthread_mutex_unlock(&slots_lock);
@@ -58,9 +90,7 @@ static int registry_add(struct nm_area *a)
 static void registry_del(struct nm_area *a)
 {
 	pthread_mutex_lock(&slots_lock);
-	atomic_store(&slots[a->registry_slot].area, NULL);
-	atomic_store(&slots[a->registry_slot].lo, 0);
-	atomic_store(&slots[a->registry_slot].hi, 0);
+	slot_set(&slots[a->registry_slot], 0, 0, NULL);
 	pthread_mutex_unlock(&slots_lock);
 }
 
@@ -70,12 +100,32 @@ struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned)
 	int hw = atomic_load_explicit(&slots_hw, memory_order_acquire);
 
 	for (int i = 0; i < hw; i++) {
-		uintptr_t lo = atomic_load_explicit(&slots[i].lo, memory_order_acquire);
-		uintptr_t hi = atomic_load_explicit(&slots[i].hi, memory_order_acquire);
+		struct area_slot *s = &slots[i];
+		struct nm_area *a;
+		uintptr_t lo, hi;
+		uint32_t q;
+
+		for (;;) {
+			/* acquire: the fields read below are at least those
+			 * published with this count */
+			q = atomic_load_explicit(&s->seq, memory_order_acquire);
+			if (nm_unlikely(q & 1)) {
+				sched_yield();
+				continue;
+			}
+			lo = atomic_load_explicit(&s->lo, memory_order_relaxed);
+			hi = atomic_load_explicit(&s->hi, memory_order_relaxed);
+			a = atomic_load_explicit(&s->area, memory_order_relaxed);
+			/* the field reads are done before the recheck */
+			atomic_thread_fence(memory_order_acquire);
+			if (nm_likely(atomic_load_explicit(&s->seq,
+					memory_order_relaxed) == q))
+				break;
+		}
 		if (p >= lo && p < hi) {
 			if (aligned)
 				*aligned = (p - lo) % sizeof(struct nm_iov) == 0;
-			return atomic_load_explicit(&slots[i].area, memory_order_acquire);
+			return a;
 		}
 	}
 	return NULL;
