@@ -69,8 +69,11 @@ static inline int nm_ring_enqueue(struct nm_ring *r, struct nm_iov *const *v,
 							memory_order_relaxed));
 	for (uint32_t i = 0; i < n; i++)
 		r->slots[(head + i) & r->mask] = v[i];
-	/* Publish in reservation order: wait for earlier producers. */
-	while (atomic_load_explicit(&r->prod_tail, memory_order_relaxed) != head) {
+	/* Publish in reservation order: wait for earlier producers.  acquire:
+	 * our release below must carry their slot writes too, or a consumer
+	 * that acquires our prod_tail is not ordered after them (a plain
+	 * store is not part of their release sequence). */
+	while (atomic_load_explicit(&r->prod_tail, memory_order_acquire) != head) {
 		if (++spins > 1024) {
 			sched_yield();
 			spins = 0;
