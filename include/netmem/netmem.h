@@ -294,7 +294,8 @@ enum nm_sync_dir {
 	NM_SYNC_FOR_CPU = 1,    /* before the CPU reads what was written */
 };
 /** nm_buf_sync - call the provider's sync hook for the buffer's bytes.
- * Return: 0, -ENODEV, -EINVAL, or the provider's error. */
+ * Return: 0, -ENODEV, -EINVAL, -ERANGE (off/len outside the chunk), or
+ * the provider's error. */
 NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir);
 
 /**
