@@ -151,13 +151,38 @@ static void area_free(struct nm_area *a)
 	free(a);
 }
 
-/* Run the provider's area_fini once, when no chunk is out any more. */
+/* Run the provider's area_fini exactly once. */
+static void area_do_fini(struct nm_area *a)
+{
+	if (atomic_exchange(&a->fini_done, 1))
+		return;
+	a->ops->area_fini(&a->mem);
+	atomic_store(&a->state, NM_AREA_DEAD);
+}
+
+/* No chunk is out any more: release the memory, unless a poll is running
+ * in the provider right now (possibly the very poll whose completion put
+ * the last chunk back): then the last poller to leave runs area_fini.
+ * finied is set before polling is read, and a poller raises polling
+ * before it reads finied, so one of the two always sees the other. */
 static void area_finish(struct nm_area *a)
 {
 	if (atomic_exchange(&a->finied, 1))
 		return;
-	a->ops->area_fini(&a->mem);
-	atomic_store(&a->state, NM_AREA_DEAD);
+	if (atomic_load(&a->polling) == 0)
+		area_do_fini(a);
+}
+
+int nm_area_poll_enter(struct nm_area *a)
+{
+	atomic_fetch_add(&a->polling, 1);
+	return !atomic_load(&a->finied);
+}
+
+void nm_area_poll_exit(struct nm_area *a)
+{
+	if (atomic_fetch_sub(&a->polling, 1) == 1 && atomic_load(&a->finied))
+		area_do_fini(a);
 }
 
 static void area_put_outstanding(struct nm_area *a, unsigned int n)
@@ -176,8 +201,10 @@ void nm_area_unref(struct nm_area *a)
 {
 	if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	/* Last reference: no pool, hence no chunk, is left. */
+	/* Last reference: no pool, hence no chunk, is left, and no one may
+	 * poll an area they no longer hold. */
 	area_finish(a);
+	area_do_fini(a);
 	area_free(a);
 }
 

@@ -44,7 +44,9 @@ struct nm_area {
 	const struct nm_provider_ops *ops;
 	_Atomic uint32_t outstanding;    /* chunks taken by pools */
 	_Atomic int refs;                /* creator + pools */
-	_Atomic int finied;              /* provider area_fini done */
+	_Atomic int finied;              /* no chunk out: area_fini is due */
+	_Atomic int fini_done;           /* provider area_fini has run */
+	_Atomic int polling;             /* nm_area_poll() calls in progress */
 	int registry_slot;
 	char name[32];
 };
@@ -112,6 +114,8 @@ void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n);
 void nm_area_ref(struct nm_area *a);
 void nm_area_unref(struct nm_area *a);
 struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned);
+int nm_area_poll_enter(struct nm_area *a);
+void nm_area_poll_exit(struct nm_area *a);
 
 /* genpool.c */
 struct nm_genpool *nm_genpool_create(uint32_t nr);

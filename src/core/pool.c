@@ -657,9 +657,18 @@ NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
 
 NM_API int nm_area_poll(struct nm_area *a)
 {
+	int r = 0;
+
 	if (!a)
 		return -EINVAL;
-	return a->ops->poll ? a->ops->poll(&a->mem) : 0;
+	if (!a->ops->poll)
+		return 0;
+	/* Keep area_fini out while the provider polls: its completions may
+	 * put the area's last chunk back. */
+	if (nm_area_poll_enter(a))
+		r = a->ops->poll(&a->mem);
+	nm_area_poll_exit(a);
+	return r;
 }
 
 NM_API int nm_pool_destroy(struct nm_pool *p)

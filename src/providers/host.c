@@ -38,10 +38,25 @@ static void host_area_fini(struct nm_area_mem *mem)
 	mem->priv = NULL;
 }
 
+/* The memory is gone: drop the pages now, even where the area has no CPU
+ * mapping of its own (NO_CPU_MAP), keeping the range reserved and
+ * inaccessible until area_fini unmaps it. */
+static int host_revoke(struct nm_area_mem *mem, unsigned int flags)
+{
+	if (!(flags & NM_REVOKE_GONE) || !mem->priv)
+		return 0;
+	if (mmap(mem->priv, mem->size, PROT_NONE,
+		 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
 const struct nm_provider_ops nm_host_ops = {
 	.name       = "host",
 	.area_init  = host_area_init,
 	.area_fini  = host_area_fini,
 	.alloc_bulk = nm_genpool_alloc_bulk,
 	.release    = nm_genpool_release,
+	.revoke     = host_revoke,
 };
