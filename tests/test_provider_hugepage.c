@@ -285,6 +285,44 @@ static int reserve_hugetlb(void)
 	return 1;
 }
 
+/* Hugepage-backed shared memory the memfd provider's way: a sealed
+ * MFD_HUGETLB memfd, imported.  The area is whole huge pages even when a
+ * smaller size is asked for, so a GONE revoke can replace all of it. */
+static void memfd_hugetlb_import(void)
+{
+	NM_OPTS(nm_area_opts, o, .size = 4096, .flags = NM_AREA_F_IMPORT_FD);
+	struct nm_area_info info;
+	struct nm_area *a;
+	int fd = memfd_create("hp-memfd", MFD_CLOEXEC | MFD_HUGETLB |
+			      MFD_ALLOW_SEALING);
+
+	if (fd < 0) {
+		printf("hugetlb memfd import skipped: memfd_create(MFD_HUGETLB): %s\n",
+		       strerror(errno));
+		return;
+	}
+	REQUIRE(ftruncate(fd, (off_t)HP) == 0);
+	REQUIRE(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+	o.fd = fd;
+	a = nm_area_create("memfd", &o);
+	REQUIRE(a);
+	REQUIRE(nm_area_info(a, &info) == 0);
+	printf("hugetlb memfd: %s\n", info.detail);
+	CHECK_EQ(info.size, HP);
+	CHECK_EQ(info.nr_chunks, 512);
+	REQUIRE(info.cpu_base);
+	memset(info.cpu_base, 0x2b, HP);
+	CHECK_EQ(smaps_field(info.cpu_base, "KernelPageSize"), 2048);
+	CHECK_EQ(nm_area_revoke(a, NM_REVOKE_GONE), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+	{
+		char c = 0;
+		CHECK_EQ(pread(fd, &c, 1, 4095), 1);
+		CHECK_EQ(c, 0x2b);	/* an imported file's bytes are the owner's */
+	}
+	close(fd);
+}
+
 static void hugetlb_part(void)
 {
 	struct nm_area_info info;
@@ -350,6 +388,7 @@ static void hugetlb_part(void)
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
 	CHECK(meminfo("HugePages_Free") >= free0);
+	memfd_hugetlb_import();
 }
 
 int main(void)

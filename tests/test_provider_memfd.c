@@ -381,6 +381,16 @@ static void unmapped(void)
 	CHECK_EQ(nm_pool_put(p, &b), 0);
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
+
+	/* POPULATE without a mapping allocates the file's pages */
+	a = mfd_area(4 * 4096, 0, NM_AREA_F_NO_CPU_MAP | NM_AREA_F_POPULATE, -1);
+	REQUIRE(a);
+	REQUIRE(nm_area_info(a, &info) == 0);
+	{
+		struct stat st;
+		CHECK(fstat(info.dmabuf_fd, &st) == 0 && st.st_blocks * 512 >= 4 * 4096);
+	}
+	CHECK_EQ(nm_area_destroy(a), 0);
 }
 
 /* GONE on an owned memfd: pages punched out even though a peer (here: a

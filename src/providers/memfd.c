@@ -61,8 +61,9 @@ struct mfd_area {
 	int owned;       /* created here (1) or imported (0) */
 };
 
-/* Check that @fd is a shared-memory file this area may map and keep. */
-static int check_import(int fd, struct stat *st)
+/* Check that @fd is a shared-memory file this area may map and keep;
+ * *huge is set for a hugetlbfs file. */
+static int check_import(int fd, struct stat *st, int *huge)
 {
 	struct statfs sfs;
 	int fl, seals;
@@ -77,6 +78,7 @@ static int check_import(int fd, struct stat *st)
 	    ((unsigned long)sfs.f_type != TMPFS_MAGIC &&
 	     (unsigned long)sfs.f_type != HUGETLBFS_MAGIC))
 		return -ENOTTY;
+	*huge = (unsigned long)sfs.f_type == HUGETLBFS_MAGIC;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
@@ -91,15 +93,21 @@ static int check_import(int fd, struct stat *st)
 static int memfd_import(struct nm_area_mem *mem, const struct nm_area_opts *opts)
 {
 	struct stat st;
-	int err, fd;
+	int err, fd, huge = 0;
 
-	err = check_import(opts->fd, &st);
+	err = check_import(opts->fd, &st, &huge);
 	if (err)
 		return err;
 	if (st.st_size <= 0)
 		return -EINVAL;
 	if (opts->size > (uint64_t)st.st_size)
 		return -ERANGE;
+	/* A hugetlbfs file is mapped in whole huge pages (st_blksize), and
+	 * only a whole-page range can later be replaced by the core's
+	 * inaccessible mapping: round up to them, within the file. */
+	if (huge && st.st_blksize > 0 && !(st.st_blksize & (st.st_blksize - 1)))
+		mem->size = (mem->size + (size_t)st.st_blksize - 1) &
+			    ~((size_t)st.st_blksize - 1);
 	/* Size 0: the whole file.  Otherwise the request rounded up to whole
 	 * chunks, but never past the end of the file: the core rounds what
 	 * is left down to whole chunks. */
@@ -165,6 +173,12 @@ static int memfd_area_init(struct nm_area_mem *mem, const struct nm_area_opts *o
 			goto fail;
 		}
 		m->map_len = mem->size;
+	} else if ((mem->flags & NM_AREA_F_POPULATE) && m->owned) {
+		/* nothing to fault in: allocate the file's pages instead */
+		if (fallocate(mem->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)mem->size)) {
+			err = -errno;
+			goto fail;
+		}
 	}
 	mem->cpu_base = m->map;
 	mem->io_base = 0;
