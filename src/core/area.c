@@ -358,11 +358,15 @@ NM_API int nm_area_revoke(struct nm_area *a, unsigned int flags)
 		/* The memory is gone: a stray read through an old pointer must
 		 * fault, not read whatever reuses these addresses.  Keep the
 		 * range reserved, inaccessible, until area_fini unmaps it. */
-		void *base = a->mem.cpu_base ? a->mem.cpu_base : NULL;
-		if (base)
-			mmap(base, a->mem.size, PROT_NONE,
-			     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			     -1, 0);
+		void *base = a->mem.cpu_base;
+		if (base && mmap(base, a->mem.size, PROT_NONE,
+				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
+				 MAP_NORESERVE, -1, 0) == MAP_FAILED) {
+			/* Could not replace it (e.g. a hugetlb range of odd
+			 * size): at least make it inaccessible in place. */
+			if (mprotect(base, a->mem.size, PROT_NONE))
+				munmap(base, a->mem.size);
+		}
 		atomic_store(&a->state, NM_AREA_DEAD);
 	}
 	out = atomic_load(&a->outstanding);
