@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rx.h - receiving network data into pooled buffers.
+ *
+ * An nm_rx is a receiver: one or more queues, each with its own thread (the
+ * caller's for queue 0), its own payload pool and, for header/data split,
+ * its own host header pool.  A receive engine, chosen at run time by name,
+ * moves bytes from sockets into the pools' buffers:
+ *
+ *   "uring"   io_uring multishot recv over a provided-buffer ring refilled
+ *             from the pool; incremental consumption (IOU_PBUF_RING_INC) and
+ *             recv bundles where the kernel has them; multishot accept.
+ *   "socket"  non-blocking recv() into pool buffers driven by epoll; the
+ *             portable fallback.
+ *
+ * Delivery: the application's on_data callback receives, per connection and
+ * in stream order, one message: a list of nm_bufs (chunk, offset, length)
+ * and, with NM_RX_F_TOKENS, a token per buffer.
+ *
+ * Ownership: every buffer delivered to on_data belongs to the application
+ * from that moment, whatever the callback returns.  It gives each back
+ * exactly once, from any thread, at any time before nm_rx_destroy()'s pools
+ * go away: nm_buf_put()/nm_pool_put()/nm_pool_put_bulk(), or, when tokens
+ * were delivered, nm_rx_release_tokens() (then not by put).  A buffer that
+ * is never given back keeps its chunk out of circulation: that is the
+ * backpressure a slow consumer exerts, and the engines survive it (they stop
+ * receiving on a dry pool and resume, without loss, once buffers return).
+ *
+ * Threading: callbacks run on the queue's thread.  nm_rx_stop() and
+ * nm_rx_stats() may be called from any thread; everything else from the
+ * thread that calls nm_rx_run()/nm_rx_poll(), or from a callback.
+ *
+ * Errors follow netmem.h: 0/count or -errno; constructors NULL + errno.
+ */
+#ifndef NETMEM_RX_H
+#define NETMEM_RX_H
+
+#include <netmem/netmem.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct nm_rx;
+struct nm_rx_conn;
+
+#define NM_RX_MAX_QUEUES  64
+#define NM_RX_NO_TOKEN    UINT32_MAX  /* a buffer delivered without a token */
+#define NM_RX_MAX_HDR     256         /* the longest frame header (split) */
+
+/* One delivery to on_data: bytes of one connection, in stream order. */
+struct nm_rx_msg {
+	const struct nm_buf *bufs;  /* payload pieces; len = bytes in each */
+	const uint32_t *tokens;     /* per buf with NM_RX_F_TOKENS (an entry
+				     * may be NM_RX_NO_TOKEN: token table full,
+				     * put that buffer instead); else NULL */
+	unsigned int nr;            /* entries in bufs (0 for an empty frame) */
+	unsigned int flags;         /* NM_RX_MSG_* */
+	uint64_t bytes;             /* sum of bufs[i].len */
+	/* Header/data split (NM_RX_F_SPLIT): one whole frame per message. */
+	const struct nm_buf *hdr;   /* the frame header, in hdr_pool; else NULL */
+	uint32_t hdr_token;         /* its token, with NM_RX_F_TOKENS */
+	uint32_t hdr_len;           /* header bytes (== hdr->len) */
+};
+
+#define NM_RX_MSG_FRAME    (1u << 0) /* a complete frame (split mode) */
+#define NM_RX_MSG_UNREADABLE (1u << 1) /* payload memory has no CPU mapping */
+
+/*
+ * A framing callback for header/data split: look at the first @avail bytes
+ * of a frame (@avail grows by what arrived, up to NM_RX_MAX_HDR).
+ * Return: the header length (1..NM_RX_MAX_HDR) with *payload_len set when
+ * @avail bytes hold a whole header; 0 when more bytes are needed; -errno to
+ * close the connection with that error.  NULL in the options selects the
+ * built-in framing: a 4-byte big-endian payload length, then the payload.
+ */
+typedef ssize_t (*nm_rx_frame_fn)(const void *hdr, size_t avail,
+				  size_t *payload_len, void *user);
+
+/* on_data: return 0 to go on, or -errno to close this connection with that
+ * error (on_close then reports it).  The buffers are the app's either way. */
+typedef int (*nm_rx_data_fn)(struct nm_rx *rx, struct nm_rx_conn *c,
+			     const struct nm_rx_msg *msg, void *user);
+/* A connection arrived (accepted or added); return -errno to refuse it. */
+typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user);
+/* A connection ended: @err 0 for an orderly end of stream, else -errno:
+ * -EMSGSIZE (split: a frame longer than max_frame, or a header longer than
+ * NM_RX_MAX_HDR), -EPIPE (split: the peer closed in the middle of a frame),
+ * -ECONNRESET or another socket error, or what on_data/the framing callback
+ * returned.  The fd is closed after this returns. */
+typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
+			       void *user);
+
+/* nm_rx_opts.flags */
+#define NM_RX_F_SPLIT        (1u << 0) /* header/data split with framing */
+#define NM_RX_F_TOKENS       (1u << 1) /* deliver tokens (devmem TCP style) */
+#define NM_RX_F_NO_INC       (1u << 2) /* uring: no incremental consumption */
+#define NM_RX_F_NO_BUNDLE    (1u << 3) /* uring: no recv bundles */
+#define NM_RX_F_REQUIRE_INC  (1u << 4) /* uring: fail (EOPNOTSUPP) without INC */
+#define NM_RX_F_REQUIRE_BUNDLE (1u << 5) /* uring: fail without bundles */
+#define NM_RX_F_ALL          0x3fu
+
+struct nm_rx_opts {
+	size_t sz;                  /* sizeof(struct nm_rx_opts) */
+	const char *engine;         /* "uring", "socket"; NULL: "uring" if the
+				     * kernel allows it, else "socket" */
+	unsigned int flags;         /* NM_RX_F_* */
+	unsigned int nr_queues;     /* 0 or 1: one queue, run by the caller */
+	/* Payload pool(s): @pool for one queue, or @pools[nr_queues].  Each
+	 * queue's thread becomes its pool's owner (nm_pool_set_owner). */
+	struct nm_pool *pool;
+	struct nm_pool *const *pools;
+	/* Header pool(s), host memory, for NM_RX_F_SPLIT: @hdr_pool or
+	 * @hdr_pools[nr_queues].  When the payload memory is unreadable the
+	 * bytes are received here first and placed (nm_buf_place). */
+	struct nm_pool *hdr_pool;
+	struct nm_pool *const *hdr_pools;
+	uint32_t buf_size;          /* bytes per receive buffer: 0 = one whole
+				     * chunk (best: 64 KiB+ chunks); smaller
+				     * carves fragments of chunks */
+	unsigned int ring_entries;  /* uring: provided buffers per queue, power
+				     * of 2, 0 = 256 (capped by the pool) */
+	unsigned int cq_entries;    /* uring: CQ size, 0 = 4 * ring_entries + 2
+				     * per connection headroom (auto) */
+	unsigned int max_conns;     /* per queue; 0 = 4096 */
+	unsigned int tok_capacity;  /* live tokens; 0 = 65536 */
+	uint64_t max_frame;         /* split: largest payload; 0 = 16 MiB */
+	int backlog;                /* listen(); 0 = 1024 */
+	nm_rx_data_fn on_data;      /* required */
+	nm_rx_conn_fn on_conn;      /* optional */
+	nm_rx_close_fn on_close;    /* optional */
+	nm_rx_frame_fn frame;       /* split: NULL = built-in 4-byte BE length */
+	void *user;                 /* passed to the callbacks */
+};
+
+/**
+ * nm_rx_create - make a receiver.
+ * Return: the receiver, or NULL with errno: EINVAL (NULL opts, no on_data,
+ * no pool, SPLIT without a header pool or with an unreadable header pool,
+ * unknown flags, bad ring_entries/nr_queues, REQUIRE with NO of the same
+ * feature), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
+ * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),
+ * ENOMEM, or the kernel's errno from setting up the engine.
+ */
+NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *opts);
+
+/**
+ * nm_rx_destroy - close every connection and listener, stop the queue
+ * threads, give the ring's buffers back to the pools.  Buffers delivered
+ * and not yet given back stay valid (the pools outlive the receiver: the
+ * caller destroys them after).  Tokens not released are put now.
+ * Return: 0, -EINVAL (NULL), -EBUSY (called from a callback or while
+ * nm_rx_run() runs on another thread).
+ */
+NM_API int nm_rx_destroy(struct nm_rx *rx);
+
+/**
+ * nm_rx_listen - listen on @host:@port (IPv4 or IPv6 literal, or NULL for
+ * 0.0.0.0; port 0 picks one) and accept connections, spread round-robin
+ * over the queues.
+ * Return: the port listened on (> 0), or -EINVAL, -ENOSPC (too many
+ * listeners), or the socket call's -errno (-EADDRINUSE, ...).
+ */
+NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port);
+
+/**
+ * nm_rx_add_fd - receive from a connected stream socket the caller made.
+ * The receiver takes the fd over (makes it non-blocking, closes it at the
+ * end).  @queue: which queue, or -1 for round-robin.
+ * Return: 0, -EINVAL (bad fd or queue), -ENOSPC (max_conns reached; the fd
+ * stays the caller's).
+ */
+NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue);
+
+/**
+ * nm_rx_run - run the receiver until nm_rx_stop() or @timeout_ms passes
+ * (< 0: no timeout).  Queue 0 runs in the calling thread; queues 1.. in
+ * threads started here and joined before it returns.
+ * Return: 0 (stopped or timed out), or -errno of a fatal engine error.
+ */
+NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms);
+
+/**
+ * nm_rx_poll - one pass over queue 0: wait up to @timeout_ms (0: do not
+ * wait) for completions, deliver what arrived, refill.  For a caller with
+ * its own loop; only with one queue.
+ * Return: the number of messages delivered (>= 0), -EINVAL (NULL, more
+ * than one queue), or -errno of a fatal engine error.
+ */
+NM_API int nm_rx_poll(struct nm_rx *rx, int timeout_ms);
+
+/** nm_rx_stop - make nm_rx_run() return soon.  Any thread, and from a
+ * callback.  Return: 0, -EINVAL. */
+NM_API int nm_rx_stop(struct nm_rx *rx);
+
+/**
+ * nm_rx_release_tokens - give back the buffers of @n tokens (NM_RX_F_TOKENS),
+ * as SO_DEVMEM_DONTNEED does.  Any thread.  Unknown, stale and repeated
+ * tokens are skipped and counted (stats tok_rejected); they touch nothing.
+ * Return: how many were valid and released; -EINVAL (NULL arguments, or all
+ * @n tokens were invalid, n > 0); -EOPNOTSUPP (receiver without tokens).
+ */
+NM_API int nm_rx_release_tokens(struct nm_rx *rx, const uint32_t *tokens,
+				unsigned int n);
+
+/* Per-connection. */
+NM_API int nm_rx_conn_fd(const struct nm_rx_conn *c);          /* or -EINVAL */
+NM_API uint64_t nm_rx_conn_id(const struct nm_rx_conn *c);     /* unique, 1.. */
+NM_API int nm_rx_conn_queue(const struct nm_rx_conn *c);       /* or -EINVAL */
+NM_API void *nm_rx_conn_user(const struct nm_rx_conn *c);
+NM_API int nm_rx_conn_set_user(struct nm_rx_conn *c, void *user);
+/** nm_rx_conn_close - close a connection from a callback on its queue:
+ * on_close(@err) follows.  Return: 0, -EINVAL, -EALREADY. */
+NM_API int nm_rx_conn_close(struct nm_rx_conn *c, int err);
+
+/* nm_rx_info.features: what the engine actually uses. */
+#define NM_RX_FEAT_MULTISHOT   (1u << 0) /* uring: multishot recv */
+#define NM_RX_FEAT_INC         (1u << 1) /* uring: incremental buffer ring */
+#define NM_RX_FEAT_BUNDLE      (1u << 2) /* uring: recv bundles */
+#define NM_RX_FEAT_ACCEPT_MULTI (1u << 3) /* uring: multishot accept */
+#define NM_RX_FEAT_PLACE       (1u << 4) /* split: payloads placed (unreadable) */
+
+struct nm_rx_info {
+	const char *engine;
+	unsigned int nr_queues;
+	unsigned int features;      /* NM_RX_FEAT_* */
+	uint32_t buf_size;          /* bytes per receive buffer */
+	unsigned int ring_entries;  /* uring: provided buffers per queue */
+	unsigned int cq_entries;    /* uring: CQ entries per queue */
+};
+NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info);
+
+/** nm_rx_engines - names of the engines built in; returns the count. */
+NM_API int nm_rx_engines(const char **names, int max);
+
+struct nm_rx_stats {
+	uint64_t bytes;          /* payload bytes delivered */
+	uint64_t bufs;           /* buffers delivered */
+	uint64_t msgs;           /* on_data calls */
+	uint64_t frames;         /* split: frames delivered */
+	uint64_t hdr_bytes;      /* split: header bytes delivered */
+	uint64_t conns_opened;   /* accepted or added */
+	uint64_t conns_closed;   /* ended, for any reason */
+	uint64_t conns_err;      /* of which with an error */
+	uint64_t conns_active;   /* open now */
+	uint64_t recv_calls;     /* socket: recv() calls; uring: CQEs with data */
+	uint64_t enobufs;        /* no buffer to receive into: ring or pool dry */
+	uint64_t rearm;          /* uring: multishot recv re-armed */
+	uint64_t refill;         /* buffers posted to the ring / taken for recv */
+	uint64_t refill_batches; /* ring tail updates */
+	uint64_t pool_empty;     /* refill found the pool empty */
+	uint64_t bundles;        /* uring: CQEs covering more than one buffer */
+	uint64_t inc_partial;    /* uring: CQEs with IORING_CQE_F_BUF_MORE */
+	uint64_t places;         /* split: nm_buf_place calls */
+	uint64_t place_errors;   /* split: places that failed */
+	uint64_t frame_too_big;  /* split: connections closed with -EMSGSIZE */
+	uint64_t tok_rejected;   /* bad tokens given to nm_rx_release_tokens */
+	uint64_t tok_full;       /* buffers delivered without a token */
+};
+/** nm_rx_stats - sum of the queues' counters.  Any thread (read racily,
+ * monotonic).  Return: 0, -EINVAL. */
+NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NETMEM_RX_H */
