@@ -1,0 +1,976 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rx.c - the receiver: engine choice by name, queues and their threads,
+ * connections (slots with generations, so a late completion for a closed
+ * connection is recognised), listeners, hand-off of accepted fds between
+ * queues, delivery to the application with tokens, deferred closes, stats.
+ *
+ * Closing is always deferred to the end of a queue pass: an engine or a
+ * callback only marks a connection (nm_rxq_conn_end), and the queue loop
+ * finalises it after the engine's pass returned, so no engine ever has a
+ * connection freed under it while it walks completions.
+ */
+#include "rx_int.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct nm_rx_engine *const engines[] = {
+	&nm_rx_engine_uring,
+	&nm_rx_engine_socket,
+};
+#define NR_ENGINES (sizeof(engines) / sizeof(engines[0]))
+
+NM_API int nm_rx_engines(const char **names, int max)
+{
+	if (names)
+		for (int i = 0; i < (int)NR_ENGINES && i < max; i++)
+			names[i] = engines[i]->name;
+	return (int)NR_ENGINES;
+}
+
+static const struct nm_rx_engine *engine_find(const char *name)
+{
+	for (size_t i = 0; i < NR_ENGINES; i++)
+		if (!strcmp(engines[i]->name, name))
+			return engines[i];
+	return NULL;
+}
+
+static int pool_readable(struct nm_pool *p)
+{
+	struct nm_area_info ai;
+
+	if (nm_area_info(nm_pool_area(p), &ai))
+		return 0;
+	return ai.cpu_base != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* connections                                                          */
+/* ------------------------------------------------------------------ */
+
+struct nm_rx_conn *nm_rxq_conn_lookup(struct nm_rxq *q, uint32_t slot, uint32_t gen)
+{
+	struct nm_rx_conn *c;
+
+	if (slot >= q->rx->o.max_conns)
+		return NULL;
+	c = q->conns[slot];
+	if (!c || c->gen != gen || c->state == CONN_FREE)
+		return NULL;
+	return c;
+}
+
+static void close_push(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	if (c->on_closing)
+		return;
+	if (q->nclosing == q->closing_cap) {
+		unsigned int nc = q->closing_cap ? q->closing_cap * 2 : 64;
+		struct nm_rx_conn **nv = realloc(q->closing, nc * sizeof(*nv));
+
+		if (!nv)	/* finalised by the next sweep instead */
+			return;
+		q->closing = nv;
+		q->closing_cap = nc;
+	}
+	c->on_closing = 1;
+	q->closing[q->nclosing++] = c;
+}
+
+void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err)
+{
+	if (c->state != CONN_OPEN) {
+		/* An EOF waiting for placed frames may turn into an error. */
+		if (c->eof_pending && err) {
+			c->eof_pending = 0;
+			c->close_err = err;
+			close_push(q, c);
+		}
+		return;
+	}
+	c->state = CONN_CLOSING;
+	c->close_err = err;
+	close_push(q, c);
+}
+
+void nm_rxq_conn_free(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	c->state = CONN_FREE;
+	c->gen++;
+	c->fd = -1;
+	q->free_slots[q->nr_free++] = c->slot;
+	atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
+}
+
+/* Finalise one marked connection: framing state, on_close, the engine. */
+static void conn_finalise(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct nm_rx *rx = q->rx;
+	int err = c->close_err;
+
+	if (rx->o.flags & NM_RX_F_SPLIT) {
+		if (!err && c->sp.head) {
+			/* Whole frames still being placed: deliver them first;
+			 * nm_split_flush() re-marks the connection. */
+			c->eof_pending = 1;
+			return;
+		}
+		if (!err)
+			err = nm_split_end(q, c);
+		nm_split_abort(q, c);
+	}
+	c->eof_pending = 0;
+	RXS_ADD(q, conns_closed, 1);
+	RXS_SUB(q, conns_active, 1);
+	if (err)
+		RXS_ADD(q, conns_err, 1);
+	if (rx->o.on_close)
+		rx->o.on_close(rx, c, err, rx->o.user);
+	rx->eng->conn_close(q, c);
+}
+
+static void closing_sweep(struct nm_rxq *q)
+{
+	/* Finalising may mark others (never this one again): take turns. */
+	while (q->nclosing) {
+		struct nm_rx_conn *c = q->closing[--q->nclosing];
+
+		c->on_closing = 0;
+		if (c->state == CONN_CLOSING)
+			conn_finalise(q, c);
+	}
+}
+
+static int conn_open(struct nm_rxq *q, int fd)
+{
+	struct nm_rx *rx = q->rx;
+	struct nm_rx_conn *c;
+	uint32_t slot;
+	int r;
+
+	if (!q->nr_free) {
+		close(fd);
+		atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
+		return -ENOSPC;
+	}
+	slot = q->free_slots[--q->nr_free];
+	c = q->conns[slot];
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			q->free_slots[q->nr_free++] = slot;
+			atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
+			close(fd);
+			return -ENOMEM;
+		}
+		c->slot = slot;
+		c->gen = 1;
+		q->conns[slot] = c;
+	}
+	c->q = q;
+	c->fd = fd;
+	c->state = CONN_OPEN;
+	c->id = atomic_fetch_add_explicit(&rx->next_id, 1, memory_order_relaxed);
+	c->user = NULL;
+	c->close_err = 0;
+	c->want_close = 0;
+	c->armed = c->starved = c->cancelled = c->eof_pending = c->on_closing = 0;
+	c->next_starved = NULL;
+	memset(&c->sp, 0, sizeof(c->sp));
+	RXS_ADD(q, conns_opened, 1);
+	RXS_ADD(q, conns_active, 1);
+	if (rx->o.on_conn) {
+		r = rx->o.on_conn(rx, c, rx->o.user);
+		if (r < 0) {
+			nm_rxq_conn_end(q, c, r);
+			return 0;
+		}
+	}
+	r = rx->eng->conn_add(q, c);
+	if (r < 0)
+		nm_rxq_conn_end(q, c, r);
+	return 0;
+}
+
+static void queue_wake(struct nm_rxq *q)
+{
+	uint64_t one = 1;
+	ssize_t r = write(q->evfd, &one, sizeof(one));
+	(void)r;	/* EAGAIN: a wake is already pending */
+}
+
+/* Hand an fd to queue q (any thread); nconn was reserved by the caller. */
+static int inbox_push(struct nm_rxq *q, int fd)
+{
+	pthread_mutex_lock(&q->inbox_lock);
+	if (q->inbox_n == q->rx->o.max_conns) {
+		pthread_mutex_unlock(&q->inbox_lock);
+		return -ENOSPC;
+	}
+	q->inbox[q->inbox_n++] = fd;
+	atomic_store_explicit(&q->inbox_pending, q->inbox_n, memory_order_release);
+	pthread_mutex_unlock(&q->inbox_lock);
+	queue_wake(q);
+	return 0;
+}
+
+static void inbox_drain(struct nm_rxq *q)
+{
+	int fds[64];
+	unsigned int n;
+
+	while (atomic_load_explicit(&q->inbox_pending, memory_order_acquire)) {
+		pthread_mutex_lock(&q->inbox_lock);
+		n = q->inbox_n < 64 ? q->inbox_n : 64;
+		q->inbox_n -= n;
+		memcpy(fds, q->inbox + q->inbox_n, n * sizeof(int));
+		atomic_store_explicit(&q->inbox_pending, q->inbox_n, memory_order_relaxed);
+		pthread_mutex_unlock(&q->inbox_lock);
+		for (unsigned int i = 0; i < n; i++)
+			conn_open(q, fds[i]);
+	}
+}
+
+/* Reserve room for one more connection on q. */
+static int conn_reserve(struct nm_rxq *q)
+{
+	unsigned int n = atomic_load_explicit(&q->nconn, memory_order_relaxed);
+
+	do {
+		if (n >= q->rx->o.max_conns)
+			return -ENOSPC;
+	} while (!atomic_compare_exchange_weak_explicit(&q->nconn, &n, n + 1,
+			memory_order_relaxed, memory_order_relaxed));
+	return 0;
+}
+
+/* Queue 0's engine accepted fd: place it on a queue, round-robin. */
+int nm_rxq_accepted(struct nm_rxq *q, int fd)
+{
+	struct nm_rx *rx = q->rx;
+
+	for (unsigned int tries = 0; tries < rx->nq; tries++) {
+		unsigned int k = atomic_fetch_add_explicit(&rx->rr, 1,
+					memory_order_relaxed) % rx->nq;
+		struct nm_rxq *t = &rx->q[k];
+
+		if (conn_reserve(t))
+			continue;
+		if (t == q)
+			return conn_open(q, fd);
+		if (!inbox_push(t, fd))
+			return 0;
+		atomic_fetch_sub_explicit(&t->nconn, 1, memory_order_relaxed);
+	}
+	close(fd);
+	return -ENOSPC;
+}
+
+void nm_rxq_drain_wake(struct nm_rxq *q)
+{
+	uint64_t v;
+	ssize_t r = read(q->evfd, &v, sizeof(v));
+	(void)r;
+}
+
+/* ------------------------------------------------------------------ */
+/* delivery                                                             */
+/* ------------------------------------------------------------------ */
+
+int nm_rxq_put_bufs(struct nm_rxq *q, struct nm_buf *bufs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		nm_buf_put(&bufs[i]);
+	return 0;
+}
+
+static int scratch_grow(struct nm_rxq *q, unsigned int n)
+{
+	struct nm_buf *nb;
+	uint32_t *nt;
+	unsigned int cap;
+
+	if (n <= q->dcap)
+		return 0;
+	cap = q->dcap ? q->dcap : 64;
+	while (cap < n)
+		cap *= 2;
+	nb = realloc(q->dbufs, cap * sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	q->dbufs = nb;
+	nt = realloc(q->dtoks, cap * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	q->dtoks = nt;
+	q->dcap = cap;
+	return 0;
+}
+
+static uint32_t token_of(struct nm_rx *rx, struct nm_rxq *q, const struct nm_buf *b)
+{
+	uint32_t t;
+
+	if (nm_token_add(rx->tok, b, &t)) {
+		RXS_ADD(q, tok_full, 1);
+		return NM_RX_NO_TOKEN;
+	}
+	rx->tok_shadow[t & rx->tok_mask] = t;
+	return t;
+}
+
+int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
+		unsigned int n, const struct nm_buf *hdr, unsigned int flags)
+{
+	struct nm_rx *rx = q->rx;
+	struct nm_rx_msg m;
+	uint64_t bytes = 0;
+	int r;
+
+	for (unsigned int i = 0; i < n; i++)
+		bytes += bufs[i].len;
+	memset(&m, 0, sizeof(m));
+	m.bufs = bufs;
+	m.nr = n;
+	m.flags = flags;
+	m.bytes = bytes;
+	m.hdr = hdr;
+	m.hdr_token = NM_RX_NO_TOKEN;
+	if (hdr)
+		m.hdr_len = hdr->len;
+	if (rx->tok) {
+		uint32_t *toks = bufs == q->dbufs ? q->dtoks : NULL;
+		uint32_t local[8];
+
+		if (!toks) {
+			toks = n <= 8 ? local : malloc(n * sizeof(*toks));
+			if (!toks && n)
+				toks = local, n = 0;	/* cannot happen at n <= 8 */
+		}
+		pthread_mutex_lock(&rx->tok_lock);
+		for (unsigned int i = 0; i < n; i++)
+			toks[i] = token_of(rx, q, &bufs[i]);
+		if (hdr)
+			m.hdr_token = token_of(rx, q, hdr);
+		pthread_mutex_unlock(&rx->tok_lock);
+		m.tokens = toks;
+		r = rx->o.on_data(rx, c, &m, rx->o.user);
+		if (toks != local && toks != q->dtoks)
+			free(toks);
+	} else {
+		r = rx->o.on_data(rx, c, &m, rx->o.user);
+	}
+	RXS_ADD(q, msgs, 1);
+	RXS_ADD(q, bufs, n);
+	RXS_ADD(q, bytes, bytes);
+	if (hdr) {
+		RXS_ADD(q, frames, 1);
+		RXS_ADD(q, hdr_bytes, hdr->len);
+	}
+	if (r < 0)
+		nm_rxq_conn_end(q, c, r);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * An engine received bufs (one reference each, the queue's) on c, in
+ * stream order.  Return messages delivered (0/1, or more for split), or
+ * -errno when the connection is to be closed.
+ */
+int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
+		   struct nm_buf *bufs, unsigned int n)
+{
+	int r, total = 0;
+
+	if (nm_unlikely(c->state != CONN_OPEN)) {
+		nm_rxq_put_bufs(q, bufs, n);
+		return 0;
+	}
+	if (!(q->rx->o.flags & NM_RX_F_SPLIT))
+		return nm_rxq_emit(q, c, bufs, n, NULL, 0);
+	for (unsigned int i = 0; i < n; i++) {
+		if (c->state != CONN_OPEN) {
+			nm_buf_put(&bufs[i]);
+			continue;
+		}
+		r = nm_split_feed(q, c, &bufs[i]);
+		if (r < 0)
+			nm_rxq_conn_end(q, c, r);
+		else
+			total += r;
+	}
+	return total;
+}
+
+/* ------------------------------------------------------------------ */
+/* create / destroy                                                     */
+/* ------------------------------------------------------------------ */
+
+static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
+{
+	unsigned int maxc = rx->o.max_conns;
+
+	q->rx = rx;
+	q->id = id;
+	q->pool = rx->nq > 1 || rx->o.pools ? rx->o.pools[id] : rx->o.pool;
+	if (rx->o.flags & NM_RX_F_SPLIT)
+		q->hdr_pool = rx->o.hdr_pools ? rx->o.hdr_pools[id] : rx->o.hdr_pool;
+	q->readable = pool_readable(q->pool);
+	q->rx_pool = (rx->o.flags & NM_RX_F_SPLIT) && !q->readable ? q->hdr_pool
+								    : q->pool;
+	q->buf_size = rx->o.buf_size ? rx->o.buf_size : nm_pool_chunk_size(q->rx_pool);
+	if (q->buf_size > nm_pool_chunk_size(q->rx_pool))
+		return -EINVAL;
+	q->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->evfd < 0)
+		return -errno;
+	pthread_mutex_init(&q->inbox_lock, NULL);
+	q->conns = calloc(maxc, sizeof(*q->conns));
+	q->free_slots = malloc(maxc * sizeof(*q->free_slots));
+	q->inbox = malloc(maxc * sizeof(*q->inbox));
+	if (!q->conns || !q->free_slots || !q->inbox || scratch_grow(q, 64))
+		return -ENOMEM;
+	/* Lowest slots first, so a small test touches few. */
+	for (unsigned int i = 0; i < maxc; i++)
+		q->free_slots[i] = maxc - 1 - i;
+	q->nr_free = maxc;
+	return rx->eng->init(q);
+}
+
+static void queue_fini(struct nm_rx *rx, struct nm_rxq *q, int eng_up)
+{
+	if (q->conns) {
+		/* Whatever is open ends now, with -ECANCELED. */
+		for (unsigned int i = 0; i < rx->o.max_conns; i++) {
+			struct nm_rx_conn *c = q->conns[i];
+
+			if (!c || c->state == CONN_FREE)
+				continue;
+			if (c->state == CONN_OPEN) {
+				if (rx->o.flags & NM_RX_F_SPLIT)
+					nm_split_abort(q, c);
+				RXS_ADD(q, conns_closed, 1);
+				RXS_SUB(q, conns_active, 1);
+				if (rx->o.on_close)
+					rx->o.on_close(rx, c, -ECANCELED, rx->o.user);
+			} else if (rx->o.flags & NM_RX_F_SPLIT) {
+				nm_split_abort(q, c);
+			}
+			if (c->fd >= 0)
+				close(c->fd);
+			c->state = CONN_FREE;
+		}
+	}
+	if (eng_up)
+		rx->eng->fini(q);
+	if (rx->o.flags & NM_RX_F_SPLIT)
+		nm_split_fini(q);
+	if (q->conns)
+		for (unsigned int i = 0; i < rx->o.max_conns; i++)
+			free(q->conns[i]);
+	if (q->inbox)
+		for (unsigned int i = 0; i < q->inbox_n; i++)
+			close(q->inbox[i]);
+	free(q->conns);
+	free(q->free_slots);
+	free(q->inbox);
+	free(q->closing);
+	free(q->dbufs);
+	free(q->dtoks);
+	if (q->evfd >= 0)
+		close(q->evfd);
+	pthread_mutex_destroy(&q->inbox_lock);
+}
+
+static int opts_validate(const struct nm_rx_opts *o)
+{
+	unsigned int nq = o->nr_queues ? o->nr_queues : 1;
+
+	if (!o->on_data || (o->flags & ~NM_RX_F_ALL) || nq > NM_RX_MAX_QUEUES)
+		return -EINVAL;
+	if (((o->flags & NM_RX_F_NO_INC) && (o->flags & NM_RX_F_REQUIRE_INC)) ||
+	    ((o->flags & NM_RX_F_NO_BUNDLE) && (o->flags & NM_RX_F_REQUIRE_BUNDLE)))
+		return -EINVAL;
+	if (o->ring_entries && (o->ring_entries & (o->ring_entries - 1) ||
+				o->ring_entries > 32768))
+		return -EINVAL;
+	if (nq > 1 ? !o->pools : !o->pool && !o->pools)
+		return -EINVAL;
+	for (unsigned int i = 0; i < nq; i++) {
+		struct nm_pool *p = o->pools ? o->pools[i] : o->pool;
+		struct nm_pool *h = NULL;
+
+		if (!p)
+			return -EINVAL;
+		for (unsigned int j = 0; j < i; j++)	/* one pool per queue */
+			if (o->pools[j] == p)
+				return -EINVAL;
+		if (!(o->flags & NM_RX_F_SPLIT))
+			continue;
+		h = o->hdr_pools ? o->hdr_pools[i] : (nq == 1 ? o->hdr_pool : NULL);
+		if (!h || h == p || !pool_readable(h))
+			return -EINVAL;
+	}
+	if (!(o->flags & NM_RX_F_SPLIT) && (o->frame || o->max_frame))
+		return -EINVAL;
+	return 0;
+}
+
+NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
+{
+	struct nm_rx *rx;
+	unsigned int i, up = 0;
+	int err;
+
+	if (!uopts) {
+		errno = EINVAL;
+		return NULL;
+	}
+	rx = calloc(1, sizeof(*rx));
+	if (!rx)
+		return NULL;
+	err = nm_opts_check(uopts, uopts->sz, sizeof(rx->o));
+	if (err)
+		goto fail_free;
+	memcpy(&rx->o, uopts, uopts->sz < sizeof(rx->o) ? uopts->sz : sizeof(rx->o));
+	err = opts_validate(&rx->o);
+	if (err)
+		goto fail_free;
+	rx->nq = rx->o.nr_queues ? rx->o.nr_queues : 1;
+	if (!rx->o.max_conns)
+		rx->o.max_conns = 4096;
+	if (!rx->o.backlog)
+		rx->o.backlog = 1024;
+	rx->max_frame = rx->o.max_frame ? rx->o.max_frame : 16u << 20;
+	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
+	atomic_init(&rx->next_id, 1);
+	pthread_mutex_init(&rx->tok_lock, NULL);
+	if (rx->o.flags & NM_RX_F_TOKENS) {
+		uint32_t bits = 1;
+
+		rx->tok_cap = rx->o.tok_capacity ? rx->o.tok_capacity : 65536;
+		rx->tok = nm_token_table_create(rx->tok_cap);
+		if (!rx->tok) {
+			err = -errno;
+			goto fail_free;
+		}
+		/* The token's low bits are its slot (see core/token.c). */
+		while ((1u << bits) < rx->tok_cap)
+			bits++;
+		rx->tok_mask = (1u << bits) - 1;
+		rx->tok_shadow = calloc((size_t)rx->tok_mask + 1, sizeof(uint32_t));
+		if (!rx->tok_shadow) {
+			err = -ENOMEM;
+			goto fail_tok;
+		}
+	}
+	if (rx->o.engine) {
+		rx->eng = engine_find(rx->o.engine);
+		if (!rx->eng) {
+			err = -ENOENT;
+			goto fail_tok;
+		}
+	} else {
+		rx->eng = &nm_rx_engine_uring;
+	}
+	rx->q = calloc(rx->nq, sizeof(*rx->q));
+	if (!rx->q) {
+		err = -ENOMEM;
+		goto fail_tok;
+	}
+	for (i = 0; i < rx->nq; i++)
+		rx->q[i].evfd = -1;
+	for (i = 0; i < rx->nq; i++) {
+		err = queue_init(rx, &rx->q[i], i);
+		if (err == -EOPNOTSUPP && !rx->o.engine && i == 0 &&
+		    !(rx->o.flags & (NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE))) {
+			/* No io_uring here: the portable engine. */
+			queue_fini(rx, &rx->q[0], 0);
+			memset(&rx->q[0], 0, sizeof(rx->q[0]));
+			rx->q[0].evfd = -1;
+			rx->eng = &nm_rx_engine_socket;
+			err = queue_init(rx, &rx->q[0], 0);
+		}
+		if (err) {
+			queue_fini(rx, &rx->q[i], 0);
+			goto fail_queues;
+		}
+		up++;
+	}
+	if ((rx->o.flags & NM_RX_F_SPLIT) && !rx->q[0].readable)
+		rx->features |= NM_RX_FEAT_PLACE;
+	return rx;
+
+fail_queues:
+	for (i = 0; i < up; i++)
+		queue_fini(rx, &rx->q[i], 1);
+	free(rx->q);
+fail_tok:
+	nm_token_table_destroy(rx->tok);
+	free(rx->tok_shadow);
+fail_free:
+	free(rx);
+	errno = -err;
+	return NULL;
+}
+
+/* Put every buffer still behind a live token.  The core's table has no
+ * iterator, so the receiver keeps a shadow of the live token per slot. */
+static void tokens_drop(struct nm_rx *rx)
+{
+	for (uint32_t i = 0; i < rx->tok_cap; i++)
+		if (rx->tok_shadow[i])
+			nm_token_release(rx->tok, &rx->tok_shadow[i], 1);
+}
+
+NM_API int nm_rx_destroy(struct nm_rx *rx)
+{
+	if (!rx)
+		return -EINVAL;
+	if (atomic_load(&rx->running) || atomic_load(&rx->in_cb))
+		return -EBUSY;
+	for (unsigned int i = 0; i < rx->nr_listen; i++)
+		close(rx->listen_fds[i]);
+	rx->nr_listen = 0;
+	for (unsigned int i = 0; i < rx->nq; i++)
+		queue_fini(rx, &rx->q[i], 1);
+	if (rx->tok) {
+		tokens_drop(rx);
+		nm_token_table_destroy(rx->tok);
+		free(rx->tok_shadow);
+	}
+	pthread_mutex_destroy(&rx->tok_lock);
+	free(rx->q);
+	free(rx);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* listeners and fds                                                    */
+/* ------------------------------------------------------------------ */
+
+NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, r;
+
+	if (!rx || port < 0 || port > 65535)
+		return -EINVAL;
+	if (rx->nr_listen == sizeof(rx->listen_fds) / sizeof(rx->listen_fds[0]))
+		return -ENOSPC;
+	memset(&ss, 0, sizeof(ss));
+	if (!host || inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (!host)
+			s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		sl = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		sl = sizeof(*s6);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, rx->o.backlog) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = rx->eng->listen(&rx->q[0], fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	rx->listen_fds[rx->nr_listen++] = fd;
+	return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+				       : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue)
+{
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	struct nm_rxq *q;
+	int r;
+
+	if (!rx || fd < 0 || queue < -1 || (queue >= 0 && (unsigned int)queue >= rx->nq))
+		return -EINVAL;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
+		return -EINVAL;
+	if (queue < 0)
+		queue = (int)(atomic_fetch_add_explicit(&rx->rr, 1, memory_order_relaxed) % rx->nq);
+	q = &rx->q[queue];
+	if (conn_reserve(q))
+		return -ENOSPC;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	r = inbox_push(q, fd);
+	if (r)
+		atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* running                                                              */
+/* ------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One pass of a queue.  Return messages delivered or a fatal -errno. */
+static int queue_pass(struct nm_rxq *q, int timeout_ms)
+{
+	struct nm_rx *rx = q->rx;
+	struct nm_area *pa = NULL;
+	int r, n = 0;
+
+	inbox_drain(q);
+	if (rx->features & NM_RX_FEAT_PLACE) {
+		pa = nm_pool_area(q->pool);
+		if (q->places_inflight) {
+			nm_area_poll(pa);
+			closing_sweep(q);
+			timeout_ms = timeout_ms > 1 || timeout_ms < 0 ? 1 : timeout_ms;
+		}
+	}
+	if (q->starved_cnt && (timeout_ms > 1 || timeout_ms < 0))
+		timeout_ms = 1;	/* retry the dry pool soon */
+	r = rx->eng->poll(q, timeout_ms);
+	if (r > 0)
+		n += r;
+	if (pa && q->places_inflight)
+		nm_area_poll(pa);
+	closing_sweep(q);
+	return r < 0 ? r : n;
+}
+
+static void queue_own(struct nm_rxq *q)
+{
+	nm_pool_set_owner(q->pool);
+	if (q->hdr_pool)
+		nm_pool_set_owner(q->hdr_pool);
+}
+
+struct run_arg {
+	struct nm_rxq *q;
+	int64_t deadline;
+	int ret;
+};
+
+static void queue_loop(struct run_arg *a)
+{
+	struct nm_rxq *q = a->q;
+	struct nm_rx *rx = q->rx;
+
+	queue_own(q);
+	a->ret = 0;
+	while (!atomic_load_explicit(&rx->stop, memory_order_acquire)) {
+		int t = 100;
+
+		if (a->deadline >= 0) {
+			int64_t left = a->deadline - now_ms();
+			if (left <= 0)
+				break;
+			if (left < t)
+				t = (int)left;
+		}
+		int r = queue_pass(q, t);
+		if (r < 0) {
+			a->ret = r;
+			nm_rx_stop(rx);
+			break;
+		}
+	}
+}
+
+static void *queue_thread(void *arg)
+{
+	queue_loop(arg);
+	return NULL;
+}
+
+NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
+{
+	struct run_arg args[NM_RX_MAX_QUEUES];
+	int64_t deadline;
+	int ret = 0;
+
+	if (!rx)
+		return -EINVAL;
+	if (atomic_exchange(&rx->running, 1))
+		return -EBUSY;
+	atomic_store(&rx->stop, 0);
+	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	for (unsigned int i = 0; i < rx->nq; i++) {
+		args[i].q = &rx->q[i];
+		args[i].deadline = deadline;
+		args[i].ret = 0;
+	}
+	for (unsigned int i = 1; i < rx->nq; i++) {
+		int r = pthread_create(&rx->q[i].thr, NULL, queue_thread, &args[i]);
+		if (r) {
+			ret = -r;
+			nm_rx_stop(rx);
+			break;
+		}
+		rx->q[i].thr_started = 1;
+	}
+	if (!ret)
+		queue_loop(&args[0]);
+	for (unsigned int i = 1; i < rx->nq; i++) {
+		if (!rx->q[i].thr_started)
+			continue;
+		pthread_join(rx->q[i].thr, NULL);
+		rx->q[i].thr_started = 0;
+	}
+	for (unsigned int i = 0; i < rx->nq && !ret; i++)
+		ret = args[i].ret;
+	queue_own(&rx->q[0]);
+	atomic_store(&rx->running, 0);
+	return ret;
+}
+
+NM_API int nm_rx_poll(struct nm_rx *rx, int timeout_ms)
+{
+	int r;
+
+	if (!rx || rx->nq != 1)
+		return -EINVAL;
+	if (atomic_exchange(&rx->running, 1))
+		return -EBUSY;
+	queue_own(&rx->q[0]);
+	r = queue_pass(&rx->q[0], timeout_ms);
+	atomic_store(&rx->running, 0);
+	return r;
+}
+
+NM_API int nm_rx_stop(struct nm_rx *rx)
+{
+	if (!rx)
+		return -EINVAL;
+	atomic_store_explicit(&rx->stop, 1, memory_order_release);
+	for (unsigned int i = 0; i < rx->nq; i++)
+		queue_wake(&rx->q[i]);
+	return 0;
+}
+
+NM_API int nm_rx_release_tokens(struct nm_rx *rx, const uint32_t *tokens,
+				unsigned int n)
+{
+	int r;
+
+	if (!rx || (!tokens && n))
+		return -EINVAL;
+	if (!rx->tok)
+		return -EOPNOTSUPP;
+	r = 0;
+	pthread_mutex_lock(&rx->tok_lock);
+	for (unsigned int i = 0; i < n; i++) {
+		if (nm_token_release(rx->tok, &tokens[i], 1) == 1) {
+			rx->tok_shadow[tokens[i] & rx->tok_mask] = 0;
+			r++;
+		}
+	}
+	pthread_mutex_unlock(&rx->tok_lock);
+	if (r >= 0 && (unsigned int)r < n)
+		atomic_fetch_add_explicit(&rx->tok_rejected, n - (unsigned int)r,
+					  memory_order_relaxed);
+	if (r == 0 && n)
+		return -EINVAL;
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* connections, info, stats                                             */
+/* ------------------------------------------------------------------ */
+
+NM_API int nm_rx_conn_fd(const struct nm_rx_conn *c)
+{
+	return c ? c->fd : -EINVAL;
+}
+
+NM_API uint64_t nm_rx_conn_id(const struct nm_rx_conn *c)
+{
+	return c ? c->id : 0;
+}
+
+NM_API int nm_rx_conn_queue(const struct nm_rx_conn *c)
+{
+	return c ? (int)c->q->id : -EINVAL;
+}
+
+NM_API void *nm_rx_conn_user(const struct nm_rx_conn *c)
+{
+	return c ? c->user : NULL;
+}
+
+NM_API int nm_rx_conn_set_user(struct nm_rx_conn *c, void *user)
+{
+	if (!c)
+		return -EINVAL;
+	c->user = user;
+	return 0;
+}
+
+NM_API int nm_rx_conn_close(struct nm_rx_conn *c, int err)
+{
+	if (!c || err > 0)
+		return -EINVAL;
+	if (c->state != CONN_OPEN)
+		return -EALREADY;
+	nm_rxq_conn_end(c->q, c, err);
+	return 0;
+}
+
+NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info)
+{
+	if (!rx || !info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	info->engine = rx->eng->name;
+	info->nr_queues = rx->nq;
+	info->features = rx->features;
+	info->buf_size = rx->q[0].buf_size;
+	info->ring_entries = rx->ring_entries;
+	info->cq_entries = rx->cq_entries;
+	return 0;
+}
+
+NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st)
+{
+	uint64_t *out = (uint64_t *)st;
+
+	if (!rx || !st)
+		return -EINVAL;
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < rx->nq; i++)
+		for (size_t k = 0; k < NM_RXS_N; k++)
+			out[k] += atomic_load_explicit(&rx->q[i].st[k],
+						       memory_order_relaxed);
+	st->tok_rejected = atomic_load_explicit(&((struct nm_rx *)rx)->tok_rejected,
+						memory_order_relaxed);
+	return 0;
+}

@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * uring.c - the io_uring engine: multishot recv over one provided-buffer
+ * ring per queue, shared by all the queue's connections, refilled from the
+ * queue's pool.
+ *
+ * Each ring entry is a pool buffer; its buffer ID (bid) indexes a table
+ * holding the nm_buf, whose one reference stands for "posted to the
+ * kernel".  A completion names the first bid it used; the engine walks the
+ * ring positions from there (bundles span consecutive entries) and turns
+ * the bytes into slices.  A buffer the kernel is done with hands its
+ * reference to the slice delivered from it and its bid becomes free; with
+ * incremental consumption (IOU_PBUF_RING_INC) a buffer the kernel keeps
+ * (IORING_CQE_F_BUF_MORE) has each delivered fragment take a reference of
+ * its own, so the chunk recycles when the last fragment is put and the
+ * kernel has let go.  Only free bids are ever reposted: the refill never
+ * posts a buffer the kernel still holds.
+ *
+ * When the ring runs dry the kernel ends the multishot recv with -ENOBUFS;
+ * the bytes stay in the socket.  The connection is parked, and re-armed
+ * after the next refill that posted something, so nothing is lost or
+ * reordered.  A multishot that ends for any other reason without an error
+ * (CQ overflow) is re-armed at once.
+ *
+ * liburing 2.3 predates INC and bundles; their kernel values are defined
+ * here when the headers lack them.
+ */
+#include "rx_int.h"
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef IOU_PBUF_RING_INC
+#define IOU_PBUF_RING_INC 2
+#endif
+#ifndef IORING_RECVSEND_BUNDLE
+#define IORING_RECVSEND_BUNDLE (1U << 4)
+#endif
+#ifndef IORING_FEAT_RECVSEND_BUNDLE
+#define IORING_FEAT_RECVSEND_BUNDLE (1U << 14)
+#endif
+#ifndef IORING_CQE_F_BUF_MORE
+#define IORING_CQE_F_BUF_MORE (1U << 4)
+#endif
+
+#define UD_RECV   0u
+#define UD_ACCEPT 1u
+#define UD_WAKE   2u
+#define UD_OTHER  3u
+#define SQ_ENTRIES 256
+#define BGID 0
+
+struct ur_eng {
+	struct io_uring ring;
+	int ring_up;
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	uint32_t entries, mask;
+	uint16_t tail;              /* ring position of the next post */
+	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
+	uint32_t *boff;             /* INC: bytes of the bid already consumed */
+	uint16_t *bpos;             /* ring position the bid was posted at */
+	uint16_t *pos_bid;          /* ring position & mask -> bid */
+	uint16_t *free_bids;
+	uint32_t nfree;
+	int inc, bundle;
+	struct nm_rx_conn *starved; /* parked on -ENOBUFS */
+	struct nm_buf *scratch;
+	unsigned int scap;
+};
+
+static inline uint64_t ud_conn(const struct nm_rx_conn *c)
+{
+	return ((uint64_t)c->gen << 32) | ((uint64_t)c->slot << 2) | UD_RECV;
+}
+
+static struct io_uring_sqe *ur_sqe(struct ur_eng *e)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+
+	if (!sqe) {
+		/* SQ full (many arms at once): push what is queued. */
+		io_uring_submit(&e->ring);
+		sqe = io_uring_get_sqe(&e->ring);
+	}
+	return sqe;
+}
+
+static void ur_arm_wake(struct nm_rxq *q, struct ur_eng *e)
+{
+	struct io_uring_sqe *sqe = ur_sqe(e);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_multishot(sqe, q->evfd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
+}
+
+static int ur_arm_accept(struct ur_eng *e, int lfd)
+{
+	struct io_uring_sqe *sqe = ur_sqe(e);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ((uint64_t)lfd << 2) | UD_ACCEPT);
+	return 0;
+}
+
+static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
+{
+	struct io_uring_sqe *sqe = ur_sqe(e);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	if (e->bundle)
+		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
+	io_uring_sqe_set_data64(sqe, ud_conn(c));
+	c->armed = 1;
+	return 0;
+}
+
+/* Post every free bid we can get a buffer for; one tail update. */
+static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
+{
+	unsigned int n = 0;
+
+	while (e->nfree) {
+		uint16_t bid = e->free_bids[e->nfree - 1];
+		struct nm_buf *b = &e->bufs[bid];
+		uint16_t pos = (uint16_t)(e->tail + n);
+
+		if (nm_rxq_alloc(q, b)) {
+			RXS_ADD(q, pool_empty, 1);
+			break;
+		}
+		e->nfree--;
+		e->boff[bid] = 0;
+		e->bpos[bid] = pos;
+		e->pos_bid[pos & e->mask] = bid;
+		io_uring_buf_ring_add(e->br, (char *)nm_iov_cpu(b->iov) + b->off,
+				      b->len, bid, (int)e->mask, (int)n);
+		n++;
+	}
+	if (!n)
+		return;
+	/* release inside: the entries are visible before the new tail */
+	io_uring_buf_ring_advance(e->br, (int)n);
+	e->tail = (uint16_t)(e->tail + n);
+	RXS_ADD(q, refill, n);
+	RXS_ADD(q, refill_batches, 1);
+}
+
+static void ur_park(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
+{
+	if (c->starved)
+		return;
+	c->starved = 1;
+	c->next_starved = e->starved;
+	e->starved = c;
+	q->starved_cnt++;
+}
+
+static void ur_unpark(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
+{
+	struct nm_rx_conn **pp;
+
+	if (!c->starved)
+		return;
+	for (pp = &e->starved; *pp; pp = &(*pp)->next_starved)
+		if (*pp == c) {
+			*pp = c->next_starved;
+			break;
+		}
+	c->starved = 0;
+	q->starved_cnt--;
+}
+
+/* Re-arm parked connections once the ring holds buffers again. */
+static void ur_resume(struct nm_rxq *q, struct ur_eng *e)
+{
+	if (!e->starved || e->nfree == e->entries)
+		return;
+	while (e->starved) {
+		struct nm_rx_conn *c = e->starved;
+
+		e->starved = c->next_starved;
+		c->starved = 0;
+		q->starved_cnt--;
+		if (c->state == CONN_OPEN && !c->armed && !ur_arm(q, e, c))
+			RXS_ADD(q, rearm, 1);
+	}
+}
+
+static int scratch_fit(struct ur_eng *e, unsigned int n)
+{
+	if (n <= e->scap)
+		return 0;
+	unsigned int cap = e->scap ? e->scap * 2 : 64;
+	while (cap < n)
+		cap *= 2;
+	struct nm_buf *nb = realloc(e->scratch, cap * sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	e->scratch = nb;
+	e->scap = cap;
+	return 0;
+}
+
+/*
+ * Turn the @res bytes of a completion that started at @bid into slices in
+ * e->scratch; free the bids the kernel is done with.  Return the count.
+ */
+static unsigned int ur_take(struct nm_rxq *q, struct ur_eng *e, uint16_t bid,
+			    uint32_t res, unsigned int cflags)
+{
+	uint16_t pos = e->bpos[bid];
+	uint32_t left = res;
+	unsigned int n = 0, used = 0;
+
+	for (;;) {
+		struct nm_buf *b = &e->bufs[bid];
+		uint32_t off = e->boff[bid], avail = b->len - off;
+		uint32_t take = left < avail ? left : avail;
+		int last = left <= avail;
+		/* Without INC the kernel consumes every buffer it touches;
+		 * with INC it keeps the last one while BUF_MORE says so. */
+		int kdone = !(e->inc && last && (cflags & IORING_CQE_F_BUF_MORE));
+
+		used++;
+		if (take) {
+			struct nm_buf s = { b->iov, b->off + off, take };
+
+			if (scratch_fit(e, n + 1) == 0 &&
+			    (kdone || nm_buf_get(&s) == 0))
+				e->scratch[n++] = s;
+			else if (kdone)
+				nm_buf_put(b);	/* cannot deliver: drop */
+		} else if (kdone) {
+			nm_buf_put(b);		/* nothing in it for anyone */
+		}
+		e->boff[bid] = off + take;
+		if (kdone)
+			e->free_bids[e->nfree++] = bid;
+		left -= take;
+		if (last || e->nfree == e->entries)
+			break;
+		pos++;
+		bid = e->pos_bid[pos & e->mask];
+	}
+	if (used > 1)
+		RXS_ADD(q, bundles, 1);
+	if (cflags & IORING_CQE_F_BUF_MORE)
+		RXS_ADD(q, inc_partial, 1);
+	return n;
+}
+
+static int ur_recv_cqe(struct nm_rxq *q, struct ur_eng *e,
+		       const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = cqe->user_data;
+	struct nm_rx_conn *c = nm_rxq_conn_lookup(q, (uint32_t)(ud & 0xffffffffu) >> 2,
+						  (uint32_t)(ud >> 32));
+	unsigned int fl = cqe->flags, nb = 0;
+	int res = cqe->res, delivered = 0;
+
+	if (fl & IORING_CQE_F_BUFFER)
+		nb = ur_take(q, e, (uint16_t)(fl >> IORING_CQE_BUFFER_SHIFT),
+			     res > 0 ? (uint32_t)res : 0, fl);
+	if (c && !(fl & IORING_CQE_F_MORE))
+		c->armed = 0;
+	if (nb) {
+		RXS_ADD(q, recv_calls, 1);
+		if (c) {
+			int r = nm_rxq_deliver(q, c, e->scratch, nb);
+			if (r > 0)
+				delivered = r;
+		} else {
+			nm_rxq_put_bufs(q, e->scratch, nb);
+		}
+	}
+	if (!c)
+		return delivered;
+	if (c->state != CONN_OPEN) {
+		if (c->cancelled && !c->armed) {
+			c->cancelled = 0;
+			nm_rxq_conn_free(q, c);
+		}
+		return delivered;
+	}
+	if (res == 0) {
+		nm_rxq_conn_end(q, c, 0);
+	} else if (res == -ENOBUFS) {
+		RXS_ADD(q, enobufs, 1);
+		if (!c->armed)
+			ur_park(q, e, c);
+	} else if (res < 0) {
+		if (!c->armed)
+			nm_rxq_conn_end(q, c, res);
+	} else if (!c->armed) {
+		/* Multishot ended without an error (CQ overflow): again. */
+		if (!ur_arm(q, e, c))
+			RXS_ADD(q, rearm, 1);
+	}
+	return delivered;
+}
+
+static void ur_accept_cqe(struct nm_rxq *q, struct ur_eng *e,
+			  const struct io_uring_cqe *cqe)
+{
+	if (cqe->res >= 0)
+		nm_rxq_accepted(q, cqe->res);
+	if (!(cqe->flags & IORING_CQE_F_MORE) &&
+	    cqe->res != -ECANCELED && cqe->res != -EBADF && cqe->res != -EINVAL)
+		ur_arm_accept(e, (int)(cqe->user_data >> 2));
+}
+
+static int ur_poll(struct nm_rxq *q, int timeout_ms)
+{
+	struct ur_eng *e = q->eng;
+	struct io_uring_cqe *cqe;
+	int n = 0, r;
+
+	ur_refill(q, e);
+	ur_resume(q, e);
+	if (timeout_ms == 0) {
+		r = io_uring_submit_and_get_events(&e->ring);
+	} else if (timeout_ms < 0) {
+		r = io_uring_submit_and_wait(&e->ring, 1);
+	} else {
+		struct __kernel_timespec ts = {
+			.tv_sec = timeout_ms / 1000,
+			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
+		};
+		r = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
+	}
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+		return r;
+	for (int round = 0; round < 4; round++) {
+		unsigned int head, cnt = 0;
+
+		io_uring_for_each_cqe(&e->ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+
+			cnt++;
+			switch (ud & 3) {
+			case UD_RECV:
+				n += ur_recv_cqe(q, e, cqe);
+				break;
+			case UD_ACCEPT:
+				ur_accept_cqe(q, e, cqe);
+				break;
+			case UD_WAKE:
+				nm_rxq_drain_wake(q);
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					ur_arm_wake(q, e);
+				break;
+			default:
+				break;
+			}
+		}
+		if (!cnt)
+			break;
+		io_uring_cq_advance(&e->ring, cnt);
+		/* Give the kernel its buffers back before looking again. */
+		ur_refill(q, e);
+		ur_resume(q, e);
+		if (io_uring_submit_and_get_events(&e->ring) < 0)
+			break;
+	}
+	return n;
+}
+
+static void ur_free(struct nm_rxq *q, struct ur_eng *e)
+{
+	if (e->ring_up)
+		io_uring_queue_exit(&e->ring);	/* cancels every request */
+	if (e->bufs) {
+		/* Every bid not free is a buffer we posted: the kernel has let
+		 * go of it now, and any completion for it went unread. */
+		uint8_t *isfree = calloc(e->entries, 1);
+
+		for (uint32_t i = 0; isfree && i < e->nfree; i++)
+			isfree[e->free_bids[i]] = 1;
+		for (uint32_t i = 0; isfree && i < e->entries; i++)
+			if (!isfree[i])
+				nm_buf_put(&e->bufs[i]);
+		free(isfree);
+	}
+	if (e->br)
+		munmap(e->br, e->br_bytes);
+	free(e->bufs);
+	free(e->boff);
+	free(e->bpos);
+	free(e->pos_bid);
+	free(e->free_bids);
+	free(e->scratch);
+	free(e);
+}
+
+static int ur_register(struct ur_eng *e, int inc)
+{
+	struct io_uring_buf_reg reg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)e->br;
+	reg.ring_entries = e->entries;
+	reg.bgid = BGID;
+	reg.pad = inc ? IOU_PBUF_RING_INC : 0;	/* the flags field, in 2.3 */
+	return io_uring_register_buf_ring(&e->ring, &reg, 0);
+}
+
+static int ur_init(struct nm_rxq *q)
+{
+	struct nm_rx *rx = q->rx;
+	unsigned int fl = rx->o.flags;
+	struct io_uring_params p;
+	struct ur_eng *e;
+	uint32_t cq;
+	int r;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->entries = rx->o.ring_entries ? rx->o.ring_entries : 256;
+	e->mask = e->entries - 1;
+	cq = rx->o.cq_entries;
+	if (!cq) {
+		/* Room for a burst from every buffer and every connection:
+		 * an overflowing CQ ends multishots (re-armed, but slower). */
+		cq = e->entries * 4;
+		if (cq < 2 * rx->o.max_conns)
+			cq = 2 * rx->o.max_conns;
+		if (cq < 4096)
+			cq = 4096;
+	}
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
+		  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	p.cq_entries = cq;
+	r = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
+	if (r == -EINVAL) {
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+		p.cq_entries = cq;
+		r = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
+	}
+	if (r < 0) {
+		free(e);
+		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
+	}
+	e->ring_up = 1;
+	rx->cq_entries = p.cq_entries;
+	rx->ring_entries = e->entries;
+	if ((p.features & IORING_FEAT_RECVSEND_BUNDLE) && !(fl & NM_RX_F_NO_BUNDLE))
+		e->bundle = 1;
+	else if (fl & NM_RX_F_REQUIRE_BUNDLE) {
+		r = -EOPNOTSUPP;
+		goto fail;
+	}
+
+	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
+	e->br = mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->br == MAP_FAILED) {
+		e->br = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	io_uring_buf_ring_init(e->br);
+	r = -EINVAL;
+	if (!(fl & NM_RX_F_NO_INC)) {
+		r = ur_register(e, 1);
+		if (!r)
+			e->inc = 1;
+		else if (fl & NM_RX_F_REQUIRE_INC) {
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
+	}
+	if (!e->inc) {
+		r = ur_register(e, 0);
+		if (r < 0) {
+			r = r == -EINVAL ? -EOPNOTSUPP : r;
+			goto fail;
+		}
+	}
+	e->bufs = calloc(e->entries, sizeof(*e->bufs));
+	e->boff = calloc(e->entries, sizeof(*e->boff));
+	e->bpos = calloc(e->entries, sizeof(*e->bpos));
+	e->pos_bid = calloc(e->entries, sizeof(*e->pos_bid));
+	e->free_bids = malloc(e->entries * sizeof(*e->free_bids));
+	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
+	    scratch_fit(e, 64)) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < e->entries; i++)
+		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
+	e->nfree = e->entries;
+	q->eng = e;
+	rx->features |= NM_RX_FEAT_MULTISHOT | NM_RX_FEAT_ACCEPT_MULTI |
+			(e->inc ? NM_RX_FEAT_INC : 0) |
+			(e->bundle ? NM_RX_FEAT_BUNDLE : 0);
+	ur_arm_wake(q, e);
+	/* The pool's owner is the thread that will run the queue; the ring
+	 * is filled on its first pass, not here. */
+	return 0;
+fail:
+	if (e->bufs)
+		e->nfree = e->entries;	/* nothing posted yet */
+	ur_free(q, e);
+	return r;
+}
+
+static void ur_fini(struct nm_rxq *q)
+{
+	if (q->eng)
+		ur_free(q, q->eng);
+	q->eng = NULL;
+}
+
+static int ur_listen(struct nm_rxq *q, int fd)
+{
+	return ur_arm_accept(q->eng, fd);
+}
+
+static int ur_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct ur_eng *e = q->eng;
+
+	if (e->nfree == e->entries) {
+		/* Nothing posted yet: arming would only earn -ENOBUFS. */
+		ur_park(q, e, c);
+		return 0;
+	}
+	return ur_arm(q, e, c);
+}
+
+static void ur_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct ur_eng *e = q->eng;
+
+	ur_unpark(q, e, c);
+	if (c->armed) {
+		struct io_uring_sqe *sqe = ur_sqe(e);
+
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, ud_conn(c), 0);
+			io_uring_sqe_set_data64(sqe, UD_OTHER);
+			c->cancelled = 1;
+			/* The request holds its own file reference. */
+			close(c->fd);
+			c->fd = -1;
+			return;	/* freed on the recv's last completion */
+		}
+	}
+	close(c->fd);
+	nm_rxq_conn_free(q, c);
+}
+
+const struct nm_rx_engine nm_rx_engine_uring = {
+	.name       = "uring",
+	.init       = ur_init,
+	.fini       = ur_fini,
+	.listen     = ur_listen,
+	.conn_add   = ur_conn_add,
+	.conn_close = ur_conn_close,
+	.poll       = ur_poll,
+};
