@@ -1,0 +1,690 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_rx.c - `netmem bench rx [--json] [--seconds S] [--reps N]
+ *                               [--conns C] [--msg-size S] [--impl LIST]`
+ *
+ * Loopback TCP receive throughput and receiver CPU cost, netmem's engines
+ * against baselines measured in the same run:
+ *
+ *   uring   the io_uring engine receiving into host pool buffers
+ *   socket  the socket engine receiving into host pool buffers
+ *   plain   recv() into one 64 KiB buffer, blocking (epoll for C > 1):
+ *           the cheapest way a program can take the bytes, and the bar
+ *           DESIGN.md sets ("not slower than the plain socket read")
+ *   iperf3  `iperf3 -s -1` receiving from `iperf3 -c -J`, for a figure
+ *           people know; its own sender, so it is a reference, not a
+ *           like-for-like case
+ *
+ * uring, socket and plain get the same sender: `netmem tx` in a child
+ * process (--seconds S, 64 KiB writes, C connections, the seq pattern
+ * straight out of its table).  No receiver reads the bytes in userspace:
+ * the figure is the receive path, not a checksum.  Every case runs --reps
+ * times (default 3), interleaved (uring, socket, plain, iperf3, uring, ...)
+ * so that drift in the machine's state hits them alike; the figures are
+ * medians.  Defaults: 2 s runs, 1 connection: about 30 s in all.
+ *
+ * Metrics: Gbit/s (10^9 bits) from the first connection to the last close,
+ * and receiver CPU seconds per GB (10^9 bytes): getrusage user + sys of
+ * this process (the receiver; the sender is a child and not counted) over
+ * the run, and for iperf3 its server's cpu_utilization_percent
+ * (remote_total) times the run's seconds.  Ratios: uring/plain,
+ * uring/iperf3 and socket/plain for throughput (higher is better) and CPU
+ * per GB (lower is better).
+ *
+ * JSON lines (--json), one per figure, medians:
+ *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
+ *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netmem/netmem.h>
+#include <netmem/rx.h>
+#include "txrx.h"
+#include "cmds.h"
+
+enum { IMPL_URING, IMPL_SOCKET, IMPL_PLAIN, IMPL_IPERF3, NR_IMPL };
+static const char *const impl_name[NR_IMPL] = { "uring", "socket", "plain", "iperf3" };
+
+#define MAX_REPS 15
+#define PLAIN_BUF (64u << 10)
+
+struct bcfg {
+	double seconds;
+	unsigned int reps, conns;
+	uint64_t msg;
+	bool json;
+	bool run[NR_IMPL];
+	char self[4096];
+};
+
+struct result {
+	bool ok;
+	double gbit, cpu_per_gb;
+	char note[160];
+};
+
+/* ---------------------------------------------------------------- */
+/* the sender: `netmem tx` in a child                                */
+
+static pid_t start_tx(const struct bcfg *cfg, int port)
+{
+	char addr[32], secs[32], msg[32], conns[16];
+	pid_t pid;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(secs, sizeof(secs), "%.3f", cfg->seconds);
+	snprintf(msg, sizeof(msg), "%llu", (unsigned long long)cfg->msg);
+	snprintf(conns, sizeof(conns), "%u", cfg->conns);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execl(cfg->self, "netmem", "tx", "--connect", addr, "--seconds", secs,
+		      "--msg-size", msg, "--conns", conns, "--wait", "5", "--quiet",
+		      (char *)NULL);
+		fprintf(stderr, "netmem bench rx: exec %s: %s\n", cfg->self, strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for @pid, at most @secs; kill it after that.  True if it exited 0. */
+static bool reap(pid_t pid, double secs)
+{
+	double end = nm_now() + secs;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (r < 0)
+			return false;
+		if (nm_now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;
+		}
+		usleep(10000);
+	}
+}
+
+/* ---------------------------------------------------------------- */
+/* plain recv() baseline                                             */
+
+static int listen_lo(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len)) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static void run_plain(const struct bcfg *cfg, struct result *r)
+{
+	static char buf[PLAIN_BUF];
+	int lfd, port, ep = -1, *fds, open_conns;
+	uint64_t bytes = 0;
+	double t0 = 0, t1, u0, s0, u1, s1, deadline;
+	pid_t tx;
+
+	fds = calloc(cfg->conns, sizeof(*fds));
+	lfd = listen_lo(&port);
+	if (lfd < 0 || !fds) {
+		snprintf(r->note, sizeof(r->note), "listen: %s", strerror(lfd < 0 ? -lfd : ENOMEM));
+		free(fds);
+		return;
+	}
+	for (unsigned int i = 0; i < cfg->conns; i++)
+		fds[i] = -1;
+	nm_cpu(&u0, &s0);
+	tx = start_tx(cfg, port);
+	deadline = nm_now() + cfg->seconds + 15;
+	/* a receive that cannot finish must not hang the benchmark */
+	struct timeval tv = { .tv_sec = (time_t)cfg->seconds + 15 };
+	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (unsigned int i = 0; i < cfg->conns; i++) {
+		fds[i] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fds[i] < 0) {
+			snprintf(r->note, sizeof(r->note), "accept: %s", strerror(errno));
+			goto out;
+		}
+		if (!i)
+			t0 = nm_now();
+		setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (cfg->conns == 1) {
+		for (;;) {
+			ssize_t n = recv(fds[0], buf, sizeof(buf), 0);
+			if (n > 0) {
+				bytes += n;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				snprintf(r->note, sizeof(r->note), "recv: %s", strerror(errno));
+				goto out;
+			}
+			break;
+		}
+	} else {
+		ep = epoll_create1(EPOLL_CLOEXEC);
+		for (unsigned int i = 0; i < cfg->conns; i++) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+			fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+			epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
+		}
+		open_conns = cfg->conns;
+		while (open_conns) {
+			struct epoll_event evs[64];
+			int n = epoll_wait(ep, evs, 64, 1000);
+
+			if (nm_now() > deadline) {
+				snprintf(r->note, sizeof(r->note), "timed out");
+				goto out;
+			}
+			for (int k = 0; k < n; k++) {
+				int fd = fds[evs[k].data.u32];
+				for (;;) {
+					ssize_t m = recv(fd, buf, sizeof(buf), 0);
+					if (m > 0) {
+						bytes += m;
+						continue;
+					}
+					if (m < 0 && errno == EAGAIN)
+						break;
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+					open_conns--;
+					break;
+				}
+			}
+		}
+	}
+	t1 = nm_now();
+	nm_cpu(&u1, &s1);
+	r->gbit = nm_gbit(bytes, t1 - t0);
+	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
+	r->ok = bytes > 0;
+out:
+	if (!reap(tx, 15) && r->ok) {
+		r->ok = false;
+		snprintf(r->note, sizeof(r->note), "the sender failed");
+	}
+	for (unsigned int i = 0; i < cfg->conns; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (ep >= 0)
+		close(ep);
+	close(lfd);
+	free(fds);
+}
+
+/* ---------------------------------------------------------------- */
+/* netmem engines                                                    */
+
+struct eng_state {
+	struct nm_pool *pool;
+	unsigned int expect;
+	atomic_uint opened, closed, errs;
+	atomic_uint_fast64_t bytes;
+	_Atomic double t_first, t_last;
+	atomic_bool done;
+};
+
+static int eng_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
+{
+	struct eng_state *st = user;
+	double zero = 0;
+
+	atomic_compare_exchange_strong(&st->t_first, &zero, nm_now());
+	atomic_fetch_add(&st->opened, 1);
+	return 0;
+}
+
+static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *msg,
+		    void *user)
+{
+	struct eng_state *st = user;
+
+	/* the same work as the plain receiver: count, do not read */
+	atomic_fetch_add_explicit(&st->bytes, msg->bytes, memory_order_relaxed);
+	if (msg->nr)
+		nm_pool_put_bulk(st->pool, msg->bufs, msg->nr);
+	return 0;
+}
+
+static void eng_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *user)
+{
+	struct eng_state *st = user;
+
+	if (err)
+		atomic_fetch_add(&st->errs, 1);
+	atomic_store(&st->t_last, nm_now());
+	if (atomic_fetch_add(&st->closed, 1) + 1 >= st->expect) {
+		atomic_store(&st->done, true);
+		nm_rx_stop(rx);
+	}
+}
+
+static void run_engine(const struct bcfg *cfg, const char *engine, struct result *r,
+		       struct nm_rx_info *info)
+{
+	NM_OPTS(nm_area_opts, ao, .size = 64u << 20, .order = 4, .name = "bench-rx");
+	struct eng_state st = { .expect = cfg->conns };
+	struct nm_area *area;
+	struct nm_rx *rx = NULL;
+	double u0, s0, u1, s1, deadline;
+	pid_t tx = -1;
+	int port;
+
+	area = nm_area_create("host", &ao);
+	st.pool = area ? nm_pool_create(area, NULL) : NULL;
+	if (!st.pool) {
+		snprintf(r->note, sizeof(r->note), "pool: %s", nm_strerror(-errno));
+		goto out;
+	}
+	NM_OPTS(nm_rx_opts, ro, .engine = engine, .pool = st.pool, .on_data = eng_data,
+		.on_conn = eng_conn, .on_close = eng_close, .user = &st);
+	rx = nm_rx_create(&ro);
+	if (!rx) {
+		snprintf(r->note, sizeof(r->note), "engine: %s", nm_strerror(-errno));
+		goto out;
+	}
+	nm_rx_info(rx, info);
+	port = nm_rx_listen(rx, "127.0.0.1", 0);
+	if (port < 0) {
+		snprintf(r->note, sizeof(r->note), "listen: %s", nm_strerror(port));
+		goto out;
+	}
+	nm_cpu(&u0, &s0);
+	tx = start_tx(cfg, port);
+	deadline = nm_now() + cfg->seconds + 15;
+	while (!atomic_load(&st.done) && nm_now() < deadline) {
+		int rc = nm_rx_run(rx, 250);
+		if (rc < 0) {
+			snprintf(r->note, sizeof(r->note), "run: %s", nm_strerror(rc));
+			goto out;
+		}
+	}
+	nm_cpu(&u1, &s1);
+	if (!atomic_load(&st.done)) {
+		snprintf(r->note, sizeof(r->note), "timed out");
+		goto out;
+	}
+	if (atomic_load(&st.errs)) {
+		snprintf(r->note, sizeof(r->note), "%u connection(s) ended with an error",
+			 atomic_load(&st.errs));
+		goto out;
+	}
+	uint64_t bytes = atomic_load(&st.bytes);
+	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
+	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
+	r->ok = bytes > 0;
+out:
+	if (tx > 0 && !reap(tx, 15) && r->ok) {
+		r->ok = false;
+		snprintf(r->note, sizeof(r->note), "the sender failed");
+	}
+	if (rx)
+		nm_rx_destroy(rx);
+	if (st.pool)
+		nm_pool_destroy(st.pool);
+	if (area)
+		nm_area_destroy(area);
+}
+
+/* ---------------------------------------------------------------- */
+/* iperf3                                                            */
+
+static bool have_iperf3(char *path, size_t len)
+{
+	const char *env = getenv("PATH");
+	char *dirs, *save, *d;
+
+	if (!env)
+		env = "/usr/bin:/bin:/usr/local/bin";
+	dirs = strdup(env);
+	for (d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, len, "%s/iperf3", d);
+		if (!access(path, X_OK)) {
+			free(dirs);
+			return true;
+		}
+	}
+	free(dirs);
+	return false;
+}
+
+/* Is something listening on 127.0.0.1:@port (or [::]:@port)? */
+static bool port_listening(int port)
+{
+	static const char *const files[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512];
+
+	for (int f = 0; f < 2; f++) {
+		FILE *fp = fopen(files[f], "r");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp)) {
+			char local[128];
+			unsigned int st, p;
+			char *colon;
+
+			if (sscanf(line, " %*d: %127s %*s %x", local, &st) != 2 || st != 0x0a)
+				continue;
+			colon = strrchr(local, ':');
+			if (colon && sscanf(colon + 1, "%x", &p) == 1 && (int)p == port) {
+				fclose(fp);
+				return true;
+			}
+		}
+		fclose(fp);
+	}
+	return false;
+}
+
+/* The number after the first "@key": in @s, or -1 when it is not there. */
+static double json_num(const char *s, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = s ? strstr(s, k) : NULL;
+	return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r)
+{
+	char port_s[16], secs[32], len_s[32], par[16], *out = NULL;
+	size_t cap = 1 << 16, len = 0;
+	int port, lfd, pfd[2], status;
+	pid_t srv, cli;
+	double end;
+
+	/* a free port: bind port 0, take the number, let it go */
+	lfd = listen_lo(&port);
+	if (lfd < 0) {
+		snprintf(r->note, sizeof(r->note), "no free port");
+		return;
+	}
+	close(lfd);
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	snprintf(secs, sizeof(secs), "%.0f", cfg->seconds < 1 ? 1 : cfg->seconds + 0.5);
+	snprintf(len_s, sizeof(len_s), "%llu", (unsigned long long)cfg->msg);
+	snprintf(par, sizeof(par), "%u", cfg->conns);
+	fflush(NULL);
+	srv = fork();
+	if (srv == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		execl(bin, "iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port_s, (char *)NULL);
+		_exit(127);
+	}
+	end = nm_now() + 5;
+	while (!port_listening(port) && nm_now() < end)
+		usleep(10000);
+	if (pipe2(pfd, O_CLOEXEC)) {
+		kill(srv, SIGKILL);
+		waitpid(srv, &status, 0);
+		return;
+	}
+	cli = fork();
+	if (cli == 0) {
+		int dn = open("/dev/null", O_RDWR);
+		dup2(pfd[1], 1);
+		dup2(dn, 2);
+		execl(bin, "iperf3", "-c", "127.0.0.1", "-p", port_s, "-t", secs, "-l", len_s,
+		      "-P", par, "-J", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	out = malloc(cap);
+	for (;;) {
+		ssize_t n;
+		if (len + 1 >= cap)
+			out = realloc(out, cap *= 2);
+		n = read(pfd[0], out + len, cap - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	out[len] = 0;
+	close(pfd[0]);
+	reap(cli, 15);
+	/* -1 makes the server exit after one test; reap kills a leftover */
+	reap(srv, 5);
+
+	const char *sum = strstr(out, "\"sum_received\"");
+	const char *cpu = strstr(out, "\"cpu_utilization_percent\"");
+	double bps = json_num(sum, "bits_per_second");
+	double bytes = json_num(sum, "bytes");
+	double rsecs = json_num(sum, "seconds");
+	double remote = json_num(cpu, "remote_total");
+
+	if (bps <= 0 || bytes <= 0 || rsecs <= 0 || remote < 0) {
+		const char *e = strstr(out, "\"error\":");
+		snprintf(r->note, sizeof(r->note), "no figures in iperf3's output%s%.80s",
+			 e ? ": " : "", e ? e + 8 : "");
+		free(out);
+		return;
+	}
+	r->gbit = bps / 1e9;
+	r->cpu_per_gb = nm_cpu_per_gb(remote / 100.0 * rsecs, (uint64_t)bytes);
+	r->ok = true;
+	free(out);
+}
+
+/* ---------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: netmem bench rx [--json] [--seconds S] [--reps N] [--conns C]\n"
+		"                       [--msg-size S] [--impl uring,socket,plain,iperf3]\n");
+	return 2;
+}
+
+int cmd_bench_rx(int argc, char **argv)
+{
+	struct bcfg cfg = { .seconds = 2, .reps = 3, .conns = 1, .msg = 64 << 10 };
+	double gbit[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], med_g[NR_IMPL], med_c[NR_IMPL];
+	int nok[NR_IMPL] = { 0 };
+	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
+	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
+	bool impl_given = false;
+	uint64_t v;
+	ssize_t n;
+
+	for (int i = 0; i < NR_IMPL; i++)
+		cfg.run[i] = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--json")) {
+			cfg.json = true;
+		} else if (!strcmp(a, "--seconds") && next) {
+			if (nm_parse_secs(next, &cfg.seconds) || cfg.seconds > 60) {
+				fprintf(stderr, "netmem bench rx: --seconds '%s': expected 0 < S <= 60\n", next);
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--reps") && next) {
+			if (nm_parse_uint(next, 1, MAX_REPS, &v)) {
+				fprintf(stderr, "netmem bench rx: --reps '%s': expected 1 to %d\n", next, MAX_REPS);
+				return 2;
+			}
+			cfg.reps = v;
+			i++;
+		} else if (!strcmp(a, "--conns") && next) {
+			if (nm_parse_uint(next, 1, 64, &v)) {
+				fprintf(stderr, "netmem bench rx: --conns '%s': expected 1 to 64\n", next);
+				return 2;
+			}
+			cfg.conns = v;
+			i++;
+		} else if (!strcmp(a, "--msg-size") && next) {
+			if (nm_parse_size(next, &v) || !v || v > (16u << 20)) {
+				fprintf(stderr, "netmem bench rx: --msg-size '%s': expected 1 to 16M\n", next);
+				return 2;
+			}
+			cfg.msg = v;
+			i++;
+		} else if (!strcmp(a, "--impl") && next) {
+			char *list = strdup(next), *save, *t;
+
+			memset(cfg.run, 0, sizeof(cfg.run));
+			for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				int k;
+				for (k = 0; k < NR_IMPL && strcmp(t, impl_name[k]); k++)
+					;
+				if (k == NR_IMPL) {
+					fprintf(stderr, "netmem bench rx: --impl: unknown '%s'\n", t);
+					free(list);
+					return 2;
+				}
+				cfg.run[k] = true;
+			}
+			free(list);
+			impl_given = true;
+			i++;
+		} else {
+			fprintf(stderr, "netmem bench rx: unknown or incomplete option '%s'\n", a);
+			return usage();
+		}
+	}
+	n = readlink("/proc/self/exe", cfg.self, sizeof(cfg.self) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "netmem bench rx: cannot find this program: %s\n", strerror(errno));
+		return 1;
+	}
+	cfg.self[n] = 0;
+	signal(SIGPIPE, SIG_IGN);
+	if (cfg.run[IMPL_IPERF3] && !have_iperf3(iperf, sizeof(iperf))) {
+		cfg.run[IMPL_IPERF3] = false;
+		snprintf(note[IMPL_IPERF3], sizeof(note[0]),
+			 "iperf3 is not installed (apt-get install iperf3): no iperf3 baseline");
+		if (!cfg.json || impl_given)
+			fprintf(stderr, "netmem bench rx: %s\n", note[IMPL_IPERF3]);
+	}
+	if (!cfg.json)
+		printf("bench rx: loopback TCP, %u connection%s, %llu-byte writes, %.1f s x %u reps "
+		       "per case, interleaved; medians\n", cfg.conns, cfg.conns > 1 ? "s" : "",
+		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps);
+
+	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
+		for (int k = 0; k < NR_IMPL; k++) {
+			struct result r = { 0 };
+
+			if (!cfg.run[k])
+				continue;
+			switch (k) {
+			case IMPL_URING:  run_engine(&cfg, "uring", &r, &uinfo); break;
+			case IMPL_SOCKET: run_engine(&cfg, "socket", &r, &sinfo); break;
+			case IMPL_PLAIN:  run_plain(&cfg, &r); break;
+			case IMPL_IPERF3: run_iperf3(&cfg, iperf, &r); break;
+			}
+			if (!r.ok) {
+				fprintf(stderr, "netmem bench rx: %s, rep %u: %s\n", impl_name[k],
+					rep + 1, r.note[0] ? r.note : "failed");
+				snprintf(note[k], sizeof(note[k]), "%s", r.note[0] ? r.note : "failed");
+				continue;
+			}
+			gbit[k][nok[k]] = r.gbit;
+			cpu[k][nok[k]++] = r.cpu_per_gb;
+		}
+	}
+	for (int k = 0; k < NR_IMPL; k++) {
+		med_g[k] = median(gbit[k], nok[k]);
+		med_c[k] = median(cpu[k], nok[k]);
+	}
+
+	if (cfg.json) {
+		for (int k = 0; k < NR_IMPL; k++) {
+			if (!nok[k])
+				continue;
+			printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":\"gbit_per_s\",\"value\":%.3f}\n",
+			       impl_name[k], med_g[k]);
+			printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":\"cpu_s_per_gb\",\"value\":%.4f}\n",
+			       impl_name[k], med_c[k]);
+		}
+		return nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] || nok[IMPL_IPERF3] ? 0 : 1;
+	}
+
+	printf("\n%-8s %12s %14s %6s   %s\n", "impl", "Gbit/s", "CPU s/GB", "runs", "");
+	for (int k = 0; k < NR_IMPL; k++) {
+		char what[160] = "";
+
+		if (k == IMPL_URING && nok[k])
+			snprintf(what, sizeof(what), "engine uring, %u-byte buffers, ring %u",
+				 uinfo.buf_size, uinfo.ring_entries);
+		else if (k == IMPL_SOCKET && nok[k])
+			snprintf(what, sizeof(what), "engine socket, %u-byte buffers", sinfo.buf_size);
+		else if (k == IMPL_PLAIN)
+			snprintf(what, sizeof(what), "recv() into one 64 KiB buffer");
+		else if (k == IMPL_IPERF3)
+			snprintf(what, sizeof(what), "iperf3 server (its own sender)");
+		if (!nok[k]) {
+			if (cfg.run[k] || note[k][0])
+				printf("%-8s %12s %14s %6d   %s\n", impl_name[k], "-", "-", 0,
+				       note[k][0] ? note[k] : "not run");
+			continue;
+		}
+		printf("%-8s %12.2f %14.4f %6d   %s\n", impl_name[k], med_g[k], med_c[k],
+		       nok[k], what);
+	}
+	printf("\nratios (throughput: higher is better; CPU per GB: lower is better)\n");
+	static const int pairs[][2] = {
+		{ IMPL_URING, IMPL_PLAIN }, { IMPL_URING, IMPL_IPERF3 }, { IMPL_SOCKET, IMPL_PLAIN },
+	};
+	for (size_t p = 0; p < sizeof(pairs) / sizeof(pairs[0]); p++) {
+		int a = pairs[p][0], b = pairs[p][1];
+
+		if (!nok[a] || !nok[b]) {
+			printf("  %s/%s: n/a (%s not measured)\n", impl_name[a], impl_name[b],
+			       nok[a] ? impl_name[b] : impl_name[a]);
+			continue;
+		}
+		printf("  %s/%-7s throughput %.3f   CPU per GB %.3f\n", impl_name[a], impl_name[b],
+		       med_g[a] / med_g[b], med_c[b] > 0 ? med_c[a] / med_c[b] : 0);
+	}
+	return 0;
+}

@@ -1,0 +1,751 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rx.c - `netmem rx`: listen, receive TCP streams into pooled buffers with
+ * one of the receive engines (include/netmem/rx.h), and say how fast and at
+ * what CPU cost, checking what arrived on the way.
+ *
+ *   netmem rx --listen HOST:PORT [--engine uring|socket]
+ *             [--provider host|hugepage|memfd|cuda] [--chunk-order N]
+ *             [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]
+ *             [--once] [--expect N] [--timeout SECS] [--ring N]
+ *             [--buf-size N] [--json] [--quiet]
+ *
+ * The memory: one area from the provider, chunks of 4 KiB << --chunk-order
+ * (default 4: 64 KiB, a whole chunk per receive buffer), and one pool per
+ * queue over it.  With --split, frames (rx.h's built-in 4-byte big-endian
+ * length prefix, as `netmem tx --framed` sends) have their headers land in
+ * a host pool of their own and their payloads in the provider's pool.
+ *
+ * What happens to the bytes: every delivered buffer is checked against the
+ * tx pattern (--verify, per connection from offset 0, payload bytes only)
+ * and/or appended to --out (one connection: header and payload, so the
+ * file is the stream exactly as sent), then put straight back to its pool.
+ * Payload memory without a CPU mapping (cuda) is counted, not read.
+ *
+ * --once exits after the connections it accepted have closed (at least
+ * --expect of them, default 1), which is what a script wants; otherwise it
+ * runs until SIGINT/SIGTERM.  Throughput is measured from the first
+ * connection to the last close; CPU time is getrusage (user + sys, every
+ * thread of the process, io_uring's included) over the same span.  Runs
+ * longer than two seconds print a progress line to stderr every second.
+ * The summary goes to stdout: text, or one JSON object with --json.
+ * Exit status: 0; 1 when a check failed, a connection ended with an error,
+ * --timeout passed, or setup failed; 2 for bad arguments.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netmem/netmem.h>
+#include <netmem/rx.h>
+#include "txrx.h"
+#include "cmds.h"
+
+struct rx_cfg {
+	const char *listen, *engine, *provider, *out;
+	unsigned int queues, order, ring, expect;
+	uint32_t buf_size;
+	double timeout;
+	struct nm_pat pat;
+	bool split, once, json, quiet;
+};
+
+/* Per connection, hung off nm_rx_conn_set_user(). */
+struct rx_conn_st {
+	uint64_t id;
+	uint64_t off;         /* payload bytes so far: the pattern offset */
+	bool bad;             /* a check failed; reported once */
+};
+
+struct rx_state {
+	struct rx_cfg *cfg;
+	struct nm_rx *rx;
+	struct nm_pool **pools, **hdr_pools;
+	bool readable;
+	int out_fd;
+	atomic_uint_fast64_t bytes, hdr_bytes, frames;
+	atomic_uint opened, closed, conn_errs, check_errs, put_errs;
+	atomic_bool done;
+	_Atomic double t_first, t_last;
+	double cpu_u0, cpu_s0;
+	atomic_flag cpu_taken;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: netmem rx --listen HOST:PORT [--engine uring|socket]\n"
+		"                 [--provider host|hugepage|memfd|cuda] [--chunk-order N]\n"
+		"                 [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]\n"
+		"                 [--once] [--expect N] [--timeout SECS] [--ring N] [--buf-size N]\n"
+		"                 [--json] [--quiet]\n"
+		"  --listen HOST:PORT  address to listen on (port 0: any free port, printed)\n"
+		"  --engine E          receive engine (default: uring where the kernel has it)\n"
+		"  --provider P        payload memory provider (default host)\n"
+		"  --chunk-order N     chunks of 4 KiB << N (default 4: 64 KiB)\n"
+		"  --queues Q          receive queues, one thread each (default 1)\n"
+		"  --split             header/data split on 4-byte big-endian length frames\n"
+		"  --out FILE          write the received stream to FILE (one connection)\n"
+		"  --verify P          check payload against tx's pattern seq or random:SEED\n"
+		"  --once              exit when the accepted connections have closed\n"
+		"  --expect N          with --once, wait for N connections (default 1)\n"
+		"  --timeout SECS      give up (exit 1) after SECS\n"
+		"  --ring N            uring: provided buffers per queue (power of 2)\n"
+		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n");
+	return 2;
+}
+
+static void conn_fail(struct rx_state *st, struct rx_conn_st *cs, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void conn_fail(struct rx_state *st, struct rx_conn_st *cs, const char *fmt, ...)
+{
+	va_list ap;
+
+	atomic_fetch_add(&st->check_errs, 1);
+	if (cs->bad)
+		return;
+	cs->bad = true;
+	fprintf(stderr, "netmem rx: connection %llu: ", (unsigned long long)cs->id);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p = (const char *)p + n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
+{
+	struct rx_state *st = user;
+	struct rx_conn_st *cs;
+	double zero = 0;
+
+	if (st->out_fd >= 0 && atomic_load(&st->opened) > 0) {
+		fprintf(stderr, "netmem rx: --out takes one connection; refusing connection %llu\n",
+			(unsigned long long)nm_rx_conn_id(c));
+		return -EBUSY;
+	}
+	cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->id = nm_rx_conn_id(c);
+	nm_rx_conn_set_user(c, cs);
+	atomic_compare_exchange_strong(&st->t_first, &zero, nm_now());
+	if (!atomic_flag_test_and_set(&st->cpu_taken))
+		nm_cpu(&st->cpu_u0, &st->cpu_s0);
+	atomic_fetch_add(&st->opened, 1);
+	return 0;
+}
+
+static int rx_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
+		      const struct nm_rx_msg *msg, void *user)
+{
+	struct rx_state *st = user;
+	struct rx_cfg *cfg = st->cfg;
+	struct rx_conn_st *cs = nm_rx_conn_user(c);
+	int q = nm_rx_conn_queue(c), rc = 0;
+
+	if (msg->hdr) {
+		const uint8_t *h = nm_buf_data(msg->hdr);
+
+		if (cfg->pat.kind && !cs->bad) {
+			uint32_t be = h && msg->hdr_len == 4 ?
+				(uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3] : 0;
+			if (!h || msg->hdr_len != 4 || be != msg->bytes)
+				conn_fail(st, cs, "frame at payload offset %llu: header of %u bytes "
+					  "says %u, payload has %llu",
+					  (unsigned long long)cs->off, msg->hdr_len, be,
+					  (unsigned long long)msg->bytes);
+		}
+		if (st->out_fd >= 0 && h && !rc)
+			rc = write_all(st->out_fd, h, msg->hdr_len);
+		atomic_fetch_add(&st->hdr_bytes, msg->hdr_len);
+		atomic_fetch_add(&st->frames, 1);
+	}
+	for (unsigned int i = 0; i < msg->nr; i++) {
+		const struct nm_buf *b = &msg->bufs[i];
+		const uint8_t *d = st->readable ? nm_buf_data(b) : NULL;
+
+		if (d && cfg->pat.kind && !cs->bad) {
+			long bad = nm_pat_check(&cfg->pat, cs->off, d, b->len);
+			if (bad >= 0) {
+				uint64_t at = cs->off + bad;
+				conn_fail(st, cs, "data differs at stream offset %llu: "
+					  "expected 0x%02x, got 0x%02x",
+					  (unsigned long long)at, *nm_pat_at(&cfg->pat, at), d[bad]);
+			}
+		}
+		if (st->out_fd >= 0 && d && !rc)
+			rc = write_all(st->out_fd, d, b->len);
+		cs->off += b->len;
+	}
+	atomic_fetch_add(&st->bytes, msg->bytes);
+	if (msg->nr && nm_pool_put_bulk(st->pools[q], msg->bufs, msg->nr) != (int)msg->nr)
+		atomic_fetch_add(&st->put_errs, 1);
+	if (msg->hdr && nm_pool_put(st->hdr_pools[q], msg->hdr))
+		atomic_fetch_add(&st->put_errs, 1);
+	if (rc)
+		fprintf(stderr, "netmem rx: --out %s: %s\n", cfg->out, strerror(-rc));
+	return rc;
+}
+
+static void rx_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *user)
+{
+	struct rx_state *st = user;
+	struct rx_conn_st *cs = nm_rx_conn_user(c);
+	unsigned int closed;
+
+	if (err) {
+		atomic_fetch_add(&st->conn_errs, 1);
+		fprintf(stderr, "netmem rx: connection %llu ended with an error: %s\n",
+			(unsigned long long)nm_rx_conn_id(c), strerror(-err));
+	}
+	free(cs);
+	nm_rx_conn_set_user(c, NULL);
+	atomic_store(&st->t_last, nm_now());
+	closed = atomic_fetch_add(&st->closed, 1) + 1;
+	if (st->cfg->once && closed >= st->cfg->expect &&
+	    closed >= atomic_load(&st->opened)) {
+		atomic_store(&st->done, true);
+		nm_rx_stop(rx);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
+{
+	uint64_t v;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--json")) {
+			cfg->json = true;
+			continue;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			cfg->quiet = true;
+			continue;
+		} else if (!strcmp(a, "--split")) {
+			cfg->split = true;
+			continue;
+		} else if (!strcmp(a, "--once")) {
+			cfg->once = true;
+			continue;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage();
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) || !strcmp(a, "--")) {
+			fprintf(stderr, "netmem rx: unexpected argument '%s'\n", a);
+			return -EINVAL;
+		}
+		static const char *const valued[] = {
+			"--listen", "--engine", "--provider", "--out", "--verify",
+			"--queues", "--chunk-order", "--expect", "--timeout", "--ring",
+			"--buf-size", NULL,
+		};
+		bool known = false;
+		for (int k = 0; valued[k]; k++)
+			known |= !strcmp(a, valued[k]);
+		if (!known) {
+			fprintf(stderr, "netmem rx: unknown option '%s'\n", a);
+			return -EINVAL;
+		}
+		if (!next) {
+			fprintf(stderr, "netmem rx: %s needs a value\n", a);
+			return -EINVAL;
+		}
+		i++;
+		if (!strcmp(a, "--listen")) {
+			cfg->listen = next;
+		} else if (!strcmp(a, "--engine")) {
+			cfg->engine = next;
+		} else if (!strcmp(a, "--provider")) {
+			cfg->provider = next;
+		} else if (!strcmp(a, "--out")) {
+			cfg->out = next;
+		} else if (!strcmp(a, "--verify")) {
+			if (nm_pat_parse(&cfg->pat, next, NULL)) {
+				fprintf(stderr, "netmem rx: --verify '%s': expected seq or random:SEED\n", next);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--queues")) {
+			if (nm_parse_uint(next, 1, NM_RX_MAX_QUEUES, &v)) {
+				fprintf(stderr, "netmem rx: --queues '%s': expected 1 to %d\n",
+					next, NM_RX_MAX_QUEUES);
+				return -EINVAL;
+			}
+			cfg->queues = v;
+		} else if (!strcmp(a, "--chunk-order")) {
+			if (nm_parse_uint(next, 0, 9, &v)) {
+				fprintf(stderr, "netmem rx: --chunk-order '%s': expected 0 (4 KiB) to 9 (2 MiB)\n", next);
+				return -EINVAL;
+			}
+			cfg->order = v;
+		} else if (!strcmp(a, "--expect")) {
+			if (nm_parse_uint(next, 1, 1u << 20, &v)) {
+				fprintf(stderr, "netmem rx: --expect '%s': expected a count >= 1\n", next);
+				return -EINVAL;
+			}
+			cfg->expect = v;
+		} else if (!strcmp(a, "--timeout")) {
+			if (nm_parse_secs(next, &cfg->timeout)) {
+				fprintf(stderr, "netmem rx: --timeout '%s': expected seconds > 0\n", next);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--ring")) {
+			if (nm_parse_uint(next, 1, 32768, &v) || (v & (v - 1))) {
+				fprintf(stderr, "netmem rx: --ring '%s': expected a power of 2 up to 32768\n", next);
+				return -EINVAL;
+			}
+			cfg->ring = v;
+		} else if (!strcmp(a, "--buf-size")) {
+			if (nm_parse_size(next, &v) || !v || v > (2u << 20)) {
+				fprintf(stderr, "netmem rx: --buf-size '%s': expected 1 to 2M\n", next);
+				return -EINVAL;
+			}
+			cfg->buf_size = v;
+		}
+	}
+	if (!cfg->listen) {
+		fprintf(stderr, "netmem rx: --listen HOST:PORT is required\n");
+		return -EINVAL;
+	}
+	if (cfg->engine) {
+		const char *names[16];
+		int n = nm_rx_engines(names, 16);
+		bool found = false;
+
+		for (int k = 0; k < n && k < 16; k++)
+			found |= !strcmp(names[k], cfg->engine);
+		if (!found) {
+			fprintf(stderr, "netmem rx: --engine '%s': no such engine (built in:", cfg->engine);
+			for (int k = 0; k < n && k < 16; k++)
+				fprintf(stderr, " %s", names[k]);
+			fprintf(stderr, ")\n");
+			return -EINVAL;
+		}
+	}
+	if (cfg->buf_size > (4096u << cfg->order)) {
+		fprintf(stderr, "netmem rx: --buf-size %u is larger than a chunk (%u bytes)\n",
+			cfg->buf_size, 4096u << cfg->order);
+		return -EINVAL;
+	}
+	if (cfg->out && cfg->queues > 1) {
+		fprintf(stderr, "netmem rx: --out takes one connection; it cannot go with --queues %u\n",
+			cfg->queues);
+		return -EINVAL;
+	}
+	if (cfg->expect && !cfg->once) {
+		fprintf(stderr, "netmem rx: --expect goes with --once\n");
+		return -EINVAL;
+	}
+	if (cfg->out && cfg->expect > 1) {
+		fprintf(stderr, "netmem rx: --out takes one connection; --expect must be 1\n");
+		return -EINVAL;
+	}
+	if (!cfg->expect)
+		cfg->expect = 1;
+	return 0;
+}
+
+/* The area and the per-queue pools; the message says what failed. */
+static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **area,
+		      struct nm_area **hdr_area)
+{
+	uint32_t chunk = 4096u << cfg->order;
+	/* Enough per queue for a full ring plus what is being looked at, in a
+	 * bounded amount of memory whatever the chunk size. */
+	uint64_t per_q = (32ull << 20) / chunk;
+	struct nm_area_info ai;
+
+	if (per_q < 32)
+		per_q = 32;
+	if (per_q > 1024)
+		per_q = 1024;
+	if (cfg->ring && per_q < 2ull * cfg->ring)
+		per_q = 2ull * cfg->ring;
+	uint64_t size = per_q * chunk * cfg->queues;
+	size = (size + (2u << 20) - 1) & ~((2ull << 20) - 1);
+
+	NM_OPTS(nm_area_opts, ao, .size = size, .order = cfg->order, .name = "rx");
+	*area = nm_area_create(cfg->provider, &ao);
+	if (!*area) {
+		fprintf(stderr, "netmem rx: provider %s: %llu MiB area of %u KiB chunks: %s\n",
+			cfg->provider, (unsigned long long)(size >> 20), chunk >> 10,
+			errno == ENOENT ? "no such provider" : nm_strerror(-errno));
+		return -1;
+	}
+	nm_area_info(*area, &ai);
+	st->readable = ai.cpu_base != NULL;
+	if (!st->readable && (cfg->out || cfg->pat.kind)) {
+		fprintf(stderr, "netmem rx: provider %s memory has no CPU mapping; "
+			"--out and --verify need readable memory\n", cfg->provider);
+		return -1;
+	}
+	st->pools = calloc(cfg->queues, sizeof(*st->pools));
+	st->hdr_pools = calloc(cfg->queues, sizeof(*st->hdr_pools));
+	if (!st->pools || !st->hdr_pools)
+		return -1;
+	for (unsigned int q = 0; q < cfg->queues; q++) {
+		NM_OPTS(nm_pool_opts, po, .max_chunks = per_q, .name = "rx");
+		st->pools[q] = nm_pool_create(*area, &po);
+		if (!st->pools[q]) {
+			fprintf(stderr, "netmem rx: pool: %s\n", nm_strerror(-errno));
+			return -1;
+		}
+	}
+	if (!cfg->split)
+		return 0;
+	/* Headers, and payload staging for unreadable memory: host 64 KiB. */
+	NM_OPTS(nm_area_opts, ho, .size = (16ull << 20) * cfg->queues, .order = 4,
+		.name = "rx-hdr");
+	*hdr_area = nm_area_create("host", &ho);
+	if (!*hdr_area) {
+		fprintf(stderr, "netmem rx: header area: %s\n", nm_strerror(-errno));
+		return -1;
+	}
+	for (unsigned int q = 0; q < cfg->queues; q++) {
+		NM_OPTS(nm_pool_opts, po, .max_chunks = 256, .name = "rx-hdr");
+		st->hdr_pools[q] = nm_pool_create(*hdr_area, &po);
+		if (!st->hdr_pools[q]) {
+			fprintf(stderr, "netmem rx: header pool: %s\n", nm_strerror(-errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void sum_stats(struct nm_pool **pools, unsigned int n, struct nm_pool_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int q = 0; q < n; q++) {
+		struct nm_pool_stats s;
+		uint64_t *d = (uint64_t *)sum, *x = (uint64_t *)&s;
+
+		if (!pools[q] || nm_pool_get_stats(pools[q], &s))
+			continue;
+		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
+			d[k] += x[k];
+	}
+}
+
+#define POOL_FIELDS(X) \
+	X(alloc_fast) X(alloc_slow) X(alloc_empty) X(alloc_refill) X(alloc_area) \
+	X(alloc_frag) X(recycle_cached) X(recycle_ring) X(recycle_ring_full) \
+	X(recycle_released) X(err_double_put) X(err_foreign) X(err_not_buf) \
+	X(err_range) X(err_inval) X(err_revoked) X(inflight) X(hold) X(release)
+
+#define RX_FIELDS(X) \
+	X(bytes) X(bufs) X(msgs) X(frames) X(hdr_bytes) X(conns_opened) \
+	X(conns_closed) X(conns_err) X(recv_calls) X(enobufs) X(rearm) X(refill) \
+	X(refill_batches) X(pool_empty) X(bundles) X(inc_partial) X(places) \
+	X(place_errors) X(frame_too_big)
+
+static void json_pool(const char *key, const struct nm_pool_stats *s)
+{
+	const char *sep = "";
+
+	printf(",\"%s\":{", key);
+#define X(f) printf("%s\"" #f "\":%llu", sep, (unsigned long long)s->f), sep = ",";
+	POOL_FIELDS(X)
+#undef X
+	printf("}");
+}
+
+static const char *feature_list(unsigned int f, char *buf, size_t len, bool json)
+{
+	static const struct { unsigned int bit; const char *name; } names[] = {
+		{ NM_RX_FEAT_MULTISHOT, "multishot" }, { NM_RX_FEAT_INC, "inc" },
+		{ NM_RX_FEAT_BUNDLE, "bundle" }, { NM_RX_FEAT_ACCEPT_MULTI, "accept_multi" },
+		{ NM_RX_FEAT_PLACE, "place" },
+	};
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		if (!(f & names[k].bit))
+			continue;
+		o += snprintf(buf + o, len - o, json ? "%s\"%s\"" : "%s%s",
+			      o ? (json ? "," : " ") : "", names[k].name);
+		if (o >= len)
+			break;
+	}
+	return buf;
+}
+
+static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_info *info,
+		   double secs, double cpu_u, double cpu_s, bool timed_out)
+{
+	struct nm_pool_stats ps, hs;
+	struct nm_rx_stats rs = { 0 };
+	uint64_t bytes = atomic_load(&st->bytes);
+	double cpu = cpu_u + cpu_s;
+	char feats[128], pname[32];
+	unsigned int checks = atomic_load(&st->check_errs);
+
+	sum_stats(st->pools, cfg->queues, &ps);
+	sum_stats(st->hdr_pools, cfg->queues, &hs);
+	nm_rx_stats(st->rx, &rs);
+	nm_pat_name(&cfg->pat, pname, sizeof(pname));
+	if (cfg->json) {
+		printf("{\"cmd\":\"rx\",\"engine\":\"%s\",\"provider\":\"%s\",\"split\":%s,"
+		       "\"queues\":%u,\"chunk_size\":%u,\"buf_size\":%u,\"ring_entries\":%u,"
+		       "\"features\":[%s],\"conns\":%u,\"conn_errors\":%u,\"bytes\":%llu,"
+		       "\"hdr_bytes\":%llu,\"frames\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
+		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
+		       "\"cpu_s_per_gb\":%.4f,",
+		       info->engine, cfg->provider, cfg->split ? "true" : "false",
+		       info->nr_queues, 4096u << cfg->order, info->buf_size,
+		       info->ring_entries, feature_list(info->features, feats, sizeof(feats), true),
+		       atomic_load(&st->opened), atomic_load(&st->conn_errs),
+		       (unsigned long long)bytes,
+		       (unsigned long long)atomic_load(&st->hdr_bytes),
+		       (unsigned long long)atomic_load(&st->frames), secs,
+		       nm_gbit(bytes, secs), cpu_u, cpu_s, cpu, nm_cpu_per_gb(cpu, bytes));
+		if (cfg->pat.kind)
+			printf("\"verify\":\"%s\",\"verify_ok\":%s,\"verify_errors\":%u,",
+			       pname, checks ? "false" : "true", checks);
+		else
+			printf("\"verify\":null,");
+		printf("\"timed_out\":%s,\"put_errors\":%u", timed_out ? "true" : "false",
+		       atomic_load(&st->put_errs));
+		json_pool("pool", &ps);
+		if (cfg->split)
+			json_pool("hdr_pool", &hs);
+		printf(",\"rx\":{");
+		const char *sep = "";
+#define X(f) printf("%s\"" #f "\":%llu", sep, (unsigned long long)rs.f), sep = ",";
+		RX_FIELDS(X)
+#undef X
+		printf("}}\n");
+		fflush(stdout);
+		return;
+	}
+	printf("rx: %llu bytes on %u connection%s in %.3f s: %.2f Gbit/s\n",
+	       (unsigned long long)bytes, atomic_load(&st->opened),
+	       atomic_load(&st->opened) == 1 ? "" : "s", secs, nm_gbit(bytes, secs));
+	printf("rx: CPU %.2f s (user %.2f, sys %.2f): %.3f CPU s/GB\n", cpu, cpu_u, cpu_s,
+	       nm_cpu_per_gb(cpu, bytes));
+	feature_list(info->features, feats, sizeof(feats), false);
+	printf("rx: engine %s%s%s%s, provider %s, %u queue%s, %u KiB chunks, %u-byte buffers",
+	       info->engine, feats[0] ? " [" : "", feats, feats[0] ? "]" : "", cfg->provider, info->nr_queues, info->nr_queues == 1 ? "" : "s",
+	       (4096u << cfg->order) >> 10, info->buf_size);
+	if (info->ring_entries)
+		printf(", ring %u", info->ring_entries);
+	printf("\n");
+	if (cfg->split)
+		printf("rx: split: %llu frames, %llu header bytes\n",
+		       (unsigned long long)atomic_load(&st->frames),
+		       (unsigned long long)atomic_load(&st->hdr_bytes));
+	if (cfg->pat.kind)
+		printf("rx: verify %s: %s\n", pname, checks ? "FAILED" : "ok");
+	printf("rx: pool: alloc fast %llu slow %llu empty %llu refill %llu area %llu; "
+	       "recycle cached %llu ring %llu ring_full %llu released %llu; inflight %llu\n",
+	       (unsigned long long)ps.alloc_fast, (unsigned long long)ps.alloc_slow,
+	       (unsigned long long)ps.alloc_empty, (unsigned long long)ps.alloc_refill,
+	       (unsigned long long)ps.alloc_area, (unsigned long long)ps.recycle_cached,
+	       (unsigned long long)ps.recycle_ring, (unsigned long long)ps.recycle_ring_full,
+	       (unsigned long long)ps.recycle_released, (unsigned long long)ps.inflight);
+	printf("rx: engine: %llu recv completions (%.1f KiB each), %llu buffers, %llu enobufs, "
+	       "%llu rearms, %llu refills in %llu batches, %llu bundles, %llu partial\n",
+	       (unsigned long long)rs.recv_calls,
+	       rs.recv_calls ? rs.bytes / 1024.0 / rs.recv_calls : 0.0,
+	       (unsigned long long)rs.bufs, (unsigned long long)rs.enobufs,
+	       (unsigned long long)rs.rearm, (unsigned long long)rs.refill,
+	       (unsigned long long)rs.refill_batches, (unsigned long long)rs.bundles,
+	       (unsigned long long)rs.inc_partial);
+	if (timed_out)
+		printf("rx: timed out after %.1f s\n", cfg->timeout);
+	fflush(stdout);
+}
+
+/* "HOST:PORT" into a numeric host for nm_rx_listen() and a port. */
+static int listen_addr(const char *s, char *host, size_t hlen, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char err[160];
+
+	if (nm_parse_hostport(s, true, &ss, &sslen, err, sizeof(err))) {
+		fprintf(stderr, "netmem rx: --listen %s\n", err);
+		return -EINVAL;
+	}
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, hlen);
+		*port = ntohs(a->sin6_port);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, hlen);
+		*port = ntohs(a->sin_port);
+	}
+	return 0;
+}
+
+int cmd_rx(int argc, char **argv)
+{
+	struct rx_cfg cfg = { .provider = "host", .queues = 1, .order = 4 };
+	struct rx_state st = { .cfg = &cfg, .out_fd = -1, .cpu_taken = ATOMIC_FLAG_INIT };
+	struct nm_area *area = NULL, *hdr_area = NULL;
+	struct nm_rx_info info = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char host[INET6_ADDRSTRLEN];
+	double t_start, t_next, t_prev = 0, t_end, cpu_u1, cpu_s1;
+	uint64_t last_bytes = 0;
+	bool timed_out = false;
+	int port, rc = 1;
+
+	if (parse_args(argc, argv, &cfg) || listen_addr(cfg.listen, host, sizeof(host), &port))
+		return usage();
+	if (cfg.pat.kind && nm_pat_init(&cfg.pat, 0)) {
+		fprintf(stderr, "netmem rx: out of memory\n");
+		return 1;
+	}
+	if (make_pools(&cfg, &st, &area, &hdr_area))
+		goto out;
+	if (cfg.out) {
+		st.out_fd = open(cfg.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (st.out_fd < 0) {
+			fprintf(stderr, "netmem rx: --out %s: %s\n", cfg.out, strerror(errno));
+			goto out;
+		}
+	}
+
+	NM_OPTS(nm_rx_opts, ro, .engine = cfg.engine, .nr_queues = cfg.queues,
+		.flags = cfg.split ? NM_RX_F_SPLIT : 0, .buf_size = cfg.buf_size,
+		.ring_entries = cfg.ring, .on_data = rx_on_data, .on_conn = rx_on_conn,
+		.on_close = rx_on_close, .user = &st);
+	if (cfg.queues == 1) {
+		ro.pool = st.pools[0];
+		ro.hdr_pool = st.hdr_pools[0];
+	} else {
+		ro.pools = st.pools;
+		ro.hdr_pools = cfg.split ? st.hdr_pools : NULL;
+	}
+	st.rx = nm_rx_create(&ro);
+	if (!st.rx) {
+		int e = errno;
+		fprintf(stderr, "netmem rx: engine %s: %s%s\n", cfg.engine ? cfg.engine : "(default)",
+			nm_strerror(-e),
+			e == EOPNOTSUPP ? " (see `netmem probe` for what this kernel has)" : "");
+		goto out;
+	}
+	nm_rx_info(st.rx, &info);
+	rc = nm_rx_listen(st.rx, host, port);
+	if (rc < 0) {
+		fprintf(stderr, "netmem rx: listen on %s: %s\n", cfg.listen, nm_strerror(rc));
+		rc = 1;
+		goto out;
+	}
+	port = rc;
+	rc = 1;
+	if (!cfg.quiet) {
+		fprintf(stderr, "rx: listening on %s%s%s:%d (engine %s, provider %s, %u KiB chunks%s)\n",
+			strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+			info.engine, cfg.provider, (4096u << cfg.order) >> 10,
+			cfg.split ? ", split" : "");
+		fflush(stderr);
+	}
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t_start = nm_now();
+	t_next = 0;
+	while (!atomic_load(&st.done) && !stop_signal) {
+		double now, first;
+		int r;
+
+		/* Short slices: the loop notices signals, the timeout and the
+		 * progress line without a thread of its own. */
+		r = nm_rx_run(st.rx, 250);
+		if (r < 0) {
+			fprintf(stderr, "netmem rx: engine: %s\n", nm_strerror(r));
+			goto out;
+		}
+		now = nm_now();
+		if (cfg.timeout > 0 && now - t_start >= cfg.timeout && !atomic_load(&st.done)) {
+			timed_out = true;
+			break;
+		}
+		first = atomic_load(&st.t_first);
+		if (cfg.quiet || first == 0 || now - first < 2.0 || atomic_load(&st.done))
+			continue;
+		if (t_next == 0) {
+			t_next = now;
+			t_prev = first;
+		}
+		if (now >= t_next) {
+			uint64_t b = atomic_load(&st.bytes);
+			fprintf(stderr, "rx: %.1f s: %.2f GB, %.2f Gbit/s now, %u connection%s open\n",
+				now - first, b / 1e9, nm_gbit(b - last_bytes, now - t_prev),
+				atomic_load(&st.opened) - atomic_load(&st.closed),
+				atomic_load(&st.opened) - atomic_load(&st.closed) == 1 ? "" : "s");
+			last_bytes = b;
+			t_prev = now;
+			t_next = now + 1.0;
+		}
+	}
+	nm_cpu(&cpu_u1, &cpu_s1);
+	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
+	if (atomic_load(&st.t_first) == 0) {
+		st.t_first = t_end;
+		st.cpu_u0 = cpu_u1;
+		st.cpu_s0 = cpu_s1;
+	}
+	report(&cfg, &st, &info, t_end - atomic_load(&st.t_first), cpu_u1 - st.cpu_u0,
+	       cpu_s1 - st.cpu_s0, timed_out);
+	rc = atomic_load(&st.check_errs) || atomic_load(&st.conn_errs) ||
+	     atomic_load(&st.put_errs) || timed_out ? 1 : 0;
+	if (timed_out && !cfg.json)
+		fprintf(stderr, "netmem rx: --timeout %.1f s passed before the connections closed\n",
+			cfg.timeout);
+out:
+	if (st.rx)
+		nm_rx_destroy(st.rx);
+	if (st.out_fd >= 0 && close(st.out_fd) && !rc) {
+		fprintf(stderr, "netmem rx: --out %s: %s\n", cfg.out, strerror(errno));
+		rc = 1;
+	}
+	for (unsigned int q = 0; st.pools && q < cfg.queues; q++)
+		if (st.pools[q])
+			nm_pool_destroy(st.pools[q]);
+	for (unsigned int q = 0; st.hdr_pools && q < cfg.queues; q++)
+		if (st.hdr_pools[q])
+			nm_pool_destroy(st.hdr_pools[q]);
+	if (area)
+		nm_area_destroy(area);
+	if (hdr_area)
+		nm_area_destroy(hdr_area);
+	free(st.pools);
+	free(st.hdr_pools);
+	nm_pat_fini(&cfg.pat);
+	return rc;
+}

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tx.c - `netmem tx`: send a deterministic test stream over TCP, the
+ * sender half of `netmem rx`, the demo and `netmem bench rx`.
+ *
+ *   netmem tx --connect HOST:PORT (--bytes N | --seconds T)
+ *             [--msg-size S | MIN:MAX] [--conns C] [--pattern seq|random SEED]
+ *             [--framed] [--wait SECS] [--json] [--quiet]
+ *
+ * --bytes is per connection: every connection carries the same stream
+ * (byte i is the pattern's byte i, see txrx.h), so the receiver checks each
+ * connection on its own from offset 0 and the total is N x C.  --seconds
+ * sends for that long instead (whole messages).  Each write is one message
+ * of S bytes (the last one shorter); MIN:MAX draws each message's size from
+ * a fixed pseudo-random sequence, so a run can be repeated exactly.
+ *
+ * --framed puts the rx engines' length prefix (include/netmem/rx.h) in
+ * front of every message, header and payload in one sendmsg(), as a
+ * producer of framed traffic for `netmem rx --split` would.  The pattern
+ * runs over the payload bytes only; --bytes counts payload bytes.
+ *
+ * One connection is driven by blocking writes; several by one thread
+ * polling non-blocking sockets, so the sender takes at most one core
+ * whatever C is and leaves the other to the receiver being measured.
+ * At the end: bytes, seconds, Gbit/s and CPU time (getrusage, user+sys)
+ * as a line of text, or one JSON object with --json, on stdout; errors go
+ * to stderr with exit status 1, bad arguments with 2.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <netmem/netmem.h>
+#include "txrx.h"
+#include <netmem/rx.h>
+#include "cmds.h"
+
+#define TX_MAX_CONNS   1024
+#define TX_MAX_MSG     (16u << 20)
+/* rx.h's built-in framing: a 4-byte big-endian payload length */
+#define TX_HDR_LEN     4
+
+struct tx_conn {
+	int fd;
+	uint64_t sent;        /* payload bytes fully or partly written */
+	uint64_t wire;        /* bytes written, headers included */
+	uint64_t rng;         /* message-size sequence state */
+	uint32_t msg_len;     /* payload bytes of the current message */
+	uint32_t msg_done;    /* bytes of the current message written, header first */
+	uint32_t hdr_len;
+	uint8_t hdr[TX_HDR_LEN];
+	uint64_t msg_base;    /* stream offset of the current message's payload */
+	bool done;
+};
+
+struct tx_cfg {
+	const char *connect;
+	uint64_t bytes;
+	double seconds;
+	uint32_t msg_min, msg_max;
+	unsigned int conns;
+	struct nm_pat pat;
+	bool framed, json, quiet;
+	double wait;
+};
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: netmem tx --connect HOST:PORT (--bytes N | --seconds T)\n"
+		"                 [--msg-size S|MIN:MAX] [--conns C] [--pattern seq|random SEED]\n"
+		"                 [--framed] [--wait SECS] [--json] [--quiet]\n"
+		"  --bytes N      payload bytes per connection (K/M/G suffixes)\n"
+		"  --seconds T    send for T seconds instead\n"
+		"  --msg-size S   bytes per write (default 64K, at most 16M)\n"
+		"  --conns C      connections, each carrying the whole stream (default 1)\n"
+		"  --pattern P    seq (default) or random SEED (also random:SEED)\n"
+		"  --framed       length-prefix each message (for rx --split)\n"
+		"  --wait SECS    keep retrying a refused connect for this long\n");
+	return 2;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static int tx_connect(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
+		      socklen_t sslen)
+{
+	double deadline = nm_now() + cfg->wait;
+	int one = 1;
+
+	for (;;) {
+		int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		if (!connect(fd, (const struct sockaddr *)ss, sslen)) {
+			/* small frames must not wait for Nagle on the last one */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+			return fd;
+		}
+		int err = errno;
+		close(fd);
+		if ((err != ECONNREFUSED && err != EAGAIN) || nm_now() >= deadline)
+			return -err;
+		usleep(20000);
+	}
+}
+
+/* Start the next message of @c; false when the connection is finished. */
+static bool next_msg(const struct tx_cfg *cfg, struct tx_conn *c, double t_end)
+{
+	uint64_t left;
+	uint32_t len;
+
+	if (cfg->seconds > 0) {
+		if (nm_now() >= t_end)
+			return false;
+		left = UINT64_MAX;
+	} else {
+		left = cfg->bytes - c->sent;
+		if (!left)
+			return false;
+	}
+	len = cfg->msg_min;
+	if (cfg->msg_max > cfg->msg_min)
+		len += xorshift(&c->rng) % (cfg->msg_max - cfg->msg_min + 1);
+	if (len > left)
+		len = left;
+	c->msg_base = c->sent;
+	c->msg_len = len;
+	c->msg_done = 0;
+	c->hdr_len = 0;
+	if (cfg->framed) {
+		c->hdr[0] = len >> 24;
+		c->hdr[1] = len >> 16;
+		c->hdr[2] = len >> 8;
+		c->hdr[3] = len;
+		c->hdr_len = TX_HDR_LEN;
+	}
+	return true;
+}
+
+/*
+ * Write as much of @c's current message as the socket takes.
+ * Return: 1 when the message is out, 0 on EAGAIN, -errno on error.
+ */
+static int send_msg(const struct tx_cfg *cfg, struct tx_conn *c)
+{
+	while (c->msg_done < c->hdr_len + c->msg_len) {
+		struct iovec iov[2];
+		struct msghdr mh = { .msg_iov = iov };
+		uint32_t pdone;
+		ssize_t n;
+
+		if (c->msg_done < c->hdr_len) {
+			iov[mh.msg_iovlen].iov_base = c->hdr + c->msg_done;
+			iov[mh.msg_iovlen++].iov_len = c->hdr_len - c->msg_done;
+			pdone = 0;
+		} else {
+			pdone = c->msg_done - c->hdr_len;
+		}
+		iov[mh.msg_iovlen].iov_base = (void *)nm_pat_at(&cfg->pat, c->msg_base + pdone);
+		iov[mh.msg_iovlen++].iov_len = c->msg_len - pdone;
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		c->msg_done += n;
+		c->wire += n;
+		if (c->msg_done > c->hdr_len)
+			c->sent = c->msg_base + (c->msg_done - c->hdr_len);
+	}
+	return 1;
+}
+
+/* Drive every connection to its end; 0 or -errno of the first failure. */
+static int tx_run(const struct tx_cfg *cfg, struct tx_conn *cs, double t_end)
+{
+	unsigned int live = cfg->conns;
+	struct pollfd *pfd;
+	int rc = 0;
+
+	if (cfg->conns == 1) {
+		struct tx_conn *c = &cs[0];
+		while (next_msg(cfg, c, t_end))
+			if ((rc = send_msg(cfg, c)) < 0)
+				return rc;
+		c->done = true;
+		return 0;
+	}
+	pfd = calloc(cfg->conns, sizeof(*pfd));
+	if (!pfd)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->conns; i++) {
+		fcntl(cs[i].fd, F_SETFL, fcntl(cs[i].fd, F_GETFL) | O_NONBLOCK);
+		cs[i].msg_done = cs[i].msg_len = cs[i].hdr_len = 0;
+	}
+	while (live) {
+		unsigned int np = 0;
+
+		for (unsigned int i = 0; i < cfg->conns; i++) {
+			struct tx_conn *c = &cs[i];
+
+			while (!c->done) {
+				if (c->msg_done == c->hdr_len + c->msg_len &&
+				    !next_msg(cfg, c, t_end)) {
+					c->done = true;
+					live--;
+					break;
+				}
+				rc = send_msg(cfg, c);
+				if (rc < 0)
+					goto out;
+				if (!rc) {
+					pfd[np].fd = c->fd;
+					pfd[np++].events = POLLOUT;
+					break;
+				}
+			}
+		}
+		if (np && poll(pfd, np, 10000) < 0 && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(pfd);
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
+{
+	bool have_pat = false;
+	uint64_t v;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--json")) {
+			cfg->json = true;
+			continue;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			cfg->quiet = true;
+			continue;
+		} else if (!strcmp(a, "--framed")) {
+			cfg->framed = true;
+			continue;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage();
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) || !strcmp(a, "--")) {
+			fprintf(stderr, "netmem tx: unexpected argument '%s'\n", a);
+			return -EINVAL;
+		}
+		if (strcmp(a, "--connect") && strcmp(a, "--bytes") && strcmp(a, "--seconds") &&
+		    strcmp(a, "--msg-size") && strcmp(a, "--conns") && strcmp(a, "--pattern") &&
+		    strcmp(a, "--wait")) {
+			fprintf(stderr, "netmem tx: unknown option '%s'\n", a);
+			return -EINVAL;
+		}
+		if (!next) {
+			fprintf(stderr, "netmem tx: %s needs a value\n", a);
+			return -EINVAL;
+		}
+		i++;
+		if (!strcmp(a, "--connect")) {
+			cfg->connect = next;
+		} else if (!strcmp(a, "--bytes")) {
+			if (nm_parse_size(next, &cfg->bytes) || !cfg->bytes) {
+				fprintf(stderr, "netmem tx: --bytes '%s': expected a size > 0 (e.g. 4G)\n", next);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--seconds")) {
+			if (nm_parse_secs(next, &cfg->seconds)) {
+				fprintf(stderr, "netmem tx: --seconds '%s': expected a number > 0\n", next);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--msg-size")) {
+			const char *colon = strchr(next, ':');
+			uint64_t lo, hi;
+			char tmp[64];
+
+			snprintf(tmp, sizeof(tmp), "%.*s", colon ? (int)(colon - next) : 63, next);
+			if (nm_parse_size(tmp, &lo) || (colon && nm_parse_size(colon + 1, &hi))) {
+				fprintf(stderr, "netmem tx: --msg-size '%s': expected S or MIN:MAX\n", next);
+				return -EINVAL;
+			}
+			if (!colon)
+				hi = lo;
+			if (!lo || hi < lo || hi > TX_MAX_MSG) {
+				fprintf(stderr, "netmem tx: --msg-size '%s': need 1 <= MIN <= MAX <= 16M\n", next);
+				return -EINVAL;
+			}
+			cfg->msg_min = lo;
+			cfg->msg_max = hi;
+		} else if (!strcmp(a, "--conns")) {
+			if (nm_parse_uint(next, 1, TX_MAX_CONNS, &v)) {
+				fprintf(stderr, "netmem tx: --conns '%s': expected 1 to %d\n", next, TX_MAX_CONNS);
+				return -EINVAL;
+			}
+			cfg->conns = v;
+		} else if (!strcmp(a, "--pattern")) {
+			const char *seed = NULL;
+
+			if (!strcmp(next, "random")) {
+				if (i + 1 >= argc) {
+					fprintf(stderr, "netmem tx: --pattern random needs a SEED\n");
+					return -EINVAL;
+				}
+				seed = argv[++i];
+			}
+			if (nm_pat_parse(&cfg->pat, next, seed)) {
+				fprintf(stderr, "netmem tx: --pattern '%s%s%s': expected seq or random SEED\n",
+					next, seed ? " " : "", seed ? seed : "");
+				return -EINVAL;
+			}
+			have_pat = true;
+		} else if (!strcmp(a, "--wait")) {
+			if (nm_parse_secs(next, &cfg->wait)) {
+				fprintf(stderr, "netmem tx: --wait '%s': expected seconds > 0\n", next);
+				return -EINVAL;
+			}
+		}
+	}
+	if (!cfg->connect) {
+		fprintf(stderr, "netmem tx: --connect HOST:PORT is required\n");
+		return -EINVAL;
+	}
+	if (!cfg->bytes == !(cfg->seconds > 0)) {
+		fprintf(stderr, "netmem tx: give one of --bytes N or --seconds T\n");
+		return -EINVAL;
+	}
+	if (!have_pat)
+		nm_pat_parse(&cfg->pat, "seq", NULL);
+	return 0;
+}
+
+int cmd_tx(int argc, char **argv)
+{
+	struct tx_cfg cfg = { .msg_min = 64 << 10, .msg_max = 64 << 10, .conns = 1 };
+	struct sockaddr_storage ss;
+	struct tx_conn *cs;
+	socklen_t sslen;
+	char err[160], pname[32], msz[48];
+	double t0, t1, u0, s0, u1, s1, secs, cpu;
+	uint64_t bytes = 0, wire = 0;
+	int rc;
+
+	if (parse_args(argc, argv, &cfg))
+		return usage();
+	if (nm_parse_hostport(cfg.connect, false, &ss, &sslen, err, sizeof(err))) {
+		fprintf(stderr, "netmem tx: --connect %s\n", err);
+		return 2;
+	}
+	if (nm_pat_init(&cfg.pat, cfg.msg_max)) {
+		fprintf(stderr, "netmem tx: out of memory\n");
+		return 1;
+	}
+	cs = calloc(cfg.conns, sizeof(*cs));
+	if (!cs) {
+		fprintf(stderr, "netmem tx: out of memory\n");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned int i = 0; i < cfg.conns; i++)
+		cs[i].fd = -1;
+	nm_cpu(&u0, &s0);
+	t0 = nm_now();
+	for (unsigned int i = 0; i < cfg.conns; i++) {
+		cs[i].rng = 0x2545f4914f6cdd1dull ^ (cfg.pat.seed + i + 1) * 0x9e3779b97f4a7c15ull;
+		rc = tx_connect(&cfg, &ss, sslen);
+		if (rc < 0) {
+			fprintf(stderr, "netmem tx: connect %s (connection %u): %s\n",
+				cfg.connect, i + 1, strerror(-rc));
+			rc = 1;
+			goto out;
+		}
+		cs[i].fd = rc;
+	}
+	rc = tx_run(&cfg, cs, t0 + cfg.seconds);
+	t1 = nm_now();
+	nm_cpu(&u1, &s1);
+	for (unsigned int i = 0; i < cfg.conns; i++) {
+		bytes += cs[i].sent;
+		wire += cs[i].wire;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "netmem tx: send to %s: %s (after %llu bytes)\n",
+			cfg.connect, strerror(-rc), (unsigned long long)bytes);
+		rc = 1;
+		goto out;
+	}
+	secs = t1 - t0;
+	cpu = (u1 - u0) + (s1 - s0);
+	nm_pat_name(&cfg.pat, pname, sizeof(pname));
+	if (cfg.msg_min == cfg.msg_max)
+		snprintf(msz, sizeof(msz), "%u", cfg.msg_max);
+	else
+		snprintf(msz, sizeof(msz), "%u:%u", cfg.msg_min, cfg.msg_max);
+	if (cfg.json) {
+		printf("{\"cmd\":\"tx\",\"connect\":\"%s\",\"conns\":%u,\"msg_min\":%u,"
+		       "\"msg_max\":%u,\"pattern\":\"%s\",\"framed\":%s,\"bytes\":%llu,"
+		       "\"wire_bytes\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
+		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
+		       "\"cpu_s_per_gb\":%.4f}\n",
+		       cfg.connect, cfg.conns, cfg.msg_min, cfg.msg_max, pname,
+		       cfg.framed ? "true" : "false", (unsigned long long)bytes,
+		       (unsigned long long)wire, secs, nm_gbit(bytes, secs),
+		       u1 - u0, s1 - s0, cpu, nm_cpu_per_gb(cpu, bytes));
+	} else if (!cfg.quiet) {
+		printf("tx: %llu bytes (%s, %u conn%s, %s-byte writes%s) in %.3f s: "
+			"%.2f Gbit/s, CPU %.2f s (user %.2f, sys %.2f), %.3f CPU s/GB\n",
+			(unsigned long long)bytes, pname, cfg.conns, cfg.conns > 1 ? "s" : "",
+			msz, cfg.framed ? ", framed" : "", secs,
+			nm_gbit(bytes, secs), cpu, u1 - u0, s1 - s0,
+			nm_cpu_per_gb(cpu, bytes));
+	}
+	rc = 0;
+out:
+	for (unsigned int i = 0; i < cfg.conns; i++)
+		if (cs[i].fd >= 0)
+			close(cs[i].fd);
+	free(cs);
+	nm_pat_fini(&cfg.pat);
+	return rc;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * txrx.h - what `netmem tx`, `netmem rx` and `netmem bench rx` share: the
+ * test-stream patterns, argument parsing (sizes, HOST:PORT), and the
+ * clock and CPU-time figures every one of them prints.
+ *
+ * The patterns.  A test stream must be checkable by the receiver without
+ * a copy of what was sent, and cheap on both sides so that generating and
+ * checking it does not become the figure being measured.  So each pattern
+ * is a table of NM_PAT_PERIOD bytes that repeats; byte i of a connection's
+ * stream is table[i % NM_PAT_PERIOD].  The sender writes straight out of
+ * the table, the receiver memcmp()s against it.  The period is a prime
+ * (2^20 - 3): a lost, repeated or misplaced piece of the stream shows
+ * unless its length is a multiple of the period, which no power-of-two
+ * buffer size and no realistic sum of them is.
+ *
+ *   seq          byte j of the table is byte (j % 4) of the little-endian
+ *                32-bit word j / 4: a counter, readable in a hex dump.
+ *   random:SEED  byte j is byte (j % 8) of splitmix64(SEED + j / 8).
+ */
+#ifndef NM_TOOLS_TXRX_H
+#define NM_TOOLS_TXRX_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define NM_PAT_PERIOD 1048573u /* 2^20 - 3, a prime */
+
+enum nm_pat_kind {
+	NM_PAT_NONE = 0,
+	NM_PAT_SEQ,
+	NM_PAT_RANDOM,
+};
+
+struct nm_pat {
+	enum nm_pat_kind kind;
+	uint64_t seed;
+	/* NM_PAT_PERIOD bytes, then @extra more that repeat the start, so
+	 * that a window of up to @extra bytes at any offset is contiguous. */
+	uint8_t *tbl;
+	size_t extra;
+};
+
+/* Parse "seq", "random:SEED" (or "random" with @seed_arg the seed). */
+int nm_pat_parse(struct nm_pat *p, const char *kind, const char *seed_arg);
+/* Build the table, contiguous windows up to @extra bytes.  0 or -ENOMEM. */
+int nm_pat_init(struct nm_pat *p, size_t extra);
+void nm_pat_fini(struct nm_pat *p);
+const char *nm_pat_name(const struct nm_pat *p, char *buf, size_t len);
+
+static inline const uint8_t *nm_pat_at(const struct nm_pat *p, uint64_t off)
+{
+	return p->tbl + off % NM_PAT_PERIOD;
+}
+
+/*
+ * nm_pat_check - compare @len received bytes at stream offset @off.
+ * Return: -1 if they match, else the index in @data of the first byte that
+ * does not.
+ */
+long nm_pat_check(const struct nm_pat *p, uint64_t off, const void *data,
+		  size_t len);
+
+/* "123", "64K", "1.5G" (binary units).  Return 0 and *v, or -EINVAL. */
+int nm_parse_size(const char *s, uint64_t *v);
+/* A non-negative integer in [min, max].  Return 0 or -EINVAL. */
+int nm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+/* A positive number of seconds (fractions allowed). */
+int nm_parse_secs(const char *s, double *v);
+
+/*
+ * nm_parse_hostport - "HOST:PORT", "[V6]:PORT" or ":PORT" (any address)
+ * into @ss.  @passive: for bind (an empty host is the wildcard).
+ * Return: 0, or -EINVAL with @err describing why.
+ */
+int nm_parse_hostport(const char *s, bool passive, struct sockaddr_storage *ss,
+		      socklen_t *sslen, char *err, size_t errlen);
+
+double nm_now(void);
+/* User and system CPU seconds of this process (threads included). */
+void nm_cpu(double *user, double *sys);
+
+/* Bytes over seconds as Gbit/s (10^9 bits). */
+static inline double nm_gbit(uint64_t bytes, double secs)
+{
+	return secs > 0 ? bytes * 8.0 / secs / 1e9 : 0;
+}
+
+/* CPU seconds per GB (10^9 bytes) moved. */
+static inline double nm_cpu_per_gb(double cpu, uint64_t bytes)
+{
+	return bytes ? cpu / (bytes / 1e9) : 0;
+}
+#endif
