@@ -1,0 +1,887 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_pool.c - `netmem bench pool [--json] [--quick]`: what a buffer
+ * costs to take and give back, netmem's pool against DPDK's mempool and
+ * glibc malloc, with the machine's baselines from the same run (as Linux
+ * bench_page_pool_simple.c measures them first).
+ *
+ * Matrix (every object is 4096 bytes: netmem's smallest chunk, order 0):
+ *
+ *   bench                    metric      netmem             dpdk                    malloc
+ *   baseline_empty_loop      ns_per_op   (impl "baseline": an empty loop iteration)
+ *   baseline_atomic_relaxed  ns_per_op   (relaxed load + store of an atomic: a stat bump)
+ *   baseline_atomic_locked   ns_per_op   (lock xadd: one atomic RMW)
+ *   alloc_put                ns_per_op   nm_pool_alloc +    rte_mempool_get + put,  malloc + free
+ *                                        nm_pool_put        256-entry lcore cache
+ *   alloc_put_bulk32         ns_per_op   nm_pool_alloc_bulk rte_mempool_get_bulk +  32 x malloc, then
+ *                            (per obj)   + nm_pool_put_bulk put_bulk                32 x free
+ *   xthread_bulk32           ops_per_s   thread A allocates bulks of 32 and pushes them through one
+ *                                        SPSC queue (this file's, same code for all three) to
+ *                                        thread B on the other CPU, which puts them back in bulk:
+ *                                        netmem through the pool's return ring to A's refill;
+ *                                        DPDK into B's lcore cache, flushed to the common ring
+ *                                        that A's cache refills from; malloc by free() on B
+ *
+ * and ratio lines: bench "<bench>_ratio", impl "netmem/dpdk" and
+ * "netmem/malloc", metric "ratio".  For ns_per_op a ratio below 1 means
+ * netmem is faster; for ops_per_s a ratio above 1 does.
+ *
+ * Every figure is the median of several timed runs (5 x ~0.2 s; 3 x
+ * ~0.01 s with --quick), the implementations interleaved run by run.  The
+ * single-thread loops run on the first CPU of the affinity mask; the
+ * cross-thread pair on the first two.  With DPDK built in, EAL is started
+ * (no hugepages, no PCI, no shared config) on those two CPUs, and both
+ * threads of every cross-thread run are its lcores, so DPDK's per-lcore
+ * caches are used; without it, or when EAL refuses, the reason is printed
+ * and the netmem and malloc parts still run.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netmem/netmem.h>
+#include "bench_util.h"
+#include "cmds.h"
+
+#ifdef NM_HAVE_DPDK
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mempool.h>
+#endif
+
+#define OBJ_ORDER   0u            /* netmem chunk order: 4 KiB */
+#define OBJ_SIZE    4096u
+#define NR_OBJS     8192u         /* netmem area chunks */
+#define DPDK_OBJS   8191u         /* 2^n - 1: the size rte_mempool likes */
+#define DPDK_CACHE  256u
+#define BULK        32u
+#define Q_SIZE      1024u         /* hand-off queue slots, power of 2 */
+#define MAX_REPS    9
+
+enum impl { IMPL_NETMEM, IMPL_DPDK, IMPL_MALLOC, NR_IMPLS };
+static const char *const impl_name[NR_IMPLS] = { "netmem", "dpdk", "malloc" };
+
+enum bench_id { B_SINGLE, B_BULK, B_XTHREAD, NR_BENCH };
+static const struct {
+	const char *name, *metric, *label, *unit;
+	double per;               /* objects per loop iteration */
+	bool higher_better;
+} bench_info[NR_BENCH] = {
+	[B_SINGLE]  = { "alloc_put", "ns_per_op", "alloc+put, one at a time", "ns/obj", 1, false },
+	[B_BULK]    = { "alloc_put_bulk32", "ns_per_op", "alloc+put, bulks of 32", "ns/obj", BULK, false },
+	[B_XTHREAD] = { "xthread_bulk32", "ops_per_s", "cross-thread, bulks of 32", "Mobj/s", BULK, true },
+};
+
+enum base_id { BASE_LOOP, BASE_RELAXED, BASE_LOCKED, NR_BASE };
+static const struct {
+	const char *name, *label;
+} base_info[NR_BASE] = {
+	[BASE_LOOP]    = { "baseline_empty_loop", "empty loop iteration" },
+	[BASE_RELAXED] = { "baseline_atomic_relaxed", "relaxed atomic inc (load + store)" },
+	[BASE_LOCKED]  = { "baseline_atomic_locked", "locked atomic inc (lock xadd)" },
+};
+
+struct figure {
+	bool have;
+	double med, lo, hi;
+};
+
+struct bench {
+	bool json, quick;
+	int reps;
+	double target_s;          /* one timed single-thread run */
+	double xt_s;              /* one timed cross-thread run */
+	int cpu[2], ncpu;
+
+	struct nm_area *area;
+	struct nm_pool *pool;     /* single-thread and bulk */
+	struct nm_pool *xpool;    /* cross-thread */
+
+	bool dpdk;                /* mempool ready */
+	bool eal;                 /* EAL lcores run the cross-thread pair */
+	char dpdk_why[160];
+#ifdef NM_HAVE_DPDK
+	struct rte_mempool *mp;
+	unsigned int worker;      /* the second lcore */
+	char rundir[256];
+#endif
+	struct figure base[NR_BASE];
+	struct figure fig[NR_BENCH][NR_IMPLS];
+};
+
+/* Set by a loop that failed; the figure is then not reported. */
+static int loop_err;
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Baselines                                                            */
+/* ------------------------------------------------------------------ */
+
+static _Atomic uint64_t base_ctr;
+
+static void base_loop(void *arg, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		bu_barrier();
+}
+
+static void base_relaxed(void *arg, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		atomic_store_explicit(&base_ctr,
+			atomic_load_explicit(&base_ctr, memory_order_relaxed) + 1,
+			memory_order_relaxed);
+}
+
+static void base_locked(void *arg, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		atomic_fetch_add_explicit(&base_ctr, 1, memory_order_relaxed);
+}
+
+static const bu_loop_fn base_fn[NR_BASE] = { base_loop, base_relaxed, base_locked };
+
+/* ------------------------------------------------------------------ */
+/* Same-thread loops                                                    */
+/* ------------------------------------------------------------------ */
+
+static void netmem_single(void *arg, uint64_t n)
+{
+	struct nm_pool *p = arg;
+	struct nm_buf b;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (__builtin_expect(nm_pool_alloc(p, &b) != 0, 0) ||
+		    __builtin_expect(nm_pool_put(p, &b) != 0, 0)) {
+			loop_err = 1;
+			return;
+		}
+	}
+}
+
+static void netmem_bulk(void *arg, uint64_t n)
+{
+	struct nm_pool *p = arg;
+	struct nm_buf b[BULK];
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (__builtin_expect(nm_pool_alloc_bulk(p, b, BULK) != BULK, 0) ||
+		    __builtin_expect(nm_pool_put_bulk(p, b, BULK) != BULK, 0)) {
+			loop_err = 1;
+			return;
+		}
+	}
+}
+
+static void malloc_single(void *arg, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		void *o = malloc(OBJ_SIZE);
+
+		if (__builtin_expect(!o, 0)) {
+			loop_err = 1;
+			return;
+		}
+		bu_sink(o);
+		free(o);
+	}
+}
+
+static void malloc_bulk(void *arg, uint64_t n)
+{
+	void *o[BULK];
+
+	for (uint64_t i = 0; i < n; i++) {
+		for (unsigned int k = 0; k < BULK; k++) {
+			o[k] = malloc(OBJ_SIZE);
+			bu_sink(o[k]);
+		}
+		for (unsigned int k = 0; k < BULK; k++) {
+			if (__builtin_expect(!o[k], 0))
+				loop_err = 1;
+			free(o[k]);
+		}
+		if (loop_err)
+			return;
+	}
+}
+
+#ifdef NM_HAVE_DPDK
+static void dpdk_single(void *arg, uint64_t n)
+{
+	struct rte_mempool *mp = arg;
+	void *o;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (__builtin_expect(rte_mempool_get(mp, &o) != 0, 0)) {
+			loop_err = 1;
+			return;
+		}
+		rte_mempool_put(mp, o);
+	}
+}
+
+static void dpdk_bulk(void *arg, uint64_t n)
+{
+	struct rte_mempool *mp = arg;
+	void *o[BULK];
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (__builtin_expect(rte_mempool_get_bulk(mp, o, BULK) != 0, 0)) {
+			loop_err = 1;
+			return;
+		}
+		rte_mempool_put_bulk(mp, o, BULK);
+	}
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Cross-thread: a single-producer single-consumer hand-off queue       */
+/* ------------------------------------------------------------------ */
+
+/* One slot carries whatever the implementation hands over: netmem's
+ * 16-byte nm_buf, or a DPDK or malloc object pointer. */
+union xslot {
+	struct nm_buf buf;
+	void *obj;
+};
+
+struct spsc {
+	_Alignas(64) _Atomic uint32_t head;  /* producer writes */
+	uint32_t tail_seen;                   /* producer's copy of tail */
+	_Alignas(64) _Atomic uint32_t tail;  /* consumer writes */
+	uint32_t head_seen;                   /* consumer's copy of head */
+	_Alignas(64) union xslot slot[Q_SIZE];
+};
+
+/* Producer: free slots, at least @want if there are that many. */
+static inline uint32_t spsc_room(struct spsc *q, uint32_t want)
+{
+	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+	uint32_t room = Q_SIZE - (head - q->tail_seen);
+
+	if (room < want) {
+		/* acquire: the consumer is done reading the slots it freed */
+		q->tail_seen = atomic_load_explicit(&q->tail, memory_order_acquire);
+		room = Q_SIZE - (head - q->tail_seen);
+	}
+	return room;
+}
+
+static inline void spsc_publish(struct spsc *q, uint32_t n)
+{
+	uint32_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+
+	/* release: the slot writes are visible before the new head */
+	atomic_store_explicit(&q->head, head + n, memory_order_release);
+}
+
+/* Consumer: filled slots, up to @max. */
+static inline uint32_t spsc_avail(struct spsc *q, uint32_t max)
+{
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+	uint32_t n = q->head_seen - tail;
+
+	if (n < max) {
+		/* acquire: pairs with spsc_publish() */
+		q->head_seen = atomic_load_explicit(&q->head, memory_order_acquire);
+		n = q->head_seen - tail;
+	}
+	return n < max ? n : max;
+}
+
+static inline void spsc_release(struct spsc *q, uint32_t n)
+{
+	uint32_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+
+	/* release: our slot reads are done before the producer reuses them */
+	atomic_store_explicit(&q->tail, tail + n, memory_order_release);
+}
+
+struct xt {
+	struct spsc *q;
+	enum impl impl;
+	struct nm_pool *pool;
+	void *mp;
+	int cpu;                  /* for a pthread consumer */
+	_Atomic int ready, stop;
+	int err;
+};
+
+/* Back off to the scheduler now and then, so a queue shared by two
+ * threads on one CPU still drains. */
+static inline void spin_wait(unsigned int *spins)
+{
+	if (++*spins >= 4096) {
+		*spins = 0;
+		sched_yield();
+	}
+	cpu_relax();
+}
+
+/* Thread B: pop up to a bulk, put it back, until told to stop and empty. */
+static int xt_consumer(void *arg)
+{
+	struct xt *x = arg;
+	struct spsc *q = x->q;
+	unsigned int spins = 0;
+
+	atomic_store_explicit(&x->ready, 1, memory_order_release);
+	for (;;) {
+		uint32_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
+		uint32_t n = spsc_avail(q, BULK);
+
+		if (!n) {
+			if (atomic_load_explicit(&x->stop, memory_order_acquire) &&
+			    !spsc_avail(q, BULK))
+				break;
+			spin_wait(&spins);
+			continue;
+		}
+		if (x->impl == IMPL_NETMEM) {
+			struct nm_buf b[BULK];
+
+			for (uint32_t i = 0; i < n; i++)
+				b[i] = q->slot[(t + i) & (Q_SIZE - 1)].buf;
+			spsc_release(q, n);
+			if (nm_pool_put_bulk(x->pool, b, n) != (int)n)
+				x->err = 1;
+		} else {
+			void *o[BULK];
+
+			for (uint32_t i = 0; i < n; i++)
+				o[i] = q->slot[(t + i) & (Q_SIZE - 1)].obj;
+			spsc_release(q, n);
+#ifdef NM_HAVE_DPDK
+			if (x->impl == IMPL_DPDK) {
+				rte_mempool_put_bulk(x->mp, o, n);
+				continue;
+			}
+#endif
+			for (uint32_t i = 0; i < n; i++)
+				free(o[i]);
+		}
+	}
+	return 0;
+}
+
+/* Thread A's take of one bulk into @s (laid out as the slots are). */
+static inline unsigned int xt_take(struct xt *x, union xslot *s)
+{
+	unsigned int n = 0;
+
+	switch (x->impl) {
+	case IMPL_NETMEM: {
+		struct nm_buf b[BULK];
+		int r = nm_pool_alloc_bulk(x->pool, b, BULK);
+
+		if (r <= 0)
+			return 0;
+		for (int i = 0; i < r; i++)
+			s[i].buf = b[i];
+		return (unsigned int)r;
+	}
+	case IMPL_DPDK: {
+#ifdef NM_HAVE_DPDK
+		void *o[BULK];
+
+		if (rte_mempool_get_bulk(x->mp, o, BULK))
+			return 0;
+		for (unsigned int i = 0; i < BULK; i++)
+			s[i].obj = o[i];
+		n = BULK;
+#endif
+		return n;
+	}
+	default:
+		for (n = 0; n < BULK; n++) {
+			s[n].obj = malloc(OBJ_SIZE);
+			if (!s[n].obj)
+				break;
+		}
+		return n;
+	}
+}
+
+/* Thread A: take bulks and push them until @secs have passed.  Return the
+ * objects handed over per second, or < 0. */
+static double xt_producer(struct xt *x, double secs)
+{
+	struct spsc *q = x->q;
+	union xslot s[BULK];
+	uint64_t count = 0;
+	unsigned int spins = 0;
+	double t0, t1, end;
+
+	t0 = bu_now();
+	end = t0 + secs;
+	for (;;) {
+		for (int k = 0; k < 64; k++) {
+			unsigned int n = xt_take(x, s), done = 0;
+
+			if (!n) {
+				/* everything is in flight: wait for B */
+				spin_wait(&spins);
+				continue;
+			}
+			while (done < n) {
+				uint32_t head = atomic_load_explicit(&q->head,
+								     memory_order_relaxed);
+				uint32_t room = spsc_room(q, n - done);
+
+				if (!room) {
+					spin_wait(&spins);
+					continue;
+				}
+				if (room > n - done)
+					room = n - done;
+				for (uint32_t i = 0; i < room; i++)
+					q->slot[(head + i) & (Q_SIZE - 1)] = s[done + i];
+				spsc_publish(q, room);
+				done += room;
+			}
+			count += n;
+		}
+		t1 = bu_now();
+		if (t1 >= end)
+			break;
+	}
+	return (double)count / (t1 - t0);
+}
+
+static void *xt_thread(void *arg)
+{
+	struct xt *x = arg;
+
+	bu_pin(x->cpu);
+	xt_consumer(x);
+	return NULL;
+}
+
+/* One cross-thread run of @secs: B started first, then A on this thread. */
+static double xthread_run(struct bench *b, enum impl impl, double secs)
+{
+	struct spsc *q;
+	struct xt x = { .impl = impl, .pool = b->xpool, .cpu = b->cpu[b->ncpu > 1] };
+	pthread_t th;
+	double rate;
+
+#ifdef NM_HAVE_DPDK
+	x.mp = b->mp;
+#endif
+	q = aligned_alloc(64, sizeof(*q));
+	if (!q)
+		return -1;
+	memset(q, 0, sizeof(*q));
+	x.q = q;
+#ifdef NM_HAVE_DPDK
+	if (b->eal) {
+		if (rte_eal_remote_launch(xt_consumer, &x, b->worker)) {
+			free(q);
+			return -1;
+		}
+	} else
+#endif
+	if (pthread_create(&th, NULL, xt_thread, &x)) {
+		free(q);
+		return -1;
+	}
+	while (!atomic_load_explicit(&x.ready, memory_order_acquire))
+		sched_yield();
+	rate = xt_producer(&x, secs);
+	atomic_store_explicit(&x.stop, 1, memory_order_release);
+#ifdef NM_HAVE_DPDK
+	if (b->eal)
+		rte_eal_wait_lcore(b->worker);
+	else
+#endif
+		pthread_join(th, NULL);
+	free(q);
+	return x.err ? -1 : rate;
+}
+
+/* ------------------------------------------------------------------ */
+/* Setup                                                                */
+/* ------------------------------------------------------------------ */
+
+static int netmem_setup(struct bench *b)
+{
+	NM_OPTS(nm_area_opts, ao, .size = (size_t)NR_OBJS * OBJ_SIZE,
+		.order = OBJ_ORDER, .name = "bench");
+	NM_OPTS(nm_pool_opts, po, .name = "bench");
+
+	b->area = nm_area_create("host", &ao);
+	if (!b->area) {
+		fprintf(stderr, "bench pool: host area: %s\n", strerror(errno));
+		return -1;
+	}
+	b->pool = nm_pool_create(b->area, &po);
+	b->xpool = nm_pool_create(b->area, &po);
+	if (!b->pool || !b->xpool) {
+		fprintf(stderr, "bench pool: pool: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void netmem_teardown(struct bench *b)
+{
+	if (b->pool)
+		nm_pool_destroy(b->pool);
+	if (b->xpool)
+		nm_pool_destroy(b->xpool);
+	if (b->area)
+		nm_area_destroy(b->area);
+}
+
+#ifdef NM_HAVE_DPDK
+static void dpdk_setup(struct bench *b)
+{
+	char lcores[32], prefix[64];
+	char *argv[16];
+	int argc = 0;
+
+	if (b->ncpu > 1)
+		snprintf(lcores, sizeof(lcores), "%d,%d", b->cpu[0], b->cpu[1]);
+	else
+		snprintf(lcores, sizeof(lcores), "%d", b->cpu[0]);
+	/* Our own runtime directory: runs side by side do not meet. */
+	snprintf(prefix, sizeof(prefix), "--file-prefix=netmem-bench-%d", (int)getpid());
+	argv[argc++] = "netmem-bench";
+	argv[argc++] = "--no-huge";
+	argv[argc++] = "-m";
+	argv[argc++] = "512";
+	argv[argc++] = "--no-pci";
+	argv[argc++] = "--no-shconf";
+	argv[argc++] = "--no-telemetry";
+	argv[argc++] = "--log-level=error";
+	argv[argc++] = "-l";
+	argv[argc++] = lcores;
+	argv[argc++] = prefix;
+	argv[argc] = NULL;
+
+	/* EAL logs to stdout by default; keep stdout for results. */
+	rte_openlog_stream(stderr);
+	if (rte_eal_init(argc, argv) < 0) {
+		snprintf(b->dpdk_why, sizeof(b->dpdk_why), "EAL init failed: %s",
+			 rte_strerror(rte_errno));
+		return;
+	}
+	snprintf(b->rundir, sizeof(b->rundir), "%s", rte_eal_get_runtime_dir());
+	b->eal = b->ncpu > 1;
+	b->worker = rte_get_next_lcore(-1, 1, 0);
+	if (b->eal && b->worker >= RTE_MAX_LCORE)
+		b->eal = false;
+	b->mp = rte_mempool_create("nm_bench", DPDK_OBJS, OBJ_SIZE, DPDK_CACHE, 0,
+				   NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
+	if (!b->mp) {
+		snprintf(b->dpdk_why, sizeof(b->dpdk_why), "rte_mempool_create: %s",
+			 rte_strerror(rte_errno));
+		return;
+	}
+	b->dpdk = true;
+}
+
+static void dpdk_teardown(struct bench *b)
+{
+	if (b->mp)
+		rte_mempool_free(b->mp);
+	if (b->rundir[0]) {
+		rte_eal_cleanup();
+		rmdir(b->rundir);
+	}
+}
+#else
+static void dpdk_setup(struct bench *b)
+{
+	snprintf(b->dpdk_why, sizeof(b->dpdk_why),
+		 "not built in (libdpdk was not found when netmem was configured)");
+}
+
+static void dpdk_teardown(struct bench *b)
+{
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Measuring                                                            */
+/* ------------------------------------------------------------------ */
+
+static void figure_set(struct figure *f, double *v, unsigned int n)
+{
+	f->med = bu_median(v, n);
+	f->lo = v[0];
+	f->hi = v[n - 1];
+	f->have = true;
+}
+
+static void run_baselines(struct bench *b)
+{
+	double v[NR_BASE][MAX_REPS];
+	uint64_t it[NR_BASE];
+
+	for (int i = 0; i < NR_BASE; i++)
+		it[i] = bu_calibrate(base_fn[i], NULL, b->target_s / 2);
+	for (int r = 0; r < b->reps; r++)
+		for (int i = 0; i < NR_BASE; i++)
+			v[i][r] = bu_run_ns(base_fn[i], NULL, it[i]);
+	for (int i = 0; i < NR_BASE; i++)
+		figure_set(&b->base[i], v[i], (unsigned int)b->reps);
+}
+
+/* Same-thread benches: each implementation's loop, calibrated once, then
+ * timed rep by rep with the implementations taking turns. */
+static void run_same_thread(struct bench *b, enum bench_id id)
+{
+	bu_loop_fn fn[NR_IMPLS] = { NULL };
+	void *arg[NR_IMPLS] = { NULL };
+	uint64_t it[NR_IMPLS] = { 0 };
+	double v[NR_IMPLS][MAX_REPS];
+	bool bad[NR_IMPLS] = { false };
+
+	fn[IMPL_NETMEM] = id == B_SINGLE ? netmem_single : netmem_bulk;
+	arg[IMPL_NETMEM] = b->pool;
+	fn[IMPL_MALLOC] = id == B_SINGLE ? malloc_single : malloc_bulk;
+#ifdef NM_HAVE_DPDK
+	if (b->dpdk) {
+		fn[IMPL_DPDK] = id == B_SINGLE ? dpdk_single : dpdk_bulk;
+		arg[IMPL_DPDK] = b->mp;
+	}
+#endif
+	for (int i = 0; i < NR_IMPLS; i++) {
+		if (!fn[i])
+			continue;
+		loop_err = 0;
+		it[i] = bu_calibrate(fn[i], arg[i], b->target_s);
+		bad[i] = loop_err;
+	}
+	for (int r = 0; r < b->reps; r++) {
+		for (int i = 0; i < NR_IMPLS; i++) {
+			if (!fn[i] || bad[i])
+				continue;
+			loop_err = 0;
+			v[i][r] = bu_run_ns(fn[i], arg[i], it[i]) / bench_info[id].per;
+			bad[i] = loop_err;
+		}
+	}
+	for (int i = 0; i < NR_IMPLS; i++) {
+		if (!fn[i])
+			continue;
+		if (bad[i]) {
+			fprintf(stderr, "bench pool: %s %s: an alloc or put failed\n",
+				bench_info[id].name, impl_name[i]);
+			continue;
+		}
+		figure_set(&b->fig[id][i], v[i], (unsigned int)b->reps);
+	}
+}
+
+static void run_xthread(struct bench *b)
+{
+	double v[NR_IMPLS][MAX_REPS];
+	bool on[NR_IMPLS] = { true, b->dpdk, true };
+	bool bad[NR_IMPLS] = { false };
+
+	/* Warm up: the pool takes its working set from the area, caches
+	 * and allocator arenas fill. */
+	for (int i = 0; i < NR_IMPLS; i++)
+		if (on[i] && xthread_run(b, (enum impl)i, b->xt_s / 4) < 0)
+			bad[i] = true;
+	for (int r = 0; r < b->reps; r++) {
+		for (int i = 0; i < NR_IMPLS; i++) {
+			if (!on[i] || bad[i])
+				continue;
+			v[i][r] = xthread_run(b, (enum impl)i, b->xt_s);
+			if (v[i][r] < 0)
+				bad[i] = true;
+		}
+	}
+	for (int i = 0; i < NR_IMPLS; i++) {
+		if (!on[i])
+			continue;
+		if (bad[i]) {
+			fprintf(stderr, "bench pool: xthread %s: a run failed\n", impl_name[i]);
+			continue;
+		}
+		figure_set(&b->fig[B_XTHREAD][i], v[i], (unsigned int)b->reps);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                               */
+/* ------------------------------------------------------------------ */
+
+static double ratio(const struct bench *b, enum bench_id id, enum impl other)
+{
+	const struct figure *n = &b->fig[id][IMPL_NETMEM], *o = &b->fig[id][other];
+
+	if (!n->have || !o->have || o->med <= 0)
+		return 0;
+	return n->med / o->med;
+}
+
+static void print_json(const struct bench *b)
+{
+	char name[64];
+
+	for (int i = 0; i < NR_BASE; i++)
+		bu_json_line(stdout, base_info[i].name, "baseline", "ns_per_op",
+			     b->base[i].med);
+	for (int id = 0; id < NR_BENCH; id++) {
+		for (int i = 0; i < NR_IMPLS; i++)
+			if (b->fig[id][i].have)
+				bu_json_line(stdout, bench_info[id].name, impl_name[i],
+					     bench_info[id].metric, b->fig[id][i].med);
+		snprintf(name, sizeof(name), "%s_ratio", bench_info[id].name);
+		if (ratio(b, id, IMPL_DPDK) > 0)
+			bu_json_line(stdout, name, "netmem/dpdk", "ratio",
+				     ratio(b, id, IMPL_DPDK));
+		if (ratio(b, id, IMPL_MALLOC) > 0)
+			bu_json_line(stdout, name, "netmem/malloc", "ratio",
+				     ratio(b, id, IMPL_MALLOC));
+	}
+}
+
+/* "12.34 +-3%": the median and half the min..max spread. */
+static void cell(char *s, size_t sz, const struct figure *f, bool mega)
+{
+	double scale = mega ? 1e-6 : 1;
+
+	if (!f->have) {
+		snprintf(s, sz, "-");
+		return;
+	}
+	snprintf(s, sz, "%.2f +-%.0f%%", f->med * scale,
+		 f->med > 0 ? (f->hi - f->lo) / 2 / f->med * 100 : 0);
+}
+
+static void print_table(const struct bench *b)
+{
+	char c[NR_IMPLS][32], rd[16], rm[16];
+
+	printf("netmem bench pool: %u-byte objects, %d runs of ~%.2f s each (cross-thread %.2f s), "
+	       "median +-half the min..max spread\n",
+	       OBJ_SIZE, b->reps, b->target_s, b->xt_s);
+	printf("  netmem: host area of %u chunks of order %u (4 KiB), a pool with its default\n"
+	       "          alloc cache (128) and return ring; one-thread loops on CPU %d\n",
+	       NR_OBJS, OBJ_ORDER, b->cpu[0]);
+	if (b->dpdk)
+		printf("  dpdk:   rte_mempool of %u objects, per-lcore cache %u, default ops; "
+		       "loops on EAL lcore %d\n", DPDK_OBJS, DPDK_CACHE, b->cpu[0]);
+	else
+		printf("  dpdk:   skipped: %s\n", b->dpdk_why);
+	printf("  malloc: glibc malloc(%u) / free\n", OBJ_SIZE);
+	printf("  cross-thread: A on CPU %d allocates bulks of %u and pushes them through an\n"
+	       "          SPSC queue (%u slots of 16 bytes, the same code for every impl) to\n"
+	       "          B on CPU %d, which pops up to %u and puts them back in bulk (netmem:\n"
+	       "          nm_pool_put_bulk -> return ring -> A's refill; dpdk: put_bulk -> B's\n"
+	       "          lcore cache -> common ring -> A's cache; malloc: free). Threads: %s\n\n",
+	       b->cpu[0], BULK, Q_SIZE, b->cpu[b->ncpu > 1], BULK,
+	       b->eal ? "EAL lcores" : "pthreads");
+	if (b->ncpu < 2)
+		printf("  note: one CPU only: the cross-thread pair shares it\n\n");
+
+	printf("%-36s %12s\n", "baseline", "ns/op");
+	for (int i = 0; i < NR_BASE; i++) {
+		cell(c[0], sizeof(c[0]), &b->base[i], false);
+		printf("  %-34s %12s\n", base_info[i].label, c[0]);
+	}
+	printf("\n%-28s %-7s %13s %13s %13s %12s %14s\n", "", "unit", "netmem", "dpdk",
+	       "malloc", "netmem/dpdk", "netmem/malloc");
+	for (int id = 0; id < NR_BENCH; id++) {
+		bool mega = bench_info[id].higher_better;
+		double r;
+
+		for (int i = 0; i < NR_IMPLS; i++)
+			cell(c[i], sizeof(c[i]), &b->fig[id][i], mega);
+		r = ratio(b, id, IMPL_DPDK);
+		snprintf(rd, sizeof(rd), r > 0 ? "%.2f" : "-", r);
+		r = ratio(b, id, IMPL_MALLOC);
+		snprintf(rm, sizeof(rm), r > 0 ? "%.2f" : "-", r);
+		printf("%-28s %-7s %13s %13s %13s %12s %14s\n", bench_info[id].label,
+		       bench_info[id].unit, c[0], c[1], c[2], rd, rm);
+	}
+	printf("\nratios are netmem's figure over the other's: for ns/obj below 1.00 means\n"
+	       "netmem is faster; for Mobj/s above 1.00 means netmem is faster.\n");
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: netmem bench pool [--json] [--quick]\n"
+		   "  --json   one JSON object per line: "
+		   "{\"bench\":...,\"impl\":...,\"metric\":...,\"value\":...}\n"
+		   "  --quick  short runs (a smoke test, not figures to quote)\n");
+	return f == stderr ? 2 : 0;
+}
+
+int cmd_bench_pool(int argc, char **argv)
+{
+	struct bench *b;
+	cpu_set_t saved;
+	int rc = 0;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			b->json = true;
+		} else if (!strcmp(argv[i], "--quick")) {
+			b->quick = true;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			free(b);
+			return usage(stdout);
+		} else {
+			fprintf(stderr, "netmem bench pool: unknown option '%s'\n", argv[i]);
+			free(b);
+			return usage(stderr);
+		}
+	}
+	b->reps = b->quick ? 3 : 5;
+	b->target_s = b->quick ? 0.01 : 0.2;
+	b->xt_s = b->quick ? 0.02 : 0.3;
+	b->ncpu = bu_cpus(b->cpu, 2);
+	sched_getaffinity(0, sizeof(saved), &saved);
+
+	dpdk_setup(b);
+	if (!b->dpdk)
+		fprintf(stderr, "bench pool: dpdk: skipped: %s\n", b->dpdk_why);
+	if (!b->eal)
+		bu_pin(b->cpu[0]);	/* EAL pinned us to lcore cpu[0] already */
+	if (netmem_setup(b)) {
+		rc = 1;
+		goto out;
+	}
+
+	run_baselines(b);
+	run_same_thread(b, B_SINGLE);
+	run_same_thread(b, B_BULK);
+	run_xthread(b);
+
+	if (b->json)
+		print_json(b);
+	else
+		print_table(b);
+	fflush(stdout);
+out:
+	netmem_teardown(b);
+	dpdk_teardown(b);
+	sched_setaffinity(0, sizeof(saved), &saved);
+	free(b);
+	return rc;
+}
