@@ -173,8 +173,11 @@ static inline void t_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, v
 	struct t_rx *t = user;
 	struct t_conn_state *s = nm_rx_conn_user(c);
 
-	if (err)
+	if (err) {
+		fprintf(stderr, "connection %llu closed: %s\n",
+			(unsigned long long)nm_rx_conn_id(c), nm_strerror(err));
 		atomic_fetch_add(&t->close_errs, 1);
+	}
 	atomic_fetch_add(&t->closed, 1);
 	free(s);
 }
@@ -262,6 +265,85 @@ static inline int t_pool_done(struct nm_pool *p)
 
 	nm_area_destroy(a);
 	return left;
+}
+
+/* A sender thread: @nconn connections, each seed then @per_conn pattern
+ * bytes in messages of random sizes up to @maxmsg, interleaved; framed
+ * (4-byte BE length) when @framed, the seed its first frame. */
+struct t_sender {
+	int port, nconn, framed;
+	uint32_t seed0;
+	uint64_t per_conn;
+	uint32_t maxmsg;
+	pthread_t th;
+	int err;
+};
+
+static inline void *t_sender_main(void *arg)
+{
+	struct t_sender *s = arg;
+	static _Thread_local uint8_t buf[(1 << 20) + 4];
+	int *fds = calloc((size_t)s->nconn, sizeof(int));
+	uint64_t *off = calloc((size_t)s->nconn, sizeof(uint64_t));
+	uint64_t rs = 0x2545f4914f6cdd1dull ^ s->seed0;
+	int left = s->nconn;
+
+	REQUIRE(fds && off);
+	for (int i = 0; i < s->nconn; i++) {
+		uint32_t seed = s->seed0 + (uint32_t)i;
+		uint8_t hs[8] = { 0, 0, 0, 4, seed, seed >> 8, seed >> 16, seed >> 24 };
+
+		fds[i] = t_connect(s->port);
+		if (fds[i] < 0) {
+			s->err = -1;
+			return NULL;
+		}
+		if (t_send_all(fds[i], s->framed ? hs : hs + 4, s->framed ? 8 : 4))
+			s->err = -1;
+	}
+	while (left) {
+		for (int i = 0; i < s->nconn; i++) {
+			uint32_t seed = s->seed0 + (uint32_t)i;
+			uint64_t n;
+			uint8_t *p = s->framed ? buf + 4 : buf;
+
+			if (fds[i] < 0)
+				continue;
+			n = t_msg_size(&rs);
+			if (n > s->maxmsg)
+				n = 1 + n % s->maxmsg;
+			if (n > s->per_conn - off[i])
+				n = s->per_conn - off[i];
+			for (uint64_t k = 0; k < n; k++)
+				p[k] = pat(seed, off[i] + k);
+			if (s->framed) {
+				buf[0] = (uint8_t)(n >> 24); buf[1] = (uint8_t)(n >> 16);
+				buf[2] = (uint8_t)(n >> 8); buf[3] = (uint8_t)n;
+			}
+			if (n && t_send_all(fds[i], buf, n + (s->framed ? 4 : 0)))
+				s->err = -1;
+			off[i] += n;
+			if (off[i] == s->per_conn) {
+				close(fds[i]);
+				fds[i] = -1;
+				left--;
+			}
+		}
+	}
+	free(fds);
+	free(off);
+	return NULL;
+}
+
+static inline void t_sender_start(struct t_sender *s)
+{
+	REQUIRE(!pthread_create(&s->th, NULL, t_sender_main, s));
+}
+
+static inline void t_sender_join(struct t_sender *s)
+{
+	pthread_join(s->th, NULL);
+	CHECK_EQ(s->err, 0);
 }
 
 /* Whether the sanitizers slow us down: shrink the work. */

@@ -119,7 +119,7 @@ static void conn_finalise(struct nm_rxq *q, struct nm_rx_conn *c)
 	int err = c->close_err;
 
 	if (rx->o.flags & NM_RX_F_SPLIT) {
-		if (!err && c->sp.head) {
+		if (!err && (c->sp.head || c->sp.nback)) {
 			/* Whole frames still being placed: deliver them first;
 			 * nm_split_flush() re-marks the connection. */
 			c->eof_pending = 1;
@@ -752,10 +752,12 @@ static int queue_pass(struct nm_rxq *q, int timeout_ms)
 		pa = nm_pool_area(q->pool);
 		if (q->places_inflight) {
 			nm_area_poll(pa);
-			closing_sweep(q);
 			timeout_ms = timeout_ms > 1 || timeout_ms < 0 ? 1 : timeout_ms;
 		}
 	}
+	if (q->stalled)
+		n += nm_split_retry(q);
+	closing_sweep(q);
 	if (q->starved_cnt && (timeout_ms > 1 || timeout_ms < 0))
 		timeout_ms = 1;	/* retry the dry pool soon */
 	r = rx->eng->poll(q, timeout_ms);

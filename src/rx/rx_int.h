@@ -52,6 +52,12 @@ struct nm_split {
 	struct nm_split_frame *head, *tail; /* complete, waiting for places */
 	struct nm_buf dst;           /* unreadable: payload buffer being filled */
 	uint32_t dst_fill;
+	/* Received buffers not yet consumed: the payload or header pool ran
+	 * dry.  Waits here (backpressure) and is retried every pass. */
+	struct nm_buf *back;
+	unsigned int nback, back_cap;
+	uint32_t back_pos;           /* bytes of back[0] already consumed */
+	int stalled;                 /* on q->stalled */
 };
 
 enum { CONN_FREE = 0, CONN_OPEN, CONN_CLOSING };
@@ -72,6 +78,7 @@ struct nm_rx_conn {
 	unsigned int eof_pending : 1;/* split: EOF seen, frames still placing */
 	unsigned int on_closing : 1; /* on q->closing */
 	struct nm_rx_conn *next_starved;
+	struct nm_rx_conn *next_stalled;
 	struct nm_split sp;
 };
 
@@ -115,6 +122,7 @@ struct nm_rxq {
 	struct nm_split_frame *frame_cache;
 	struct nm_split_place *place_cache;
 	unsigned int places_inflight;
+	struct nm_rx_conn *stalled;  /* split: connections with a backlog */
 
 	_Atomic uint64_t st[NM_RXS_N];
 };
@@ -170,6 +178,7 @@ int nm_split_end(struct nm_rxq *q, struct nm_rx_conn *c);   /* EOF: 0/-EPIPE */
 void nm_split_abort(struct nm_rxq *q, struct nm_rx_conn *c);
 void nm_split_fini(struct nm_rxq *q);
 void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c);
+int nm_split_retry(struct nm_rxq *q);
 ssize_t nm_split_len32(const void *hdr, size_t avail, size_t *payload_len,
 		       void *user);
 

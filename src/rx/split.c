@@ -136,7 +136,7 @@ void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c)
 			    NM_RX_MSG_FRAME | (q->readable ? 0 : NM_RX_MSG_UNREADABLE));
 		frame_recycle(q, f);
 	}
-	if (!sp->head && c->eof_pending && c->state == CONN_CLOSING) {
+	if (!sp->head && !sp->nback && c->eof_pending && c->state == CONN_CLOSING) {
 		/* The EOF waited for these frames: finish closing now. */
 		c->eof_pending = 0;
 		c->state = CONN_OPEN;
@@ -192,7 +192,8 @@ static void frame_complete(struct nm_rxq *q, struct nm_rx_conn *c)
 
 /* Place n bytes at src (inside the staging buffer raw) into the payload. */
 static int place_bytes(struct nm_rxq *q, struct nm_rx_conn *c,
-		       const struct nm_buf *raw, const uint8_t *src, uint32_t n)
+		       const struct nm_buf *raw, const uint8_t *src, uint32_t n,
+		       uint32_t *placed)
 {
 	struct nm_split *sp = &c->sp;
 	struct nm_split_frame *f = sp->cur;
@@ -257,6 +258,7 @@ static int place_bytes(struct nm_rxq *q, struct nm_rx_conn *c,
 		sp->left -= k;
 		src += k;
 		n -= k;
+		*placed += k;
 	}
 	return 0;
 }
@@ -293,18 +295,22 @@ static int frame_start(struct nm_rxq *q, struct nm_rx_conn *c, uint32_t h,
 	return 0;
 }
 
-int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
+/*
+ * Consume raw from *pos on.  Return 0 when all of it was consumed, -ENOBUFS
+ * when a pool ran dry (*pos says how far it got; nothing is lost), or
+ * another -errno that ends the connection.
+ */
+static int feed_one(struct nm_rxq *q, struct nm_rx_conn *c,
+		    const struct nm_buf *raw, uint32_t *ppos)
 {
 	struct nm_rx *rx = q->rx;
 	struct nm_split *sp = &c->sp;
 	const uint8_t *p = nm_buf_data(raw);
-	uint32_t pos = 0, len = raw->len;
+	uint32_t pos = *ppos, len = raw->len;
 	int r = 0;
 
-	if (!p) {
-		nm_buf_put(raw);
+	if (!p)
 		return -EFAULT;
-	}
 	while (pos < len || (sp->in_payload && !sp->left)) {
 		if (!sp->in_payload) {
 			uint32_t old = sp->acc_n, k = len - pos;
@@ -314,13 +320,13 @@ int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
 			if (k > NM_RX_MAX_HDR - old)
 				k = NM_RX_MAX_HDR - old;
 			memcpy(sp->acc + old, p + pos, k);
-			sp->acc_n = old + k;
-			h = rx->frame(sp->acc, sp->acc_n, &plen, rx->o.user);
+			h = rx->frame(sp->acc, old + k, &plen, rx->o.user);
 			if (h < 0) {
 				r = (int)h;
 				break;
 			}
 			if (h == 0) {
+				sp->acc_n = old + k;
 				if (sp->acc_n == NM_RX_MAX_HDR) {
 					r = -EMSGSIZE;
 					break;
@@ -328,15 +334,17 @@ int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
 				pos += k;
 				continue;
 			}
-			if ((size_t)h > sp->acc_n || (size_t)h <= old) {
+			if ((size_t)h > old + k || (size_t)h <= old) {
 				r = -EPROTO;	/* the framing callback contradicts itself */
 				break;
 			}
-			pos += (uint32_t)h - old;
-			sp->acc_n = 0;
+			/* Start the frame before consuming: if the header pool
+			 * is dry, the bytes stay where they are. */
 			r = frame_start(q, c, (uint32_t)h, plen);
 			if (r)
 				break;
+			sp->acc_n = 0;
+			pos += (uint32_t)h - old;
 			continue;
 		}
 		if (sp->left) {
@@ -347,29 +355,136 @@ int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
 			if (q->readable) {
 				struct nm_buf s = { raw->iov, raw->off + pos, take };
 
-				if ((r = nm_buf_get(&s)) || (r = frame_add(sp->cur, &s))) {
-					if (r == -ENOMEM)
-						nm_buf_put(&s);
+				if ((r = nm_buf_get(&s)))
+					break;
+				if ((r = frame_add(sp->cur, &s))) {
+					nm_buf_put(&s);
 					break;
 				}
 				sp->left -= take;
+				pos += take;
 			} else {
-				r = place_bytes(q, c, raw, p + pos, take);
+				uint32_t placed = 0;
+
+				r = place_bytes(q, c, raw, p + pos, take, &placed);
+				pos += placed;
 				if (r)
 					break;
 			}
-			pos += take;
 		}
 		if (!sp->left)
 			frame_complete(q, c);
+	}
+	*ppos = pos;
+	return r;
+}
+
+static int back_push(struct nm_split *sp, struct nm_buf *raw)
+{
+	if (sp->nback == sp->back_cap) {
+		unsigned int nc = sp->back_cap ? sp->back_cap * 2 : 8;
+		struct nm_buf *nb = realloc(sp->back, nc * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		sp->back = nb;
+		sp->back_cap = nc;
+	}
+	sp->back[sp->nback++] = *raw;
+	return 0;
+}
+
+static void stall(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	if (c->sp.stalled)
+		return;
+	c->sp.stalled = 1;
+	c->next_stalled = q->stalled;
+	q->stalled = c;
+	q->starved_cnt++;	/* makes the loop come back soon */
+	RXS_ADD(q, enobufs, 1);
+}
+
+/* Work through c's backlog.  Return 0 (drained), -ENOBUFS (still dry), or
+ * an error that ends the connection. */
+static int back_run(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct nm_split *sp = &c->sp;
+	unsigned int i = 0;
+	int r = 0;
+
+	while (i < sp->nback) {
+		r = feed_one(q, c, &sp->back[i], &sp->back_pos);
+		if (r)
+			break;
+		nm_buf_put(&sp->back[i]);
+		sp->back_pos = 0;
+		i++;
+	}
+	memmove(sp->back, sp->back + i, (sp->nback - i) * sizeof(*sp->back));
+	sp->nback -= i;
+	return r;
+}
+
+int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
+{
+	struct nm_split *sp = &c->sp;
+	uint32_t pos = 0;
+	int r;
+
+	if (sp->nback) {
+		/* Behind a backlog: keep the order. */
+		r = back_push(sp, raw);
+		if (r)
+			nm_buf_put(raw);
+		return r;
+	}
+	r = feed_one(q, c, raw, &pos);
+	if (r == -ENOBUFS) {
+		sp->back_pos = pos;
+		r = back_push(sp, raw);
+		if (!r) {
+			stall(q, c);
+			return 0;
+		}
 	}
 	nm_buf_put(raw);
 	return r;
 }
 
+int nm_split_retry(struct nm_rxq *q)
+{
+	struct nm_rx_conn *list = q->stalled, *c;
+	int n = 0;
+
+	q->stalled = NULL;
+	while ((c = list)) {
+		int r;
+
+		list = c->next_stalled;
+		c->sp.stalled = 0;
+		q->starved_cnt--;
+		if (c->state == CONN_FREE || !c->sp.nback)
+			continue;
+		r = back_run(q, c);
+		if (r == -ENOBUFS) {
+			c->sp.stalled = 1;
+			c->next_stalled = q->stalled;
+			q->stalled = c;
+			q->starved_cnt++;
+			continue;
+		}
+		n++;
+		if (r < 0)
+			nm_rxq_conn_end(q, c, r);
+		else if (c->state == CONN_CLOSING && c->eof_pending)
+			nm_split_flush(q, c);
+	}
+	return n;
+}
+
 int nm_split_end(struct nm_rxq *q, struct nm_rx_conn *c)
 {
-	if (c->sp.in_payload || c->sp.acc_n)
+	if (c->sp.in_payload || c->sp.acc_n || c->sp.nback)
 		return -EPIPE;	/* the peer stopped inside a frame */
 	return 0;
 }
@@ -392,6 +507,23 @@ void nm_split_abort(struct nm_rxq *q, struct nm_rx_conn *c)
 			frame_drop(q, f);
 	}
 	sp->head = sp->tail = NULL;
+	for (unsigned int i = 0; i < sp->nback; i++)
+		nm_buf_put(&sp->back[i]);
+	free(sp->back);
+	sp->back = NULL;
+	sp->nback = sp->back_cap = 0;
+	sp->back_pos = 0;
+	if (sp->stalled) {
+		struct nm_rx_conn **pp;
+
+		for (pp = &q->stalled; *pp; pp = &(*pp)->next_stalled)
+			if (*pp == c) {
+				*pp = c->next_stalled;
+				break;
+			}
+		sp->stalled = 0;
+		q->starved_cnt--;
+	}
 	sp->in_payload = 0;
 	sp->acc_n = 0;
 	sp->dst.iov = NULL;

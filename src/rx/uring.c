@@ -430,6 +430,18 @@ static int ur_init(struct nm_rxq *q)
 	if (!e)
 		return -ENOMEM;
 	e->entries = rx->o.ring_entries ? rx->o.ring_entries : 256;
+	if (!rx->o.ring_entries && (fl & NM_RX_F_SPLIT)) {
+		/* Split draws its headers from the pool the ring receives into
+		 * (when staging): leave it half, or headers starve. */
+		struct nm_area_info ai;
+		uint64_t bufs;
+
+		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai)) {
+			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) / 2;
+			while (e->entries > 8 && e->entries > bufs)
+				e->entries >>= 1;
+		}
+	}
 	e->mask = e->entries - 1;
 	cq = rx->o.cq_entries;
 	if (!cq) {

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Split mode into unreadable memory: a test-defined provider with no CPU
+ * mapping (cpu_base NULL) whose place() is asynchronous: it only queues
+ * the copy, and its poll() does it later, newest first.  The engine must
+ * receive into the host header pool, place payloads into the device pool,
+ * keep the staging bytes alive until each copy lands, and deliver each
+ * frame only once all its places completed, frames in order.  The test
+ * reads the "device" memory through the provider's private backing.
+ * Both engines.
+ */
+#include "test_rx_util.h"
+#include <netmem/provider.h>
+
+#define ORDER 4
+
+struct pend {
+	uint64_t off;
+	const void *src;
+	size_t len;
+	void (*done)(void *, int);
+	void *arg;
+};
+
+static uint8_t *backing;
+static struct pend *pq;
+static unsigned int npq, pq_cap, max_pending;
+static _Atomic uint64_t placed;
+
+static int dev_init(struct nm_area_mem *mem, const struct nm_area_opts *opts)
+{
+	backing = calloc(1, mem->size);
+	if (!backing)
+		return -ENOMEM;
+	mem->cpu_base = NULL;	/* unreadable */
+	mem->priv = backing;
+	snprintf(mem->detail, sizeof(mem->detail), "test device memory");
+	return 0;
+}
+
+static void dev_fini(struct nm_area_mem *mem)
+{
+	free(mem->priv);
+	backing = NULL;
+}
+
+static int dev_place(struct nm_area_mem *mem, uint64_t off, const void *src,
+		     size_t len, void (*done)(void *, int), void *arg)
+{
+	if (off + len > mem->size)
+		return -ERANGE;
+	if (npq == pq_cap) {
+		pq_cap = pq_cap ? pq_cap * 2 : 64;
+		pq = realloc(pq, pq_cap * sizeof(*pq));
+		if (!pq)
+			return -ENOMEM;
+	}
+	pq[npq++] = (struct pend){ off, src, len, done, arg };
+	if (npq > max_pending)
+		max_pending = npq;
+	return 0;
+}
+
+static int dev_poll(struct nm_area_mem *mem)
+{
+	unsigned int n = npq;
+
+	/* Newest first: frames must still come out in order. */
+	while (npq) {
+		struct pend p = pq[--npq];
+		memcpy((uint8_t *)mem->priv + p.off, p.src, p.len);
+		atomic_fetch_add(&placed, p.len);
+		if (p.done)
+			p.done(p.arg, 0);
+	}
+	return (int)n;
+}
+
+static const struct nm_provider_ops dev_ops = {
+	.name       = "test-asyncdev",
+	.flags      = NM_PROV_F_DEVICE,
+	.area_init  = dev_init,
+	.area_fini  = dev_fini,
+	.alloc_bulk = nm_genpool_alloc_bulk,
+	.release    = nm_genpool_release,
+	.place      = dev_place,
+	.poll       = dev_poll,
+};
+
+static int on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *m,
+		   void *user)
+{
+	struct t_rx *t = user;
+	const uint8_t *h = nm_buf_data(m->hdr);
+	uint32_t len;
+
+	REQUIRE(h);
+	len = (uint32_t)h[0] << 24 | h[1] << 16 | h[2] << 8 | h[3];
+	CHECK_EQ(len, m->bytes);
+	CHECK(m->flags & NM_RX_MSG_UNREADABLE);
+	CHECK_EQ(nm_buf_put(m->hdr), 0);
+	for (unsigned int i = 0; i < m->nr; i++) {
+		const struct nm_buf *b = &m->bufs[i];
+		int idx = nm_buf_chunk_index(b);
+
+		CHECK(nm_buf_data(b) == NULL);
+		REQUIRE(idx >= 0);
+		t_check_bytes(t, nm_rx_conn_user(c),
+			      backing + ((size_t)idx << (12 + ORDER)) + b->off, b->len);
+		CHECK_EQ(nm_buf_put(b), 0);
+	}
+	return 0;
+}
+
+static void run(const char *engine)
+{
+	NM_OPTS(nm_area_opts, ao, .size = (size_t)64 << (12 + ORDER), .order = ORDER);
+	struct nm_area *a = nm_area_create("test-asyncdev", &ao);
+	struct nm_pool *pool, *hpool = t_pool(64, 4);
+	struct t_rx t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	NM_OPTS(nm_rx_opts, o, .engine = engine, .on_data = on_data,
+		.on_conn = t_on_conn, .on_close = t_on_close, .user = &t,
+		.flags = NM_RX_F_SPLIT, .hdr_pool = hpool);
+	struct t_sender s = { .nconn = 4, .seed0 = 11000, .framed = 1, .maxmsg = 200 << 10,
+			      .per_conn = t_sanitized() ? (512 << 10) : (2 << 20) };
+	struct nm_rx_info info;
+	struct nm_rx_stats st;
+	struct nm_rx *rx;
+
+	REQUIRE(a);
+	pool = nm_pool_create(a, NULL);
+	REQUIRE(pool);
+	o.pool = pool;
+	max_pending = 0;
+	atomic_store(&placed, 0);
+	rx = nm_rx_create(&o);
+	REQUIRE(rx);
+	REQUIRE(!nm_rx_info(rx, &info));
+	CHECK(info.features & NM_RX_FEAT_PLACE);
+	s.port = nm_rx_listen(rx, "127.0.0.1", 0);
+	REQUIRE(s.port > 0);
+	t_sender_start(&s);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn || atomic_load(&t.bad), 20000), 0);
+	t_sender_join(&s);
+	CHECK_EQ(atomic_load(&t.bad), 0);
+	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
+	CHECK_EQ(atomic_load(&t.close_errs), 0);
+	REQUIRE(!nm_rx_stats(rx, &st));
+	CHECK(st.places > 0);
+	CHECK_EQ(st.place_errors, 0);
+	CHECK_EQ(atomic_load(&placed), st.bytes);
+	CHECK(max_pending > 1);	/* the copies really were in flight */
+	printf("%s: %llu frames, %llu places (up to %u pending), %llu bytes\n", engine,
+	       (unsigned long long)st.frames, (unsigned long long)st.places, max_pending,
+	       (unsigned long long)st.bytes);
+	CHECK_EQ(nm_rx_destroy(rx), 0);
+	CHECK_EQ(nm_pool_inflight(hpool), 0);
+	CHECK_EQ(nm_pool_destroy(pool), 0);
+	nm_area_destroy(a);
+	CHECK_EQ(t_pool_done(hpool), 0);
+}
+
+int main(void)
+{
+	REQUIRE(!nm_provider_register(&dev_ops));
+	run("socket");
+	run("uring");
+	free(pq);
+	return t_done();
+}
