@@ -412,6 +412,8 @@ int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 	return total;
 }
 
+static void threads_quit(struct nm_rx *rx);
+
 /* ------------------------------------------------------------------ */
 /* create / destroy                                                     */
 /* ------------------------------------------------------------------ */
@@ -555,6 +557,9 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
 	atomic_init(&rx->next_id, 1);
 	pthread_mutex_init(&rx->tok_lock, NULL);
+	pthread_mutex_init(&rx->run_lock, NULL);
+	pthread_cond_init(&rx->run_cv, NULL);
+	pthread_cond_init(&rx->done_cv, NULL);
 	if (rx->o.flags & NM_RX_F_TOKENS) {
 		uint32_t bits = 1;
 
@@ -639,6 +644,10 @@ NM_API int nm_rx_destroy(struct nm_rx *rx)
 		return -EINVAL;
 	if (atomic_load(&rx->running) || atomic_load(&rx->in_cb))
 		return -EBUSY;
+	threads_quit(rx);
+	pthread_mutex_destroy(&rx->run_lock);
+	pthread_cond_destroy(&rx->run_cv);
+	pthread_cond_destroy(&rx->done_cv);
 	for (unsigned int i = 0; i < rx->nr_listen; i++)
 		close(rx->listen_fds[i]);
 	rx->nr_listen = 0;
@@ -776,81 +785,114 @@ static void queue_own(struct nm_rxq *q)
 		nm_pool_set_owner(q->hdr_pool);
 }
 
-struct run_arg {
-	struct nm_rxq *q;
-	int64_t deadline;
-	int ret;
-};
-
-static void queue_loop(struct run_arg *a)
+/* Run q until stop or deadline.  Return 0 or a fatal -errno. */
+static int queue_loop(struct nm_rxq *q, int64_t deadline)
 {
-	struct nm_rxq *q = a->q;
 	struct nm_rx *rx = q->rx;
 
 	queue_own(q);
-	a->ret = 0;
 	while (!atomic_load_explicit(&rx->stop, memory_order_acquire)) {
-		int t = 100;
+		int t = 100, r;
 
-		if (a->deadline >= 0) {
-			int64_t left = a->deadline - now_ms();
+		if (deadline >= 0) {
+			int64_t left = deadline - now_ms();
 			if (left <= 0)
 				break;
 			if (left < t)
 				t = (int)left;
 		}
-		int r = queue_pass(q, t);
+		r = queue_pass(q, t);
 		if (r < 0) {
-			a->ret = r;
 			nm_rx_stop(rx);
-			break;
+			return r;
 		}
 	}
+	return 0;
 }
 
 static void *queue_thread(void *arg)
 {
-	queue_loop(arg);
+	struct nm_rxq *q = arg;
+	struct nm_rx *rx = q->rx;
+
+	pthread_mutex_lock(&rx->run_lock);
+	for (;;) {
+		int64_t deadline;
+
+		while (q->seen_run == rx->run_gen && !rx->quit)
+			pthread_cond_wait(&rx->run_cv, &rx->run_lock);
+		if (rx->quit)
+			break;
+		q->seen_run = rx->run_gen;
+		deadline = rx->deadline;
+		pthread_mutex_unlock(&rx->run_lock);
+		q->run_ret = queue_loop(q, deadline);
+		pthread_mutex_lock(&rx->run_lock);
+		if (--rx->nactive == 0)
+			pthread_cond_signal(&rx->done_cv);
+	}
+	pthread_mutex_unlock(&rx->run_lock);
 	return NULL;
+}
+
+static void threads_quit(struct nm_rx *rx)
+{
+	pthread_mutex_lock(&rx->run_lock);
+	rx->quit = 1;
+	pthread_cond_broadcast(&rx->run_cv);
+	pthread_mutex_unlock(&rx->run_lock);
+	for (unsigned int i = 1; i < rx->nq; i++)
+		if (rx->q[i].thr_started) {
+			pthread_join(rx->q[i].thr, NULL);
+			rx->q[i].thr_started = 0;
+		}
 }
 
 NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 {
-	struct run_arg args[NM_RX_MAX_QUEUES];
-	int64_t deadline;
-	int ret = 0;
+	unsigned int started = 0;
+	int ret = 0, r;
 
 	if (!rx)
 		return -EINVAL;
 	if (atomic_exchange(&rx->running, 1))
 		return -EBUSY;
 	atomic_store(&rx->stop, 0);
-	deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	for (unsigned int i = 0; i < rx->nq; i++) {
-		args[i].q = &rx->q[i];
-		args[i].deadline = deadline;
-		args[i].ret = 0;
-	}
+	pthread_mutex_lock(&rx->run_lock);
 	for (unsigned int i = 1; i < rx->nq; i++) {
-		int r = pthread_create(&rx->q[i].thr, NULL, queue_thread, &args[i]);
-		if (r) {
-			ret = -r;
-			nm_rx_stop(rx);
-			break;
+		struct nm_rxq *q = &rx->q[i];
+
+		if (!q->thr_started) {
+			q->seen_run = rx->run_gen;
+			r = pthread_create(&q->thr, NULL, queue_thread, q);
+			if (r) {
+				ret = -r;
+				break;
+			}
+			q->thr_started = 1;
 		}
-		rx->q[i].thr_started = 1;
+		q->run_ret = 0;
+		started++;
 	}
-	if (!ret)
-		queue_loop(&args[0]);
-	for (unsigned int i = 1; i < rx->nq; i++) {
-		if (!rx->q[i].thr_started)
-			continue;
-		pthread_join(rx->q[i].thr, NULL);
-		rx->q[i].thr_started = 0;
+	if (ret) {
+		pthread_mutex_unlock(&rx->run_lock);
+		atomic_store(&rx->running, 0);
+		return ret;
 	}
-	for (unsigned int i = 0; i < rx->nq && !ret; i++)
-		ret = args[i].ret;
-	queue_own(&rx->q[0]);
+	rx->deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	rx->nactive = started;
+	rx->run_gen++;
+	pthread_cond_broadcast(&rx->run_cv);
+	pthread_mutex_unlock(&rx->run_lock);
+
+	ret = queue_loop(&rx->q[0], rx->deadline);
+
+	pthread_mutex_lock(&rx->run_lock);
+	while (rx->nactive)
+		pthread_cond_wait(&rx->done_cv, &rx->run_lock);
+	pthread_mutex_unlock(&rx->run_lock);
+	for (unsigned int i = 1; i < rx->nq && !ret; i++)
+		ret = rx->q[i].run_ret;
 	atomic_store(&rx->running, 0);
 	return ret;
 }

@@ -97,6 +97,8 @@ struct nm_rxq {
 	pthread_t thr;
 	int thr_started;
 	int fatal;
+	unsigned int seen_run;       /* last run generation this thread ran */
+	int run_ret;
 
 	/* connections */
 	struct nm_rx_conn **conns;   /* slot table */
@@ -139,6 +141,14 @@ struct nm_rx {
 	_Atomic int stop;
 	_Atomic int running;
 	_Atomic int in_cb;
+	/* Queue threads live as long as the receiver: io_uring cancels the
+	 * requests of a thread that exits, so the thread that armed a queue's
+	 * requests must stay.  Each nm_rx_run() wakes them for one run. */
+	pthread_mutex_t run_lock;
+	pthread_cond_t run_cv, done_cv;
+	unsigned int run_gen, nactive;
+	int64_t deadline;
+	int quit;
 	unsigned int features;
 	unsigned int ring_entries, cq_entries;
 	nm_rx_frame_fn frame;
