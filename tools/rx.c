@@ -8,7 +8,7 @@
  *             [--provider host|hugepage|memfd|cuda] [--chunk-order N]
  *             [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]
  *             [--once] [--expect N] [--timeout SECS] [--ring N]
- *             [--buf-size N] [--json] [--quiet]
+ *             [--buf-size N] [--no-inc] [--no-bundle] [--json] [--quiet]
  *
  * The memory: one area from the provider, chunks of 4 KiB << --chunk-order
  * (default 4: 64 KiB, a whole chunk per receive buffer), and one pool per
@@ -54,6 +54,7 @@ struct rx_cfg {
 	uint32_t buf_size;
 	double timeout;
 	struct nm_pat pat;
+	unsigned int eng_flags;  /* NM_RX_F_NO_INC, NM_RX_F_NO_BUNDLE */
 	bool split, once, json, quiet;
 };
 
@@ -75,6 +76,7 @@ struct rx_state {
 	atomic_bool done;
 	_Atomic double t_first, t_last;
 	double cpu_u0, cpu_s0;
+	uint64_t csw_v0, csw_i0;
 	atomic_flag cpu_taken;
 };
 
@@ -92,7 +94,7 @@ static int usage(void)
 		"                 [--provider host|hugepage|memfd|cuda] [--chunk-order N]\n"
 		"                 [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]\n"
 		"                 [--once] [--expect N] [--timeout SECS] [--ring N] [--buf-size N]\n"
-		"                 [--json] [--quiet]\n"
+		"                 [--no-inc] [--no-bundle] [--json] [--quiet]\n"
 		"  --listen HOST:PORT  address to listen on (port 0: any free port, printed)\n"
 		"  --engine E          receive engine (default: uring where the kernel has it)\n"
 		"  --provider P        payload memory provider (default host)\n"
@@ -105,7 +107,8 @@ static int usage(void)
 		"  --expect N          with --once, wait for N connections (default 1)\n"
 		"  --timeout SECS      give up (exit 1) after SECS\n"
 		"  --ring N            uring: provided buffers per queue (power of 2)\n"
-		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n");
+		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n"
+		"  --no-inc, --no-bundle  uring: without incremental buffers / recv bundles\n");
 	return 2;
 }
 
@@ -159,8 +162,10 @@ static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 	cs->id = nm_rx_conn_id(c);
 	nm_rx_conn_set_user(c, cs);
 	atomic_compare_exchange_strong(&st->t_first, &zero, nm_now());
-	if (!atomic_flag_test_and_set(&st->cpu_taken))
+	if (!atomic_flag_test_and_set(&st->cpu_taken)) {
 		nm_cpu(&st->cpu_u0, &st->cpu_s0);
+		nm_csw(&st->csw_v0, &st->csw_i0);
+	}
 	atomic_fetch_add(&st->opened, 1);
 	return 0;
 }
@@ -257,6 +262,12 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 			continue;
 		} else if (!strcmp(a, "--once")) {
 			cfg->once = true;
+			continue;
+		} else if (!strcmp(a, "--no-inc")) {
+			cfg->eng_flags |= NM_RX_F_NO_INC;
+			continue;
+		} else if (!strcmp(a, "--no-bundle")) {
+			cfg->eng_flags |= NM_RX_F_NO_BUNDLE;
 			continue;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage();
@@ -502,7 +513,8 @@ static const char *feature_list(unsigned int f, char *buf, size_t len, bool json
 }
 
 static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_info *info,
-		   double secs, double cpu_u, double cpu_s, bool timed_out)
+		   double secs, double cpu_u, double cpu_s, uint64_t csw_v, uint64_t csw_i,
+		   bool timed_out)
 {
 	struct nm_pool_stats ps, hs;
 	struct nm_rx_stats rs = { 0 };
@@ -521,7 +533,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		       "\"features\":[%s],\"conns\":%u,\"conn_errors\":%u,\"bytes\":%llu,"
 		       "\"hdr_bytes\":%llu,\"frames\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
 		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
-		       "\"cpu_s_per_gb\":%.4f,",
+		       "\"cpu_s_per_gb\":%.4f,\"csw_voluntary\":%llu,\"csw_involuntary\":%llu,",
 		       info->engine, cfg->provider, cfg->split ? "true" : "false",
 		       info->nr_queues, 4096u << cfg->order, info->buf_size,
 		       info->ring_entries, feature_list(info->features, feats, sizeof(feats), true),
@@ -529,7 +541,8 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		       (unsigned long long)bytes,
 		       (unsigned long long)atomic_load(&st->hdr_bytes),
 		       (unsigned long long)atomic_load(&st->frames), secs,
-		       nm_gbit(bytes, secs), cpu_u, cpu_s, cpu, nm_cpu_per_gb(cpu, bytes));
+		       nm_gbit(bytes, secs), cpu_u, cpu_s, cpu, nm_cpu_per_gb(cpu, bytes),
+		       (unsigned long long)csw_v, (unsigned long long)csw_i);
 		if (cfg->pat.kind)
 			printf("\"verify\":\"%s\",\"verify_ok\":%s,\"verify_errors\":%u,",
 			       pname, checks ? "false" : "true", checks);
@@ -552,8 +565,10 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	printf("rx: %llu bytes on %u connection%s in %.3f s: %.2f Gbit/s\n",
 	       (unsigned long long)bytes, atomic_load(&st->opened),
 	       atomic_load(&st->opened) == 1 ? "" : "s", secs, nm_gbit(bytes, secs));
-	printf("rx: CPU %.2f s (user %.2f, sys %.2f): %.3f CPU s/GB\n", cpu, cpu_u, cpu_s,
-	       nm_cpu_per_gb(cpu, bytes));
+	printf("rx: CPU %.2f s (user %.2f, sys %.2f): %.3f CPU s/GB; %llu sleeps (%.0f KiB each), "
+	       "%llu preemptions\n", cpu, cpu_u, cpu_s, nm_cpu_per_gb(cpu, bytes),
+	       (unsigned long long)csw_v, csw_v ? bytes / 1024.0 / csw_v : 0.0,
+	       (unsigned long long)csw_i);
 	feature_list(info->features, feats, sizeof(feats), false);
 	printf("rx: engine %s%s%s%s, provider %s, %u queue%s, %u KiB chunks, %u-byte buffers",
 	       info->engine, feats[0] ? " [" : "", feats, feats[0] ? "]" : "", cfg->provider, info->nr_queues, info->nr_queues == 1 ? "" : "s",
@@ -619,7 +634,7 @@ int cmd_rx(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	char host[INET6_ADDRSTRLEN];
 	double t_start, t_next, t_prev = 0, t_end, cpu_u1, cpu_s1;
-	uint64_t last_bytes = 0;
+	uint64_t last_bytes = 0, csw_v1, csw_i1;
 	bool timed_out = false;
 	int port, rc = 1;
 
@@ -640,7 +655,7 @@ int cmd_rx(int argc, char **argv)
 	}
 
 	NM_OPTS(nm_rx_opts, ro, .engine = cfg.engine, .nr_queues = cfg.queues,
-		.flags = cfg.split ? NM_RX_F_SPLIT : 0, .buf_size = cfg.buf_size,
+		.flags = (cfg.split ? NM_RX_F_SPLIT : 0) | cfg.eng_flags, .buf_size = cfg.buf_size,
 		.ring_entries = cfg.ring, .on_data = rx_on_data, .on_conn = rx_on_conn,
 		.on_close = rx_on_close, .user = &st);
 	if (cfg.queues == 1) {
@@ -714,14 +729,17 @@ int cmd_rx(int argc, char **argv)
 		}
 	}
 	nm_cpu(&cpu_u1, &cpu_s1);
+	nm_csw(&csw_v1, &csw_i1);
 	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
 	if (atomic_load(&st.t_first) == 0) {
 		st.t_first = t_end;
 		st.cpu_u0 = cpu_u1;
 		st.cpu_s0 = cpu_s1;
+		st.csw_v0 = csw_v1;
+		st.csw_i0 = csw_i1;
 	}
 	report(&cfg, &st, &info, t_end - atomic_load(&st.t_first), cpu_u1 - st.cpu_u0,
-	       cpu_s1 - st.cpu_s0, timed_out);
+	       cpu_s1 - st.cpu_s0, csw_v1 - st.csw_v0, csw_i1 - st.csw_i0, timed_out);
 	rc = atomic_load(&st.check_errs) || atomic_load(&st.conn_errs) ||
 	     atomic_load(&st.put_errs) || timed_out ? 1 : 0;
 	if (timed_out && !cfg.json)

@@ -245,3 +245,12 @@ void nm_cpu(double *user, double *sys)
 	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
 	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
+
+void nm_csw(uint64_t *vol, uint64_t *invol)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*vol = ru.ru_nvcsw;
+	*invol = ru.ru_nivcsw;
+}

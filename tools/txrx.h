@@ -80,6 +80,9 @@ int nm_parse_hostport(const char *s, bool passive, struct sockaddr_storage *ss,
 double nm_now(void);
 /* User and system CPU seconds of this process (threads included). */
 void nm_cpu(double *user, double *sys);
+/* Context switches of this process: voluntary (it slept: a wakeup each)
+ * and involuntary (preempted). */
+void nm_csw(uint64_t *vol, uint64_t *invol);
 
 /* Bytes over seconds as Gbit/s (10^9 bits). */
 static inline double nm_gbit(uint64_t bytes, double secs)
