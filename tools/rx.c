@@ -45,6 +45,7 @@
 #include <netinet/in.h>
 #include <netmem/netmem.h>
 #include <netmem/rx.h>
+#include <netmem/cuda.h>
 #include "txrx.h"
 #include "cmds.h"
 
@@ -409,9 +410,13 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 	NM_OPTS(nm_area_opts, ao, .size = size, .order = cfg->order, .name = "rx");
 	*area = nm_area_create(cfg->provider, &ao);
 	if (!*area) {
-		fprintf(stderr, "netmem rx: provider %s: %llu MiB area of %u KiB chunks: %s\n",
+		int e = errno;
+
+		fprintf(stderr, "netmem rx: provider %s: %llu MiB area of %u KiB chunks: %s%s%s\n",
 			cfg->provider, (unsigned long long)(size >> 20), chunk >> 10,
-			errno == ENOENT ? "no such provider" : nm_strerror(-errno));
+			e == ENOENT ? "no such provider" : nm_strerror(-e),
+			!strcmp(cfg->provider, "cuda") ? ": " : "",
+			!strcmp(cfg->provider, "cuda") ? nm_cuda_status() : "");
 		return -1;
 	}
 	nm_area_info(*area, &ai);
