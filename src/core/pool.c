@@ -106,7 +106,8 @@ static void pool_flush(struct nm_pool *p)
 }
 
 /* Put a chunk whose last reference was dropped back into circulation. */
-static void pool_recycle(struct nm_pool *p, struct nm_iov *iov)
+static __attribute__((noinline)) void
+pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 {
 	int r;
 
@@ -128,6 +129,21 @@ static void pool_recycle(struct nm_pool *p, struct nm_iov *iov)
 	if (r == 0)
 		NM_STAT_ADD_SHARED(p, recycle_ring_full, 1);
 	pool_release(p, &iov, 1);
+}
+
+/* The owner thread putting into a cache with room: inline, no frame. */
+static inline __attribute__((always_inline)) void
+pool_recycle(struct nm_pool *p, struct nm_iov *iov)
+{
+	if (nm_likely(p->cache_count < NM_CACHE_SIZE &&
+		      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
+		      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+		      nm_area_live(p->area))) {
+		p->cache[p->cache_count++] = iov;
+		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
+		return;
+	}
+	pool_recycle_slow(p, iov);
 }
 
 static void pool_recycle_bulk(struct nm_pool *p, struct nm_iov **v, unsigned int n)
@@ -408,7 +424,8 @@ inval:
 
 /* Check a buffer against a pool; return 0 or the -errno it earns (and
  * count it).  Touches nothing but the descriptor it was handed. */
-static int pool_check(struct nm_pool *p, const struct nm_buf *buf)
+static __attribute__((noinline, cold)) int
+pool_check_slow(struct nm_pool *p, const struct nm_buf *buf)
 {
 	const struct nm_iov *iov = buf->iov;
 	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
@@ -438,6 +455,23 @@ static int pool_check(struct nm_pool *p, const struct nm_buf *buf)
 		return -ERANGE;
 	}
 	return 0;
+}
+
+/* The common case inline: a descriptor of this pool, window inside the
+ * chunk.  Anything else is classified (and counted) out of line. */
+static inline __attribute__((always_inline)) int
+pool_check(struct nm_pool *p, const struct nm_buf *buf)
+{
+	const struct nm_iov *iov = buf->iov;
+	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
+
+	if (nm_likely(d < (uintptr_t)p->nr_chunks * sizeof(struct nm_iov) &&
+		      !(d % sizeof(struct nm_iov)) &&
+		      atomic_load_explicit(&((struct nm_iov *)iov)->pool,
+					   memory_order_relaxed) == p &&
+		      (uint64_t)buf->off + buf->len <= p->chunk_size))
+		return 0;
+	return pool_check_slow(p, buf);
 }
 
 /* Drop one reference.  Return 1 if it was the last, 0 if others remain,
