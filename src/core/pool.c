@@ -135,9 +135,10 @@ pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 static inline __attribute__((always_inline)) void
 pool_recycle(struct nm_pool *p, struct nm_iov *iov)
 {
-	if (nm_likely(p->cache_count < NM_CACHE_SIZE &&
+	/* Owner first: other threads must not read the owner-only count. */
+	if (nm_likely(atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+		      p->cache_count < NM_CACHE_SIZE &&
 		      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
-		      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
 		      nm_area_live(p->area))) {
 		p->cache[p->cache_count++] = iov;
 		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
