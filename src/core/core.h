@@ -78,20 +78,25 @@ struct nm_shared_stats {
 };
 
 struct nm_pool {
-	/* owner-thread hot line */
-	_Alignas(NM_CACHELINE) uint32_t cache_count;
-	uint32_t chunk_size;
-	struct nm_area *area;
+	/* Read-mostly line: every putting thread reads it, so nothing the
+	 * owner writes per operation may live here (false sharing made the
+	 * cross-thread put pull the owner's line back and forth). */
+	_Alignas(NM_CACHELINE) struct nm_area *area;
 	struct nm_iov *iovs;
+	uintptr_t iovs_bytes;            /* nr_chunks * sizeof(struct nm_iov) */
 	uint32_t nr_chunks;
+	uint32_t chunk_size;
 	unsigned int flags;
-	_Atomic(const void *) owner;
+	unsigned int max_chunks;
+	_Atomic(const void *) owner;     /* written when the owner changes */
+
+	/* Owner-thread hot line: the alloc cache and what goes with it. */
+	_Alignas(NM_CACHELINE) uint32_t cache_count;
 	struct nm_iov *frag_iov;         /* chunk being carved */
 	uint32_t frag_off;
 	_Atomic uint32_t frag_cnt;       /* fragments carved from it (owner
 					  * writes; nm_pool_held reads) */
 	_Atomic uint64_t hold;           /* chunks taken from the area (owner) */
-	unsigned int max_chunks;
 	struct nm_owner_stats ost;
 	struct nm_iov *cache[NM_CACHE_SIZE];
 

@@ -222,6 +222,7 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 	p->area = area;
 	p->iovs = area->iovs;
 	p->nr_chunks = area->nr_chunks;
+	p->iovs_bytes = (uintptr_t)area->nr_chunks * sizeof(struct nm_iov);
 	p->chunk_size = area->mem.chunk_size;
 	p->flags = o.flags;
 	p->max_chunks = o.max_chunks;
@@ -354,9 +355,23 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned i
 				break;
 			}
 		}
-		k = n - done < p->cache_count ? n - done : p->cache_count;
-		for (unsigned int i = 0; i < k; i++)
-			take_one(p, &bufs[done + i]);
+		/* Take k from the top of the cache with the count in a
+		 * register: a memory-resident count would chain every object
+		 * on a store-to-load forward. */
+		uint32_t cc = p->cache_count, len = p->chunk_size;
+		struct nm_iov *const *c = p->cache + cc;
+		struct nm_buf *out = bufs + done;
+
+		k = n - done < cc ? n - done : cc;
+		for (unsigned int i = 0; i < k; i++) {
+			struct nm_iov *iov = *--c;
+
+			atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+			out[i].iov = iov;
+			out[i].off = 0;
+			out[i].len = len;
+		}
+		p->cache_count = cc - k;
 		NM_STAT_ADD_OWNER(p, alloc_fast, k);
 		done += k;
 	}
@@ -466,8 +481,7 @@ pool_check(struct nm_pool *p, const struct nm_buf *buf)
 	const struct nm_iov *iov = buf->iov;
 	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
 
-	if (nm_likely(d < (uintptr_t)p->nr_chunks * sizeof(struct nm_iov) &&
-		      !(d % sizeof(struct nm_iov)) &&
+	if (nm_likely(d < p->iovs_bytes && !(d % sizeof(struct nm_iov)) &&
 		      atomic_load_explicit(&((struct nm_iov *)iov)->pool,
 					   memory_order_relaxed) == p &&
 		      (uint64_t)buf->off + buf->len <= p->chunk_size))
@@ -522,6 +536,42 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 	return 0;
 }
 
+/* The owner putting whole chunks it holds alone into a cache with room:
+ * the common case of a bulk put, one pass with the pool's fields and the
+ * cache count in registers.  Return how many leading buffers it took;
+ * the caller puts the rest (errors, fragments, a full cache, a revoked
+ * area, sync-for-device) one by one on the general path. */
+static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
+					  unsigned int n)
+{
+	const uintptr_t base = (uintptr_t)p->iovs, bytes = p->iovs_bytes;
+	const uint64_t chunk = p->chunk_size;
+	uint32_t cc = p->cache_count;
+	struct nm_iov **cache = p->cache;
+	unsigned int i;
+
+	if (nm_unlikely((p->flags & NM_POOL_F_SYNC_FOR_DEVICE) || !nm_area_live(p->area)))
+		return 0;
+	if (n > NM_CACHE_SIZE - cc)
+		n = NM_CACHE_SIZE - cc;
+	for (i = 0; i < n; i++) {
+		struct nm_iov *iov = bufs[i].iov;
+		uintptr_t d = (uintptr_t)iov - base;
+
+		if (nm_unlikely(d >= bytes || d % sizeof(struct nm_iov) ||
+				atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
+				(uint64_t)bufs[i].off + bufs[i].len > chunk ||
+				/* acquire: as in iov_unref */
+				atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
+			break;
+		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+		cache[cc++] = iov;
+	}
+	p->cache_count = cc;
+	NM_STAT_ADD_OWNER(p, recycle_cached, i);
+	return i;
+}
+
 NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 			    unsigned int n)
 {
@@ -533,7 +583,13 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 			NM_STAT_ADD_SHARED(p, err_inval, 1);
 		return -EINVAL;
 	}
-	for (unsigned int i = 0; i < n; i++) {
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
+		ok = owner_put_bulk(p, bufs, n);
+		if (nm_likely(ok == n))
+			return (int)ok;
+		/* stopped at a buffer that needs the general path */
+	}
+	for (unsigned int i = ok; i < n; i++) {
 		int r = pool_check(p, &bufs[i]);
 		if (nm_unlikely(r))
 			continue;
