@@ -143,6 +143,23 @@ int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz)
 	return 0;
 }
 
+int nm_opts_copy(void *dst, size_t known_sz, const void *src)
+{
+	size_t usz;
+	int err;
+
+	memset(dst, 0, known_sz);
+	if (src) {
+		memcpy(&usz, src, sizeof(usz));
+		err = nm_opts_check(src, usz, known_sz);
+		if (err)
+			return err;
+		memcpy(dst, src, usz < known_sz ? usz : known_sz);
+	}
+	memcpy(dst, &known_sz, sizeof(known_sz));	/* dst->sz */
+	return 0;
+}
+
 static void area_free(struct nm_area *a)
 {
 	registry_del(a);
@@ -259,14 +276,11 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 		errno = EINVAL;
 		return NULL;
 	}
-	err = nm_opts_check(uopts, uopts->sz, sizeof(o));
+	err = nm_opts_copy(&o, sizeof(o), uopts);
 	if (err) {
 		errno = -err;
 		return NULL;
 	}
-	memset(&o, 0, sizeof(o));
-	memcpy(&o, uopts, uopts->sz < sizeof(o) ? uopts->sz : sizeof(o));
-	o.sz = sizeof(o);
 	if (o.order > NM_MAX_ORDER || (o.flags & ~NM_AREA_F_ALL) || o.numa_node) {
 		errno = EINVAL;
 		return NULL;

@@ -145,6 +145,10 @@ static inline void *nm_iov_cpu(const struct nm_iov *iov)
 
 /* Check opts struct: known size, zero tail.  Return 0 or -errno. */
 int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz);
+/* Check @src (an opts struct whose first member is its size_t sz, or
+ * NULL for defaults) and copy it into @dst of @known_sz bytes, zeroing
+ * what the caller did not set and setting dst's sz.  Return 0 or -errno. */
+int nm_opts_copy(void *dst, size_t known_sz, const void *src);
 
 #define NM_STAT_ADD_OWNER(p, f, n) \
 	atomic_store_explicit(&(p)->ost.f, \

@@ -181,14 +181,10 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 		errno = EINVAL;
 		return NULL;
 	}
-	memset(&o, 0, sizeof(o));
-	if (uopts) {
-		err = nm_opts_check(uopts, uopts->sz, sizeof(o));
-		if (err) {
-			errno = -err;
-			return NULL;
-		}
-		memcpy(&o, uopts, uopts->sz < sizeof(o) ? uopts->sz : sizeof(o));
+	err = nm_opts_copy(&o, sizeof(o), uopts);
+	if (err) {
+		errno = -err;
+		return NULL;
 	}
 	if (o.flags & ~NM_POOL_F_ALL) {
 		errno = EINVAL;

@@ -163,16 +163,10 @@ static void pq_cover(struct cu_area *ca)
 static int parse_args(const struct nm_area_opts *opts, struct nm_cuda_args *args)
 {
 	const struct nm_cuda_args *ua = opts->provider_arg;
-	int err;
+	int err = nm_opts_copy(args, sizeof(*args), ua);
 
-	memset(args, 0, sizeof(*args));
-	args->sz = sizeof(*args);
-	if (!ua)
-		return 0;
-	err = nm_opts_check(ua, ua->sz, sizeof(*args));
 	if (err)
 		return err;
-	memcpy(args, ua, ua->sz < sizeof(*args) ? ua->sz : sizeof(*args));
 	if (args->flags & ~NM_CUDA_F_ALL || args->device < 0)
 		return -EINVAL;
 	if ((args->flags & NM_CUDA_F_NO_DMABUF) && (args->flags & NM_CUDA_F_REQUIRE_DMABUF))

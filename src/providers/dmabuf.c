@@ -64,16 +64,10 @@ struct dmabuf_area {
 static int parse_args(const struct nm_area_opts *opts, struct nm_dmabuf_args *args)
 {
 	const struct nm_dmabuf_args *ua = opts->provider_arg;
-	int err;
+	int err = nm_opts_copy(args, sizeof(*args), ua);
 
-	memset(args, 0, sizeof(*args));
-	args->sz = sizeof(*args);
-	if (!ua)
-		return 0;
-	err = nm_opts_check(ua, ua->sz, sizeof(*args));
 	if (err)
 		return err;
-	memcpy(args, ua, ua->sz < sizeof(*args) ? ua->sz : sizeof(*args));
 	if (args->flags & ~NM_DMABUF_F_ALL)
 		return -EINVAL;
 	if (args->flags & NM_DMABUF_F_REQUIRE_CPU_MAP)
