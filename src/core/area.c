@@ -409,7 +409,9 @@ NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *info)
 	info->state = (enum nm_area_state)atomic_load(&a->state);
 	info->cpu_base = info->state == NM_AREA_LIVE ? a->mem.cpu_base : NULL;
 	info->io_base = a->mem.io_base;
-	info->dmabuf_fd = a->mem.fd;
+	/* After a GONE revoke the number is kept, retired, until area_fini:
+	 * not the area's memory any more. */
+	info->dmabuf_fd = info->state == NM_AREA_DEAD ? -1 : a->mem.fd;
 	info->size = a->mem.size;
 	info->order = a->mem.order;
 	info->chunk_size = a->mem.chunk_size;

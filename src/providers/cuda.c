@@ -26,6 +26,7 @@
  * may return the area's last chunk and tear the state down.
  */
 #include "providers.h"
+#include "../util/fd.h"
 #include "../util/cudadrv.h"
 #include <netmem/cuda.h>
 #include <errno.h>
@@ -367,10 +368,10 @@ static int cuda_revoke(struct nm_area_mem *mem, unsigned int flags)
 		ca->gone = 1;
 		ctx_leave(ca);
 	}
-	if (mem->fd >= 0) {
-		close(mem->fd);
-		mem->fd = -1;
-	}
+	/* Drop the exported dmabuf's hold on the memory; the number stays
+	 * ours until area_fini (see nm_fd_retire). */
+	if (mem->fd >= 0)
+		nm_fd_retire(mem->fd);
 	pthread_mutex_unlock(&ca->lock);
 	return 0;
 }

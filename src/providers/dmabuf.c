@@ -18,6 +18,8 @@
  * See include/netmem/dmabuf.h for the arguments and errors.
  */
 #include "providers.h"
+#include "../util/fd.h"
+#include <stdatomic.h>
 #include <netmem/dmabuf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +61,7 @@ struct dmabuf_area {
 	void *map;       /* CPU mapping, or NULL */
 	size_t map_len;
 	int real;        /* a real dmabuf, not an ALLOW_ANY_FD stand-in */
+	_Atomic int gone; /* revoked with NM_REVOKE_GONE */
 };
 
 static int parse_args(const struct nm_area_opts *opts, struct nm_dmabuf_args *args)
@@ -233,6 +236,8 @@ static int dmabuf_sync(struct nm_area_mem *mem, uint64_t off, uint64_t len,
 	(void)len;
 	if (!d || !d->map || mem->fd < 0)
 		return 0;
+	if (atomic_load(&d->gone))
+		return -ENODEV;
 	return dma_sync(mem->fd, DMA_BUF_SYNC_RW |
 			(dir == NM_SYNC_FOR_CPU ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END));
 }
@@ -245,6 +250,8 @@ static int dmabuf_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 
 	if (!d || !d->map)
 		return -EOPNOTSUPP;
+	if (atomic_load(&d->gone))
+		return -ENODEV;
 	if (off > d->map_len || len > d->map_len - off)
 		return -ERANGE;
 	err = dma_sync(mem->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
@@ -259,16 +266,17 @@ static int dmabuf_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 }
 
 /* The exporter took the memory back: drop our reference to the dmabuf
- * now, so its pages can go; the core makes the mapping inaccessible. */
+ * now, so its pages can go; the core makes the mapping inaccessible.  The
+ * fd number is kept (pointing at /dev/null) until area_fini, so a sync
+ * racing with the revoke cannot reach a file opened since under it. */
 static int dmabuf_revoke(struct nm_area_mem *mem, unsigned int flags)
 {
-	int fd = mem->fd;
+	struct dmabuf_area *d = mem->priv;
 
-	if (!(flags & NM_REVOKE_GONE) || fd < 0)
+	if (!(flags & NM_REVOKE_GONE) || mem->fd < 0)
 		return 0;
-	mem->fd = -1;
-	close(fd);
-	return 0;
+	atomic_store(&d->gone, 1);
+	return nm_fd_retire(mem->fd);
 }
 
 static void dmabuf_area_fini(struct nm_area_mem *mem)

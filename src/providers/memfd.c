@@ -28,6 +28,7 @@
  * only the fd's, for a peer to map.
  */
 #include "providers.h"
+#include "../util/fd.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -205,7 +206,7 @@ fail:
 static int memfd_revoke(struct nm_area_mem *mem, unsigned int flags)
 {
 	struct mfd_area *m = mem->priv;
-	int fd = mem->fd, err = 0;
+	int fd = mem->fd, err = 0, r;
 
 	if (!(flags & NM_REVOKE_GONE) || fd < 0)
 		return 0;
@@ -213,9 +214,9 @@ static int memfd_revoke(struct nm_area_mem *mem, unsigned int flags)
 	    fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
 		      (off_t)mem->size))
 		err = -errno;
-	mem->fd = -1;
-	close(fd);
-	return err;
+	/* Keep the number until area_fini (see nm_fd_retire). */
+	r = nm_fd_retire(fd);
+	return err ? err : r;
 }
 
 static void memfd_area_fini(struct nm_area_mem *mem)
