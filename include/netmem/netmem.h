@@ -405,6 +405,12 @@ NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
  */
 NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
 			    unsigned int n);
+/**
+ * nm_token_release_all - put the buffers of every live token back (a
+ * queue being torn down, a connection reset).  Their tokens become stale.
+ * Return: how many were released; -EINVAL for NULL.
+ */
+NM_API int nm_token_release_all(struct nm_token_table *t);
 /** Number of live tokens, and of rejected tokens ever. */
 NM_API unsigned int nm_token_count(const struct nm_token_table *t);
 NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);

@@ -120,6 +120,21 @@ NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
 	return 0;
 }
 
+/* Put a live slot's buffer and free the slot under a new generation:
+ * 1 .. gen_mask - 1, so a token is never 0 in its generation bits (which
+ * no valid token has) nor all ones (UINT32_MAX, the receiver's "no
+ * token", would otherwise be the token of the last slot of a table of a
+ * power-of-two size). */
+static void tok_free(struct nm_token_table *t, struct tok_slot *s, uint32_t i)
+{
+	nm_buf_put(&s->buf);
+	s->live = 0;
+	if (++s->gen >= gen_mask(t))
+		s->gen = 1;
+	t->freeq[t->ftail++ % t->cap] = i;
+	t->count--;
+}
+
 NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
 			    unsigned int n)
 {
@@ -129,19 +144,27 @@ NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
 		return -EINVAL;
 	for (unsigned int k = 0; k < n; k++) {
 		struct tok_slot *s = tok_find(t, tokens[k]);
-		uint32_t i = tokens[k] & t->idx_mask;
 
 		if (!s) {
 			t->rejected++;
 			continue;
 		}
-		nm_buf_put(&s->buf);
-		s->live = 0;
-		s->gen = (s->gen + 1) & gen_mask(t);
-		if (!s->gen)
-			s->gen = 1;
-		t->freeq[t->ftail++ % t->cap] = i;
-		t->count--;
+		tok_free(t, s, tokens[k] & t->idx_mask);
+		ok++;
+	}
+	return ok;
+}
+
+NM_API int nm_token_release_all(struct nm_token_table *t)
+{
+	int ok = 0;
+
+	if (!t)
+		return -EINVAL;
+	for (uint32_t i = 0; i < t->cap && t->count; i++) {
+		if (!t->slots[i].live)
+			continue;
+		tok_free(t, &t->slots[i], i);
 		ok++;
 	}
 	return ok;
