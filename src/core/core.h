@@ -83,7 +83,6 @@ struct nm_pool {
 	 * cross-thread put pull the owner's line back and forth). */
 	_Alignas(NM_CACHELINE) struct nm_area *area;
 	struct nm_iov *iovs;
-	uintptr_t iovs_bytes;            /* nr_chunks * sizeof(struct nm_iov) */
 	uint32_t nr_chunks;
 	uint32_t chunk_size;
 	unsigned int flags;

@@ -218,7 +218,6 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 	p->area = area;
 	p->iovs = area->iovs;
 	p->nr_chunks = area->nr_chunks;
-	p->iovs_bytes = (uintptr_t)area->nr_chunks * sizeof(struct nm_iov);
 	p->chunk_size = area->mem.chunk_size;
 	p->flags = o.flags;
 	p->max_chunks = o.max_chunks;
@@ -354,18 +353,22 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned i
 		/* Take k from the top of the cache with the count in a
 		 * register: a memory-resident count would chain every object
 		 * on a store-to-load forward. */
-		uint32_t cc = p->cache_count, len = p->chunk_size;
+		uint32_t cc = p->cache_count;
 		struct nm_iov *const *c = p->cache + cc;
 		struct nm_buf *out = bufs + done;
+		/* off = 0 and len = chunk_size as one 8-byte store */
+		const struct { uint32_t off, len; } win = { 0, p->chunk_size };
 
+		_Static_assert(offsetof(struct nm_buf, len) ==
+			       offsetof(struct nm_buf, off) + sizeof(uint32_t),
+			       "off and len are adjacent");
 		k = n - done < cc ? n - done : cc;
 		for (unsigned int i = 0; i < k; i++) {
 			struct nm_iov *iov = *--c;
 
 			atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
 			out[i].iov = iov;
-			out[i].off = 0;
-			out[i].len = len;
+			memcpy(&out[i].off, &win, sizeof(win));
 		}
 		p->cache_count = cc - k;
 		NM_STAT_ADD_OWNER(p, alloc_fast, k);
@@ -469,6 +472,16 @@ pool_check_slow(struct nm_pool *p, const struct nm_buf *buf)
 	return 0;
 }
 
+/* Index of the descriptor at byte distance @d from the array's start, or
+ * a number >= nr_chunks when @d is not a multiple of the descriptor size:
+ * a rotate moves any low bits to the top, so one compare checks range and
+ * alignment together. */
+_Static_assert(sizeof(struct nm_iov) == 32, "descriptor index shift");
+static inline uintptr_t iov_slot(uintptr_t d)
+{
+	return (d >> 5) | (d << (sizeof(d) * 8 - 5));
+}
+
 /* The common case inline: a descriptor of this pool, window inside the
  * chunk.  Anything else is classified (and counted) out of line. */
 static inline __attribute__((always_inline)) int
@@ -477,7 +490,7 @@ pool_check(struct nm_pool *p, const struct nm_buf *buf)
 	const struct nm_iov *iov = buf->iov;
 	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
 
-	if (nm_likely(d < p->iovs_bytes && !(d % sizeof(struct nm_iov)) &&
+	if (nm_likely(iov_slot(d) < p->nr_chunks &&
 		      atomic_load_explicit(&((struct nm_iov *)iov)->pool,
 					   memory_order_relaxed) == p &&
 		      (uint64_t)buf->off + buf->len <= p->chunk_size))
@@ -540,7 +553,7 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 					  unsigned int n)
 {
-	const uintptr_t base = (uintptr_t)p->iovs, bytes = p->iovs_bytes;
+	const uintptr_t base = (uintptr_t)p->iovs, nr = p->nr_chunks;
 	const uint64_t chunk = p->chunk_size;
 	uint32_t cc = p->cache_count;
 	struct nm_iov **cache = p->cache;
@@ -554,7 +567,7 @@ static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf
 		struct nm_iov *iov = bufs[i].iov;
 		uintptr_t d = (uintptr_t)iov - base;
 
-		if (nm_unlikely(d >= bytes || d % sizeof(struct nm_iov) ||
+		if (nm_unlikely(iov_slot(d) >= nr ||
 				atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
 				(uint64_t)bufs[i].off + bufs[i].len > chunk ||
 				/* acquire: as in iov_unref */
