@@ -424,6 +424,8 @@ static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 
 	q->rx = rx;
 	q->id = id;
+	/* First, so that queue_fini() may always destroy it. */
+	pthread_mutex_init(&q->inbox_lock, NULL);
 	q->pool = rx->nq > 1 || rx->o.pools ? rx->o.pools[id] : rx->o.pool;
 	if (rx->o.flags & NM_RX_F_SPLIT)
 		q->hdr_pool = rx->o.hdr_pools ? rx->o.hdr_pools[id] : rx->o.hdr_pool;
@@ -436,7 +438,6 @@ static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 	q->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->evfd < 0)
 		return -errno;
-	pthread_mutex_init(&q->inbox_lock, NULL);
 	q->conns = calloc(maxc, sizeof(*q->conns));
 	q->free_slots = malloc(maxc * sizeof(*q->free_slots));
 	q->inbox = malloc(maxc * sizeof(*q->inbox));
@@ -541,6 +542,10 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx = calloc(1, sizeof(*rx));
 	if (!rx)
 		return NULL;
+	pthread_mutex_init(&rx->tok_lock, NULL);
+	pthread_mutex_init(&rx->run_lock, NULL);
+	pthread_cond_init(&rx->run_cv, NULL);
+	pthread_cond_init(&rx->done_cv, NULL);
 	err = nm_opts_check(uopts, uopts->sz, sizeof(rx->o));
 	if (err)
 		goto fail_free;
@@ -556,10 +561,6 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx->max_frame = rx->o.max_frame ? rx->o.max_frame : 16u << 20;
 	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
 	atomic_init(&rx->next_id, 1);
-	pthread_mutex_init(&rx->tok_lock, NULL);
-	pthread_mutex_init(&rx->run_lock, NULL);
-	pthread_cond_init(&rx->run_cv, NULL);
-	pthread_cond_init(&rx->done_cv, NULL);
 	if (rx->o.flags & NM_RX_F_TOKENS) {
 		uint32_t bits = 1;
 
@@ -624,6 +625,10 @@ fail_tok:
 	nm_token_table_destroy(rx->tok);
 	free(rx->tok_shadow);
 fail_free:
+	pthread_mutex_destroy(&rx->tok_lock);
+	pthread_mutex_destroy(&rx->run_lock);
+	pthread_cond_destroy(&rx->run_cv);
+	pthread_cond_destroy(&rx->done_cv);
 	free(rx);
 	errno = -err;
 	return NULL;
@@ -857,7 +862,8 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 		return -EINVAL;
 	if (atomic_exchange(&rx->running, 1))
 		return -EBUSY;
-	atomic_store(&rx->stop, 0);
+	/* rx->stop is not cleared here: a stop that came before this run
+	 * (from another thread, racing with its start) ends it at once. */
 	pthread_mutex_lock(&rx->run_lock);
 	for (unsigned int i = 1; i < rx->nq; i++) {
 		struct nm_rxq *q = &rx->q[i];
@@ -875,6 +881,8 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 		started++;
 	}
 	if (ret) {
+		/* Threads started so far wait for the next run; the stop, if
+		 * any, is left for it. */
 		pthread_mutex_unlock(&rx->run_lock);
 		atomic_store(&rx->running, 0);
 		return ret;
@@ -893,6 +901,9 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 	pthread_mutex_unlock(&rx->run_lock);
 	for (unsigned int i = 1; i < rx->nq && !ret; i++)
 		ret = rx->q[i].run_ret;
+	/* This run consumed the stop (if it ended by one); a stop from now
+	 * on is for the next run. */
+	atomic_store_explicit(&rx->stop, 0, memory_order_relaxed);
 	atomic_store(&rx->running, 0);
 	return ret;
 }
