@@ -22,8 +22,22 @@
  * reordered.  A multishot that ends for any other reason without an error
  * (CQ overflow) is re-armed at once.
  *
- * liburing 2.3 predates INC and bundles; their kernel values are defined
- * here when the headers lack them.
+ * Few buffers are posted by default (16, and 8 more for each further
+ * connection of the queue, up to the ring's 256 entries): the kernel
+ * copies into them round-robin, and a small set stays in cache.  Bundles
+ * are used only when asked for.
+ *
+ * The ring is SINGLE_ISSUER|DEFER_TASKRUN where the kernel has them: the
+ * kernel posts completions only when the queue's thread enters to wait
+ * for them, and with min-wait (6.12+) that wait is for a batch, ended
+ * MIN_WAIT_US after the first completion, so the sender's side does not
+ * wake the receiver for every packet.  A single issuer must be the thread
+ * that runs the queue, not the one that creates the receiver: the ring is
+ * created disabled and enabled by the queue's first pass.  Older kernels
+ * get COOP_TASKRUN and a wait for one completion.
+ *
+ * liburing 2.3 predates INC, bundles and min-wait; their kernel values are
+ * defined here when the headers lack them.
  */
 #include "rx_int.h"
 #include <errno.h>
@@ -46,6 +60,20 @@
 #ifndef IORING_CQE_F_BUF_MORE
 #define IORING_CQE_F_BUF_MORE (1U << 4)
 #endif
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+
+/*
+ * IORING_ENTER_EXT_ARG's argument as of 6.12: liburing 2.3 calls the
+ * min_wait_usec field "pad" (older kernels require it to be 0).
+ */
+struct ur_getevents_arg {
+	uint64_t sigmask;
+	uint32_t sigmask_sz;
+	uint32_t min_wait_usec;
+	uint64_t ts;
+};
 
 #define UD_RECV   0u
 #define UD_ACCEPT 1u
@@ -53,6 +81,15 @@
 #define UD_OTHER  3u
 #define SQ_ENTRIES 256
 #define BGID 0
+/* Provided-buffer ring capacity when ring_entries is 0; how many of them
+ * are posted depends on the connections (ur_target). */
+#define RING_CAP_DEFAULT 256
+#define POST_BASE 16		/* buffers posted for the first connection */
+#define POST_PER_CONN 8		/* and for each further one */
+/* Batching wait (min-wait kernels): wake for WAIT_NR completions, or after
+ * MIN_WAIT_US once any has arrived. */
+#define WAIT_NR 32
+#define MIN_WAIT_US 50
 
 struct ur_eng {
 	struct io_uring ring;
@@ -60,6 +97,7 @@ struct ur_eng {
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	uint32_t entries, mask;
+	int fixed_target;           /* ring_entries given: post them all */
 	uint16_t tail;              /* ring position of the next post */
 	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
 	uint32_t *boff;             /* INC: bytes of the bid already consumed */
@@ -68,6 +106,10 @@ struct ur_eng {
 	uint16_t *free_bids;
 	uint32_t nfree;
 	int inc, bundle;
+	int defer;                  /* SINGLE_ISSUER|DEFER_TASKRUN, started disabled */
+	int enabled;                /* the ring accepts submissions */
+	int taskrun_flag;           /* IORING_SQ_TASKRUN tells of pending work */
+	unsigned int wait_nr, min_wait_us; /* batching wait; 0: wait for 1 */
 	struct nm_rx_conn *starved; /* parked on -ENOBUFS */
 	struct nm_buf *scratch;
 	unsigned int scap;
@@ -127,12 +169,32 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
 	return 0;
 }
 
-/* Post every free bid we can get a buffer for; one tail update. */
+/*
+ * How many buffers to keep posted.  Few: the kernel copies into them
+ * round-robin, and a small set stays in cache (16 MiB of 64 KiB buffers
+ * did not; see docs/benchmarks.md).  More connections want more in flight.
+ */
+static uint32_t ur_target(struct nm_rxq *q, struct ur_eng *e)
+{
+	unsigned int nc = atomic_load_explicit(&q->nconn, memory_order_relaxed);
+	uint32_t t;
+
+	if (e->fixed_target)
+		return e->entries;
+	t = POST_BASE + POST_PER_CONN * (nc > 1 ? nc - 1 : 0);
+	return t < e->entries ? t : e->entries;
+}
+
+/* Post free bids up to the target, as far as the pool gives buffers; one
+ * tail update. */
 static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
 {
+	uint32_t posted = e->entries - e->nfree, target = ur_target(q, e);
 	unsigned int n = 0;
 
-	while (e->nfree) {
+	if (posted >= target)
+		return;
+	while (n < target - posted) {
 		uint16_t bid = e->free_bids[e->nfree - 1];
 		struct nm_buf *b = &e->bufs[bid];
 		uint16_t pos = (uint16_t)(e->tail + n);
@@ -322,25 +384,74 @@ static void ur_accept_cqe(struct nm_rxq *q, struct ur_eng *e,
 		ur_arm_accept(e, (int)(cqe->user_data >> 2));
 }
 
+/* Is there deferred task work (completions not posted yet) to run? */
+static inline int ur_work_pending(const struct ur_eng *e)
+{
+	return e->taskrun_flag &&
+	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+/*
+ * Submit what is queued and wait up to @timeout_ms (< 0: no limit) for
+ * completions.  With a min-wait kernel the wait is for e->wait_nr
+ * completions, cut short e->min_wait_us after the first: a burst of
+ * packets costs one wakeup instead of one each.
+ */
+static int ur_wait(struct ur_eng *e, int timeout_ms)
+{
+	struct io_uring *ring = &e->ring;
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	int r;
+
+	if (timeout_ms == 0 || io_uring_cq_ready(ring)) {
+		if (!io_uring_sq_ready(ring) && !ur_work_pending(e) && io_uring_cq_ready(ring))
+			return 0;	/* nothing to tell the kernel */
+		return io_uring_submit_and_get_events(ring);
+	}
+	if (timeout_ms > 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+	}
+	if (!e->min_wait_us) {
+		if (timeout_ms < 0)
+			return io_uring_submit_and_wait(ring, 1);
+		return io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+	}
+	/* Arming is rare (a new connection, a re-arm): its own enter. */
+	if (io_uring_sq_ready(ring)) {
+		r = io_uring_submit(ring);
+		if (r < 0)
+			return r;
+	}
+	struct ur_getevents_arg arg = {
+		.min_wait_usec = e->min_wait_us,
+		.ts = timeout_ms < 0 ? 0 : (uint64_t)(uintptr_t)&ts,
+	};
+	r = io_uring_enter2((unsigned int)ring->ring_fd, 0, e->wait_nr,
+			    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			    (sigset_t *)&arg, sizeof(arg));
+	return r;	/* liburing's syscall wrappers return -errno */
+}
+
 static int ur_poll(struct nm_rxq *q, int timeout_ms)
 {
 	struct ur_eng *e = q->eng;
 	struct io_uring_cqe *cqe;
 	int n = 0, r;
 
+	if (!e->enabled) {
+		/* SINGLE_ISSUER: the ring belongs to the task that enables it,
+		 * the one that runs the queue from now on. */
+		r = io_uring_register((unsigned int)e->ring.ring_fd,
+				      IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+		if (r < 0)
+			return r;
+		e->enabled = 1;
+	}
 	ur_refill(q, e);
 	ur_resume(q, e);
-	if (timeout_ms == 0) {
-		r = io_uring_submit_and_get_events(&e->ring);
-	} else if (timeout_ms < 0) {
-		r = io_uring_submit_and_wait(&e->ring, 1);
-	} else {
-		struct __kernel_timespec ts = {
-			.tv_sec = timeout_ms / 1000,
-			.tv_nsec = (long long)(timeout_ms % 1000) * 1000000,
-		};
-		r = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
-	}
+	r = ur_wait(e, timeout_ms);
 	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
 		return r;
 	for (int round = 0; round < 4; round++) {
@@ -372,6 +483,9 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 		/* Give the kernel its buffers back before looking again. */
 		ur_refill(q, e);
 		ur_resume(q, e);
+		if (e->taskrun_flag && !io_uring_sq_ready(&e->ring) &&
+		    !ur_work_pending(e) && !io_uring_cq_ready(&e->ring))
+			break;	/* nothing more without a syscall */
 		if (io_uring_submit_and_get_events(&e->ring) < 0)
 			break;
 	}
@@ -429,7 +543,8 @@ static int ur_init(struct nm_rxq *q)
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->entries = rx->o.ring_entries ? rx->o.ring_entries : 256;
+	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
+	e->fixed_target = rx->o.ring_entries != 0;
 	if (!rx->o.ring_entries && (fl & NM_RX_F_SPLIT)) {
 		/* Split draws its headers from the pool the ring receives into
 		 * (when staging): leave it half, or headers starve. */
@@ -453,28 +568,51 @@ static int ur_init(struct nm_rxq *q)
 		if (cq < 4096)
 			cq = 4096;
 	}
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP |
-		  IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
-	p.cq_entries = cq;
-	r = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
-	if (r == -EINVAL) {
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+	/*
+	 * Best first: completions are posted only when the queue's thread
+	 * asks for them (DEFER_TASKRUN), so a waiting thread is woken once per
+	 * batch, not per packet.  That needs a single issuer, and this is not
+	 * the thread that will run the queue: the ring starts disabled and is
+	 * enabled, and so owned, by the queue's first pass.
+	 */
+	static const unsigned int setups[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
+		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+		0,
+	};
+	r = -EINVAL;
+	for (unsigned int i = 0; i < sizeof(setups) / sizeof(setups[0]) && r == -EINVAL; i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | setups[i];
 		p.cq_entries = cq;
 		r = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
+		if (!r) {
+			e->defer = !!(setups[i] & IORING_SETUP_DEFER_TASKRUN);
+			e->enabled = !(setups[i] & IORING_SETUP_R_DISABLED);
+			e->taskrun_flag = !!(setups[i] & IORING_SETUP_TASKRUN_FLAG);
+		}
 	}
 	if (r < 0) {
 		free(e);
 		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
 	}
 	e->ring_up = 1;
+	if (e->defer && (p.features & IORING_FEAT_MIN_TIMEOUT) &&
+	    (p.features & IORING_FEAT_EXT_ARG)) {
+		e->wait_nr = WAIT_NR;
+		e->min_wait_us = MIN_WAIT_US;
+	}
 	rx->cq_entries = p.cq_entries;
 	rx->ring_entries = e->entries;
-	if ((p.features & IORING_FEAT_RECVSEND_BUNDLE) && !(fl & NM_RX_F_NO_BUNDLE))
+	/* Bundles only when asked for: with loopback's 64 KiB skbs they walk
+	 * more ring entries per completion for nothing (docs/benchmarks.md). */
+	if (fl & NM_RX_F_REQUIRE_BUNDLE) {
+		if (!(p.features & IORING_FEAT_RECVSEND_BUNDLE)) {
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
 		e->bundle = 1;
-	else if (fl & NM_RX_F_REQUIRE_BUNDLE) {
-		r = -EOPNOTSUPP;
-		goto fail;
 	}
 
 	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
