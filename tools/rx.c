@@ -8,7 +8,8 @@
  *             [--provider host|hugepage|memfd|cuda] [--chunk-order N]
  *             [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]
  *             [--once] [--expect N] [--timeout SECS] [--ring N]
- *             [--buf-size N] [--no-inc] [--no-bundle] [--json] [--quiet]
+ *             [--buf-size N] [--no-inc] [--bundle|--no-bundle] [--json]
+ *             [--quiet]
  *
  * The memory: one area from the provider, chunks of 4 KiB << --chunk-order
  * (default 4: 64 KiB, a whole chunk per receive buffer), and one pool per
@@ -55,7 +56,7 @@ struct rx_cfg {
 	uint32_t buf_size;
 	double timeout;
 	struct nm_pat pat;
-	unsigned int eng_flags;  /* NM_RX_F_NO_INC, NM_RX_F_NO_BUNDLE */
+	unsigned int eng_flags;  /* NM_RX_F_NO_INC, NM_RX_F_{NO,REQUIRE}_BUNDLE */
 	bool split, once, json, quiet;
 };
 
@@ -95,7 +96,7 @@ static int usage(void)
 		"                 [--provider host|hugepage|memfd|cuda] [--chunk-order N]\n"
 		"                 [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]\n"
 		"                 [--once] [--expect N] [--timeout SECS] [--ring N] [--buf-size N]\n"
-		"                 [--no-inc] [--no-bundle] [--json] [--quiet]\n"
+		"                 [--no-inc] [--bundle|--no-bundle] [--json] [--quiet]\n"
 		"  --listen HOST:PORT  address to listen on (port 0: any free port, printed)\n"
 		"  --engine E          receive engine (default: uring where the kernel has it)\n"
 		"  --provider P        payload memory provider (default host)\n"
@@ -107,9 +108,12 @@ static int usage(void)
 		"  --once              exit when the accepted connections have closed\n"
 		"  --expect N          with --once, wait for N connections (default 1)\n"
 		"  --timeout SECS      give up (exit 1) after SECS\n"
-		"  --ring N            uring: provided buffers per queue (power of 2)\n"
+		"  --ring N            uring: provided buffers per queue, all posted (power of 2;\n"
+		"                      default: 16 posted, 8 more per further connection)\n"
 		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n"
-		"  --no-inc, --no-bundle  uring: without incremental buffers / recv bundles\n");
+		"  --no-inc            uring: without incremental buffer consumption\n"
+		"  --bundle            uring: recv bundles (off by default; fails without them)\n"
+		"  --no-bundle         uring: without recv bundles (the default)\n");
 	return 2;
 }
 
@@ -268,7 +272,12 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 			cfg->eng_flags |= NM_RX_F_NO_INC;
 			continue;
 		} else if (!strcmp(a, "--no-bundle")) {
-			cfg->eng_flags |= NM_RX_F_NO_BUNDLE;
+			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_REQUIRE_BUNDLE) |
+					 NM_RX_F_NO_BUNDLE;
+			continue;
+		} else if (!strcmp(a, "--bundle")) {
+			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_NO_BUNDLE) |
+					 NM_RX_F_REQUIRE_BUNDLE;
 			continue;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage();
