@@ -130,8 +130,10 @@ struct nm_area_info {
  * Return: the area, or NULL with errno set: EINVAL (NULL/unknown-size opts,
  * order out of range, zero size where one is needed, unknown flag bits),
  * E2BIG (non-zero bytes past the known opts), ENOENT (no such provider),
- * ENOMEM (size larger than memory or limits), EOPNOTSUPP (the provider
- * cannot do it here, e.g. no CUDA driver), or the provider's errno.
+ * ENOMEM (size larger than memory or limits), ENOSPC (1024 areas live in
+ * the process: destroyed and revoked areas count until their last buffer
+ * is put), EOPNOTSUPP (the provider cannot do it here, e.g. no CUDA
+ * driver), or the provider's errno.
  */
 NM_API struct nm_area *nm_area_create(const char *provider,
 				      const struct nm_area_opts *opts);

@@ -78,8 +78,9 @@ static int registry_add(struct nm_area *a)
 		pthread_mutex_unlock(&slots_lock);
 		return -ENOSPC;
 	}
-	slot_set(&slots[i], (uintptr_t)a->iovs,
-		 (uintptr_t)(a->iovs + a->nr_chunks), a);
+	/* Claimed with an empty range: nothing matches it until
+	 * registry_publish(). */
+	slot_set(&slots[i], 0, 0, a);
 	if (i >= hw)
 		atomic_store(&slots_hw, i + 1);
 	pthread_mutex_unlock(&slots_lock);
@@ -87,48 +88,88 @@ static int registry_add(struct nm_area *a)
 	return 0;
 }
 
-static void registry_del(struct nm_area *a)
+/* The descriptor array is ready: lookups may find it from now on. */
+static void registry_publish(struct nm_area *a)
 {
 	pthread_mutex_lock(&slots_lock);
-	slot_set(&slots[a->registry_slot], 0, 0, NULL);
+	slot_set(&slots[a->registry_slot], (uintptr_t)a->iovs,
+		 (uintptr_t)(a->iovs + a->nr_chunks), a);
 	pthread_mutex_unlock(&slots_lock);
 }
 
+static void registry_del(struct nm_area *a)
+{
+	int hw;
+
+	pthread_mutex_lock(&slots_lock);
+	slot_set(&slots[a->registry_slot], 0, 0, NULL);
+	/* Lower the high-water mark past empty top slots, so lookups do not
+	 * keep scanning a burst of areas long gone.  Every occupied slot
+	 * stays below it; a reader that loaded the older mark only scans a
+	 * few empty slots more. */
+	hw = atomic_load_explicit(&slots_hw, memory_order_relaxed);
+	while (hw > 0 && !atomic_load_explicit(&slots[hw - 1].area,
+					       memory_order_relaxed))
+		hw--;
+	atomic_store_explicit(&slots_hw, hw, memory_order_release);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* Read one slot consistently; 1 and its area in *out if @p falls in it. */
+static int slot_match(struct area_slot *s, uintptr_t p, struct nm_area **out,
+		      uintptr_t *base)
+{
+	struct nm_area *a;
+	uintptr_t lo, hi;
+	uint32_t q;
+
+	for (;;) {
+		/* acquire: the fields read below are at least those
+		 * published with this count */
+		q = atomic_load_explicit(&s->seq, memory_order_acquire);
+		if (nm_unlikely(q & 1)) {
+			sched_yield();
+			continue;
+		}
+		lo = atomic_load_explicit(&s->lo, memory_order_relaxed);
+		hi = atomic_load_explicit(&s->hi, memory_order_relaxed);
+		a = atomic_load_explicit(&s->area, memory_order_relaxed);
+		/* the field reads are done before the recheck */
+		atomic_thread_fence(memory_order_acquire);
+		if (nm_likely(atomic_load_explicit(&s->seq,
+				memory_order_relaxed) == q))
+			break;
+	}
+	if (p < lo || p >= hi)
+		return 0;
+	*out = a;
+	*base = lo;
+	return 1;
+}
+
+/* The slot this thread found last: buffers mostly come in runs of one
+ * area, so the scan is mostly one slot.  Only a hint: it is checked like
+ * any other slot. */
+static _Thread_local int last_slot;
+
 struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned)
 {
-	uintptr_t p = (uintptr_t)ptr;
+	uintptr_t p = (uintptr_t)ptr, lo = 0;
 	int hw = atomic_load_explicit(&slots_hw, memory_order_acquire);
+	struct nm_area *a = NULL;
+	int i = last_slot;
 
-	for (int i = 0; i < hw; i++) {
-		struct area_slot *s = &slots[i];
-		struct nm_area *a;
-		uintptr_t lo, hi;
-		uint32_t q;
-
-		for (;;) {
-			/* acquire: the fields read below are at least those
-			 * published with this count */
-			q = atomic_load_explicit(&s->seq, memory_order_acquire);
-			if (nm_unlikely(q & 1)) {
-				sched_yield();
-				continue;
-			}
-			lo = atomic_load_explicit(&s->lo, memory_order_relaxed);
-			hi = atomic_load_explicit(&s->hi, memory_order_relaxed);
-			a = atomic_load_explicit(&s->area, memory_order_relaxed);
-			/* the field reads are done before the recheck */
-			atomic_thread_fence(memory_order_acquire);
-			if (nm_likely(atomic_load_explicit(&s->seq,
-					memory_order_relaxed) == q))
+	if (!(i < hw && slot_match(&slots[i], p, &a, &lo))) {
+		for (i = 0; i < hw; i++)
+			if (slot_match(&slots[i], p, &a, &lo))
 				break;
-		}
-		if (p >= lo && p < hi) {
-			if (aligned)
-				*aligned = (p - lo) % sizeof(struct nm_iov) == 0;
-			return a;
-		}
+		if (i == hw)
+			return NULL;
+		last_slot = i;
 	}
-	return NULL;
+	if (aligned)
+		*aligned = (p - lo) % sizeof(struct nm_iov) == 0;
+	return a;
 }
 
 int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz)
@@ -311,10 +352,19 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 	a->mem.opts = &o;
 	a->mem.fd = -1;
 	snprintf(a->name, sizeof(a->name), "%s", o.name ? o.name : ops->name);
+	/* A registry slot first: running out of them must not cost the
+	 * provider's work (a mapping, a pinned GPU range) for nothing. */
+	err = registry_add(a);
+	if (err) {
+		free(a);
+		errno = -err;
+		return NULL;
+	}
 
 	err = ops->area_init(&a->mem, &o);
 	a->mem.opts = NULL;
 	if (err) {
+		registry_del(a);
 		free(a);
 		errno = err < 0 ? -err : EINVAL;
 		return NULL;
@@ -342,9 +392,7 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 	}
 	atomic_init(&a->refs, 1);
 	atomic_init(&a->state, NM_AREA_LIVE);
-	err = -registry_add(a);
-	if (err)
-		goto fail_mem;
+	registry_publish(a);
 	return a;
 
 fail_mem:
@@ -352,6 +400,7 @@ fail_mem:
 	free(a->iovs);
 fail_fini:
 	ops->area_fini(&a->mem);
+	registry_del(a);
 	free(a);
 	errno = err;
 	return NULL;
