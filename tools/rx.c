@@ -109,7 +109,7 @@ static int usage(void)
 		"  --expect N          with --once, wait for N connections (default 1)\n"
 		"  --timeout SECS      give up (exit 1) after SECS\n"
 		"  --ring N            uring: provided buffers per queue, all posted (power of 2;\n"
-		"                      default: 16 posted, 8 more per further connection)\n"
+		"                      default: a ring of 256 with 16 posted)\n"
 		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n"
 		"  --no-inc            uring: without incremental buffer consumption\n"
 		"  --bundle            uring: recv bundles (off by default; fails without them)\n"

@@ -22,10 +22,11 @@
  * reordered.  A multishot that ends for any other reason without an error
  * (CQ overflow) is re-armed at once.
  *
- * Few buffers are posted by default (16, and 8 more for each further
- * connection of the queue, up to the ring's 256 entries): the kernel
- * copies into them round-robin, and a small set stays in cache.  Bundles
- * are used only when asked for.
+ * Few buffers are posted by default: 16, however many connections the
+ * queue has.  The kernel copies into them round-robin, and a small set
+ * stays in cache; more posted buffers, per connection or in all, made
+ * every connection count slower (docs/benchmarks.md).  Bundles are used
+ * only when asked for.
  *
  * The ring is SINGLE_ISSUER|DEFER_TASKRUN where the kernel has them: the
  * kernel posts completions only when the queue's thread enters to wait
@@ -81,15 +82,14 @@ struct ur_getevents_arg {
 #define UD_OTHER  3u
 #define SQ_ENTRIES 256
 #define BGID 0
-/* Provided-buffer ring capacity when ring_entries is 0; how many of them
- * are posted depends on the connections (ur_target). */
+/* Provided-buffer ring capacity when ring_entries is 0, and how many of
+ * its buffers are kept posted (ur_target). */
 #define RING_CAP_DEFAULT 256
-#define POST_BASE 16		/* buffers posted for the first connection */
-#define POST_PER_CONN 8		/* and for each further one */
+#define POST_TARGET 16
 /* Batching wait (min-wait kernels): wake for WAIT_NR completions, or after
  * MIN_WAIT_US once any has arrived. */
 #define WAIT_NR 32
-#define MIN_WAIT_US 50
+#define MIN_WAIT_US 20
 
 struct ur_eng {
 	struct io_uring ring;
@@ -170,19 +170,18 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
 }
 
 /*
- * How many buffers to keep posted.  Few: the kernel copies into them
- * round-robin, and a small set stays in cache (16 MiB of 64 KiB buffers
- * did not; see docs/benchmarks.md).  More connections want more in flight.
+ * How many buffers to keep posted.  Few, and as few with many connections
+ * as with one: the kernel copies into them round-robin, and a small set
+ * stays in cache (16 MiB of 64 KiB buffers did not; 8 more per connection
+ * lost to 16 in all from 4 connections to 64: docs/benchmarks.md).  A
+ * connection that finds none is parked and re-armed after the next refill.
  */
 static uint32_t ur_target(struct nm_rxq *q, struct ur_eng *e)
 {
-	unsigned int nc = atomic_load_explicit(&q->nconn, memory_order_relaxed);
-	uint32_t t;
-
+	(void)q;
 	if (e->fixed_target)
 		return e->entries;
-	t = POST_BASE + POST_PER_CONN * (nc > 1 ? nc - 1 : 0);
-	return t < e->entries ? t : e->entries;
+	return POST_TARGET < e->entries ? POST_TARGET : e->entries;
 }
 
 /* Post free bids up to the target, as far as the pool gives buffers; one
