@@ -7,9 +7,9 @@
  * against baselines measured in the same run:
  *
  *   uring   the io_uring engine receiving into host pool buffers, with
- *           the engine's defaults (16 buffers posted + 8 per further
- *           connection, INC, no bundles, DEFER_TASKRUN with a batching
- *           wait where the kernel has them; src/rx/uring.c)
+ *           the engine's defaults (16 buffers posted, INC, no bundles,
+ *           DEFER_TASKRUN with a batching wait where the kernel has
+ *           them; src/rx/uring.c)
  *   socket  the socket engine receiving into host pool buffers
  *   plain   recv() into one 64 KiB buffer, blocking (epoll for C > 1):
  *           the cheapest way a program can take the bytes, and the bar
@@ -25,6 +25,20 @@
  * times (default 3), interleaved (uring, socket, plain, iperf3, uring, ...)
  * so that drift in the machine's state hits them alike; the figures are
  * medians.  Defaults: 2 s runs, 1 connection: about 30 s in all.
+ *
+ * Pinning (default where there are 2 CPUs or more; --no-pin to leave it
+ * to the scheduler): the receiver on CPU 0 (this thread, and the queue
+ * threads it starts), the sender on CPU 1; for iperf3 its server on 0 and
+ * its client on 1.  Unpinned, where the scheduler puts the two on a 2-core VM decides
+ * the figure: the same uring build gave 14, 20 and 34 Gbit/s in three
+ * runs in a row, and 34-36 pinned.
+ *
+ * The kernel's TCP metrics cache (cwnd, ssthresh, reordering of earlier
+ * connections to 127.0.0.1, given to new ones) is flushed before every
+ * run with `ip tcp_metrics delete 127.0.0.1`, so that every run starts
+ * from the same state, not from what the case before it left.  Without
+ * root or iproute2 stderr says it could not.  --verbose prints every
+ * run's figures, not only the medians.
  *
  * Other programs on the machine spoil the figures (two cores: sender and
  * receiver already fill them).  Each run compares the machine's CPU time
@@ -61,6 +75,7 @@
 #include <sys/wait.h>
 #include <netmem/netmem.h>
 #include <netmem/rx.h>
+#include "bench_util.h"
 #include "txrx.h"
 #include "cmds.h"
 
@@ -74,7 +89,8 @@ struct bcfg {
 	double seconds;
 	unsigned int reps, conns;
 	uint64_t msg;
-	bool json;
+	bool json, verbose;
+	int rx_cpu, tx_cpu;	/* -1: not pinned */
 	bool run[NR_IMPL];
 	char self[4096];
 };
@@ -129,6 +145,8 @@ static pid_t start_tx(const struct bcfg *cfg, int port)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
+		if (cfg->tx_cpu >= 0)
+			bu_pin(cfg->tx_cpu);	/* exec keeps the mask */
 		execl(cfg->self, "netmem", "tx", "--connect", addr, "--seconds", secs,
 		      "--msg-size", msg, "--conns", conns, "--wait", "5", "--quiet",
 		      (char *)NULL);
@@ -136,6 +154,34 @@ static pid_t start_tx(const struct bcfg *cfg, int port)
 		_exit(127);
 	}
 	return pid;
+}
+
+static bool reap(pid_t pid, double secs);
+
+/* Forget what earlier connections to 127.0.0.1 taught the kernel (cached
+ * cwnd, ssthresh, reordering).  True if `ip` did it (or there was none). */
+static bool flush_tcp_metrics(void)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int dn = open("/dev/null", O_RDWR);
+
+		dup2(dn, 1);
+		dup2(dn, 2);
+		execlp("ip", "ip", "tcp_metrics", "delete", "127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	/* "ip" exits 2 when there is no entry to delete: that is fine too */
+	if (pid < 0)
+		return false;
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
+				     (WEXITSTATUS(status) == 2 && geteuid() == 0));
 }
 
 /* Wait for @pid, at most @secs; kill it after that.  True if it exited 0. */
@@ -205,7 +251,9 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	struct timeval tv = { .tv_sec = (time_t)cfg->seconds + 15 };
 	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (unsigned int i = 0; i < cfg->conns; i++) {
-		fds[i] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		do
+			fds[i] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		while (fds[i] < 0 && errno == EINTR);
 		if (fds[i] < 0) {
 			snprintf(r->note, sizeof(r->note), "accept: %s", strerror(errno));
 			goto out;
@@ -481,6 +529,8 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 		int dn = open("/dev/null", O_RDWR);
 		dup2(dn, 1);
 		dup2(dn, 2);
+		if (cfg->rx_cpu >= 0)
+			bu_pin(cfg->rx_cpu);	/* as -A would, before it starts */
 		execl(bin, "iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port_s, (char *)NULL);
 		_exit(127);
 	}
@@ -497,6 +547,8 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 		int dn = open("/dev/null", O_RDWR);
 		dup2(pfd[1], 1);
 		dup2(dn, 2);
+		if (cfg->tx_cpu >= 0)
+			bu_pin(cfg->tx_cpu);
 		execl(bin, "iperf3", "-c", "127.0.0.1", "-p", port_s, "-t", secs, "-l", len_s,
 		      "-P", par, "-J", (char *)NULL);
 		_exit(127);
@@ -558,13 +610,15 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: netmem bench rx [--json] [--seconds S] [--reps N] [--conns C]\n"
-		"                       [--msg-size S] [--impl uring,socket,plain,iperf3]\n");
+		"                       [--msg-size S] [--impl uring,socket,plain,iperf3] [--no-pin]\n"
+		"                       [--verbose]\n");
 	return 2;
 }
 
 int cmd_bench_rx(int argc, char **argv)
 {
-	struct bcfg cfg = { .seconds = 2, .reps = 3, .conns = 1, .msg = 64 << 10 };
+	struct bcfg cfg = { .seconds = 2, .reps = 3, .conns = 1, .msg = 64 << 10,
+			    .rx_cpu = 0, .tx_cpu = 1 };
 	double gbit[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], med_g[NR_IMPL], med_c[NR_IMPL];
 	int nok[NR_IMPL] = { 0 };
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
@@ -582,6 +636,10 @@ int cmd_bench_rx(int argc, char **argv)
 
 		if (!strcmp(a, "--json")) {
 			cfg.json = true;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			cfg.verbose = true;
+		} else if (!strcmp(a, "--no-pin")) {
+			cfg.rx_cpu = cfg.tx_cpu = -1;
 		} else if (!strcmp(a, "--seconds") && next) {
 			if (nm_parse_secs(next, &cfg.seconds) || cfg.seconds > 60) {
 				fprintf(stderr, "netmem bench rx: --seconds '%s': expected 0 < S <= 60\n", next);
@@ -639,6 +697,13 @@ int cmd_bench_rx(int argc, char **argv)
 	}
 	cfg.self[n] = 0;
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg.rx_cpu >= 0 && (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
+				bu_pin(cfg.rx_cpu) < 0)) {
+		if (!cfg.json)
+			fprintf(stderr, "netmem bench rx: fewer than 2 CPUs to pin to: "
+				"receiver and sender left to the scheduler\n");
+		cfg.rx_cpu = cfg.tx_cpu = -1;
+	}
 	if (cfg.run[IMPL_IPERF3] && !have_iperf3(iperf, sizeof(iperf))) {
 		cfg.run[IMPL_IPERF3] = false;
 		snprintf(note[IMPL_IPERF3], sizeof(note[0]),
@@ -646,10 +711,16 @@ int cmd_bench_rx(int argc, char **argv)
 		if (!cfg.json || impl_given)
 			fprintf(stderr, "netmem bench rx: %s\n", note[IMPL_IPERF3]);
 	}
+	bool flush = flush_tcp_metrics();
+
+	if (!flush)
+		fprintf(stderr, "netmem bench rx: could not flush the TCP metrics cache (needs root "
+			"and iproute2): each run starts from what the one before left\n");
 	if (!cfg.json)
 		printf("bench rx: loopback TCP, %u connection%s, %llu-byte writes, %.1f s x %u reps "
-		       "per case, interleaved; medians\n", cfg.conns, cfg.conns > 1 ? "s" : "",
-		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps);
+		       "per case, interleaved; medians; %s\n", cfg.conns, cfg.conns > 1 ? "s" : "",
+		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps,
+		       cfg.rx_cpu >= 0 ? "receiver on CPU 0, sender on CPU 1" : "not pinned");
 
 	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
 		for (int k = 0; k < NR_IMPL; k++) {
@@ -661,6 +732,8 @@ int cmd_bench_rx(int argc, char **argv)
 				continue;
 again:
 			memset(&r, 0, sizeof(r));
+			if (flush)
+				flush_tcp_metrics();
 			cpu_totals(&m0, &o0);
 			t0 = nm_now();
 			switch (k) {
@@ -686,6 +759,9 @@ again:
 				snprintf(note[k], sizeof(note[k]), "%s", r.note[0] ? r.note : "failed");
 				continue;
 			}
+			if (cfg.verbose)
+				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB\n", rep + 1,
+					impl_name[k], r.gbit, r.cpu_per_gb);
 			gbit[k][nok[k]] = r.gbit;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
 		}
