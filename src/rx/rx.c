@@ -325,7 +325,6 @@ static uint32_t token_of(struct nm_rx *rx, struct nm_rxq *q, const struct nm_buf
 		RXS_ADD(q, tok_full, 1);
 		return NM_RX_NO_TOKEN;
 	}
-	rx->tok_shadow[t & rx->tok_mask] = t;
 	return t;
 }
 
@@ -562,22 +561,11 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
 	atomic_init(&rx->next_id, 1);
 	if (rx->o.flags & NM_RX_F_TOKENS) {
-		uint32_t bits = 1;
-
 		rx->tok_cap = rx->o.tok_capacity ? rx->o.tok_capacity : 65536;
 		rx->tok = nm_token_table_create(rx->tok_cap);
 		if (!rx->tok) {
 			err = -errno;
 			goto fail_free;
-		}
-		/* The token's low bits are its slot (see core/token.c). */
-		while ((1u << bits) < rx->tok_cap)
-			bits++;
-		rx->tok_mask = (1u << bits) - 1;
-		rx->tok_shadow = calloc((size_t)rx->tok_mask + 1, sizeof(uint32_t));
-		if (!rx->tok_shadow) {
-			err = -ENOMEM;
-			goto fail_tok;
 		}
 	}
 	if (rx->o.engine) {
@@ -623,7 +611,6 @@ fail_queues:
 	free(rx->q);
 fail_tok:
 	nm_token_table_destroy(rx->tok);
-	free(rx->tok_shadow);
 fail_free:
 	pthread_mutex_destroy(&rx->tok_lock);
 	pthread_mutex_destroy(&rx->run_lock);
@@ -632,15 +619,6 @@ fail_free:
 	free(rx);
 	errno = -err;
 	return NULL;
-}
-
-/* Put every buffer still behind a live token.  The core's table has no
- * iterator, so the receiver keeps a shadow of the live token per slot. */
-static void tokens_drop(struct nm_rx *rx)
-{
-	for (uint32_t i = 0; i < rx->tok_cap; i++)
-		if (rx->tok_shadow[i])
-			nm_token_release(rx->tok, &rx->tok_shadow[i], 1);
 }
 
 NM_API int nm_rx_destroy(struct nm_rx *rx)
@@ -659,9 +637,9 @@ NM_API int nm_rx_destroy(struct nm_rx *rx)
 	for (unsigned int i = 0; i < rx->nq; i++)
 		queue_fini(rx, &rx->q[i], 1);
 	if (rx->tok) {
-		tokens_drop(rx);
+		/* every buffer still behind a live token goes back */
+		nm_token_release_all(rx->tok);
 		nm_token_table_destroy(rx->tok);
-		free(rx->tok_shadow);
 	}
 	pthread_mutex_destroy(&rx->tok_lock);
 	free(rx->q);
@@ -944,10 +922,8 @@ NM_API int nm_rx_release_tokens(struct nm_rx *rx, const uint32_t *tokens,
 	r = 0;
 	pthread_mutex_lock(&rx->tok_lock);
 	for (unsigned int i = 0; i < n; i++) {
-		if (nm_token_release(rx->tok, &tokens[i], 1) == 1) {
-			rx->tok_shadow[tokens[i] & rx->tok_mask] = 0;
+		if (nm_token_release(rx->tok, &tokens[i], 1) == 1)
 			r++;
-		}
 	}
 	pthread_mutex_unlock(&rx->tok_lock);
 	if (r >= 0 && (unsigned int)r < n)

@@ -156,8 +156,7 @@ struct nm_rx {
 
 	pthread_mutex_t tok_lock;
 	struct nm_token_table *tok;
-	uint32_t *tok_shadow;        /* live token per slot, for destroy */
-	uint32_t tok_cap, tok_mask;
+	uint32_t tok_cap;
 	_Atomic uint64_t tok_rejected;
 };
 
