@@ -83,7 +83,7 @@ struct ur_getevents_arg {
 #define SQ_ENTRIES 256
 #define BGID 0
 /* Provided-buffer ring capacity when ring_entries is 0, and how many of
- * its buffers are kept posted (ur_target). */
+ * its buffers are kept posted (e->target). */
 #define RING_CAP_DEFAULT 256
 #define POST_TARGET 16
 /* Batching wait (min-wait kernels): wake for WAIT_NR completions, or after
@@ -97,7 +97,7 @@ struct ur_eng {
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	uint32_t entries, mask;
-	int fixed_target;           /* ring_entries given: post them all */
+	uint32_t target;            /* buffers kept posted (see ur_init) */
 	uint16_t tail;              /* ring position of the next post */
 	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
 	uint32_t *boff;             /* INC: bytes of the bid already consumed */
@@ -169,26 +169,11 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
 	return 0;
 }
 
-/*
- * How many buffers to keep posted.  Few, and as few with many connections
- * as with one: the kernel copies into them round-robin, and a small set
- * stays in cache (16 MiB of 64 KiB buffers did not; 8 more per connection
- * lost to 16 in all from 4 connections to 64: docs/benchmarks.md).  A
- * connection that finds none is parked and re-armed after the next refill.
- */
-static uint32_t ur_target(struct nm_rxq *q, struct ur_eng *e)
-{
-	(void)q;
-	if (e->fixed_target)
-		return e->entries;
-	return POST_TARGET < e->entries ? POST_TARGET : e->entries;
-}
-
 /* Post free bids up to the target, as far as the pool gives buffers; one
  * tail update. */
 static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
 {
-	uint32_t posted = e->entries - e->nfree, target = ur_target(q, e);
+	uint32_t posted = e->entries - e->nfree, target = e->target;
 	unsigned int n = 0;
 
 	if (posted >= target)
@@ -543,7 +528,6 @@ static int ur_init(struct nm_rxq *q)
 	if (!e)
 		return -ENOMEM;
 	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
-	e->fixed_target = rx->o.ring_entries != 0;
 	if (!rx->o.ring_entries && (fl & NM_RX_F_SPLIT)) {
 		/* Split draws its headers from the pool the ring receives into
 		 * (when staging): leave it half, or headers starve. */
@@ -557,6 +541,17 @@ static int ur_init(struct nm_rxq *q)
 		}
 	}
 	e->mask = e->entries - 1;
+	/*
+	 * How many buffers to keep posted: a ring_entries given is posted in
+	 * full; otherwise few, and as few with many connections as with one.
+	 * The kernel copies into them round-robin, and a small set stays in
+	 * cache (16 MiB of 64 KiB buffers did not; 8 more per connection lost
+	 * to 16 in all from 4 connections to 64: docs/benchmarks.md).  A
+	 * connection that finds none is parked and re-armed after the next
+	 * refill.
+	 */
+	e->target = rx->o.ring_entries || e->entries < POST_TARGET ?
+		    e->entries : POST_TARGET;
 	cq = rx->o.cq_entries;
 	if (!cq) {
 		/* Room for a burst from every buffer and every connection:
