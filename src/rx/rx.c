@@ -561,8 +561,8 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
 	atomic_init(&rx->next_id, 1);
 	if (rx->o.flags & NM_RX_F_TOKENS) {
-		rx->tok_cap = rx->o.tok_capacity ? rx->o.tok_capacity : 65536;
-		rx->tok = nm_token_table_create(rx->tok_cap);
+		rx->tok = nm_token_table_create(rx->o.tok_capacity ?
+						rx->o.tok_capacity : 65536);
 		if (!rx->tok) {
 			err = -errno;
 			goto fail_free;
@@ -919,12 +919,8 @@ NM_API int nm_rx_release_tokens(struct nm_rx *rx, const uint32_t *tokens,
 		return -EINVAL;
 	if (!rx->tok)
 		return -EOPNOTSUPP;
-	r = 0;
 	pthread_mutex_lock(&rx->tok_lock);
-	for (unsigned int i = 0; i < n; i++) {
-		if (nm_token_release(rx->tok, &tokens[i], 1) == 1)
-			r++;
-	}
+	r = nm_token_release(rx->tok, tokens, n);
 	pthread_mutex_unlock(&rx->tok_lock);
 	if (r >= 0 && (unsigned int)r < n)
 		atomic_fetch_add_explicit(&rx->tok_rejected, n - (unsigned int)r,

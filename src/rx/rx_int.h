@@ -156,7 +156,6 @@ struct nm_rx {
 
 	pthread_mutex_t tok_lock;
 	struct nm_token_table *tok;
-	uint32_t tok_cap;
 	_Atomic uint64_t tok_rejected;
 };
 
