@@ -26,11 +26,12 @@
  * so that drift in the machine's state hits them alike; the figures are
  * medians.  Defaults: 2 s runs, 1 connection: about 30 s in all.
  *
- * Pinning (default where there are 2 CPUs or more; --no-pin to leave it
- * to the scheduler): the receiver on CPU 0 (this thread, and the queue
- * threads it starts), the sender on CPU 1; for iperf3 its server on 0 and
- * its client on 1.  Unpinned, where the scheduler puts the two on a 2-core VM decides
- * the figure: the same uring build gave 14, 20 and 34 Gbit/s in three
+ * Pinning (default where the process may run on 2 CPUs or more; --no-pin
+ * to leave it to the scheduler): the receiver on the first CPU of the
+ * affinity mask (this thread, and the queue threads it starts), the sender
+ * on the second; for iperf3 its server and its client the same way.
+ * Unpinned, where the scheduler puts the two on a 2-core VM decides the
+ * figure: the same uring build gave 14, 20 and 34 Gbit/s in three
  * runs in a row, and 34-36 pinned.
  *
  * The kernel's TCP metrics cache (cwnd, ssthresh, reordering of earlier
@@ -156,7 +157,17 @@ static pid_t start_tx(const struct bcfg *cfg, int port)
 	return pid;
 }
 
-static bool reap(pid_t pid, double secs);
+/* In a child before exec: stdout to @out (-1: /dev/null), stderr to
+ * /dev/null, and pinned to @cpu unless it is -1 (exec keeps the mask). */
+static void child_setup(int out, int cpu)
+{
+	int dn = open("/dev/null", O_RDWR);
+
+	dup2(out >= 0 ? out : dn, 1);
+	dup2(dn, 2);
+	if (cpu >= 0)
+		bu_pin(cpu);
+}
 
 /* Forget what earlier connections to 127.0.0.1 taught the kernel (cached
  * cwnd, ssthresh, reordering).  True if `ip` did it (or there was none). */
@@ -167,10 +178,7 @@ static bool flush_tcp_metrics(void)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		int dn = open("/dev/null", O_RDWR);
-
-		dup2(dn, 1);
-		dup2(dn, 2);
+		child_setup(-1, -1);
 		execlp("ip", "ip", "tcp_metrics", "delete", "127.0.0.1", (char *)NULL);
 		_exit(127);
 	}
@@ -526,11 +534,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	fflush(NULL);
 	srv = fork();
 	if (srv == 0) {
-		int dn = open("/dev/null", O_RDWR);
-		dup2(dn, 1);
-		dup2(dn, 2);
-		if (cfg->rx_cpu >= 0)
-			bu_pin(cfg->rx_cpu);	/* as -A would, before it starts */
+		child_setup(-1, cfg->rx_cpu);	/* as -A would, before it starts */
 		execl(bin, "iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port_s, (char *)NULL);
 		_exit(127);
 	}
@@ -544,11 +548,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	}
 	cli = fork();
 	if (cli == 0) {
-		int dn = open("/dev/null", O_RDWR);
-		dup2(pfd[1], 1);
-		dup2(dn, 2);
-		if (cfg->tx_cpu >= 0)
-			bu_pin(cfg->tx_cpu);
+		child_setup(pfd[1], cfg->tx_cpu);
 		execl(bin, "iperf3", "-c", "127.0.0.1", "-p", port_s, "-t", secs, "-l", len_s,
 		      "-P", par, "-J", (char *)NULL);
 		_exit(127);
@@ -618,7 +618,8 @@ static int usage(void)
 int cmd_bench_rx(int argc, char **argv)
 {
 	struct bcfg cfg = { .seconds = 2, .reps = 3, .conns = 1, .msg = 64 << 10,
-			    .rx_cpu = 0, .tx_cpu = 1 };
+			    .rx_cpu = -1, .tx_cpu = -1 };
+	bool pin = true;
 	double gbit[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], med_g[NR_IMPL], med_c[NR_IMPL];
 	int nok[NR_IMPL] = { 0 };
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
@@ -639,7 +640,7 @@ int cmd_bench_rx(int argc, char **argv)
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			cfg.verbose = true;
 		} else if (!strcmp(a, "--no-pin")) {
-			cfg.rx_cpu = cfg.tx_cpu = -1;
+			pin = false;
 		} else if (!strcmp(a, "--seconds") && next) {
 			if (nm_parse_secs(next, &cfg.seconds) || cfg.seconds > 60) {
 				fprintf(stderr, "netmem bench rx: --seconds '%s': expected 0 < S <= 60\n", next);
@@ -697,12 +698,16 @@ int cmd_bench_rx(int argc, char **argv)
 	}
 	cfg.self[n] = 0;
 	signal(SIGPIPE, SIG_IGN);
-	if (cfg.rx_cpu >= 0 && (sysconf(_SC_NPROCESSORS_ONLN) < 2 ||
-				bu_pin(cfg.rx_cpu) < 0)) {
-		if (!cfg.json)
+	if (pin) {
+		int cpus[2];
+
+		if (bu_cpus(cpus, 2) == 2 && bu_pin(cpus[0]) == 0) {
+			cfg.rx_cpu = cpus[0];
+			cfg.tx_cpu = cpus[1];
+		} else if (!cfg.json) {
 			fprintf(stderr, "netmem bench rx: fewer than 2 CPUs to pin to: "
 				"receiver and sender left to the scheduler\n");
-		cfg.rx_cpu = cfg.tx_cpu = -1;
+		}
 	}
 	if (cfg.run[IMPL_IPERF3] && !have_iperf3(iperf, sizeof(iperf))) {
 		cfg.run[IMPL_IPERF3] = false;
@@ -716,11 +721,15 @@ int cmd_bench_rx(int argc, char **argv)
 	if (!flush)
 		fprintf(stderr, "netmem bench rx: could not flush the TCP metrics cache (needs root "
 			"and iproute2): each run starts from what the one before left\n");
+	char pinning[64] = "not pinned";
+
+	if (cfg.rx_cpu >= 0)
+		snprintf(pinning, sizeof(pinning), "receiver on CPU %d, sender on CPU %d",
+			 cfg.rx_cpu, cfg.tx_cpu);
 	if (!cfg.json)
 		printf("bench rx: loopback TCP, %u connection%s, %llu-byte writes, %.1f s x %u reps "
 		       "per case, interleaved; medians; %s\n", cfg.conns, cfg.conns > 1 ? "s" : "",
-		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps,
-		       cfg.rx_cpu >= 0 ? "receiver on CPU 0, sender on CPU 1" : "not pinned");
+		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps, pinning);
 
 	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
 		for (int k = 0; k < NR_IMPL; k++) {
