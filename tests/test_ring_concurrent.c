@@ -5,9 +5,11 @@
  * consumer dequeues.  Every item arrives exactly once and each producer's
  * items arrive in the order it enqueued them (publication is in
  * reservation order); a full ring refuses the excess (short count) rather
- * than overwriting.  Then the ring is closed while producers are still
- * enqueueing: each enqueue either got in before the close (and is
- * drained) or sees -ESHUTDOWN; nothing published is lost.
+ * than overwriting, and room freed by the consumer is always seen again
+ * (producers keep the consumer position they last read).  Then the ring
+ * is closed while producers are still enqueueing: each enqueue either got
+ * in before the close (and is drained) or sees -ESHUTDOWN; nothing
+ * published is lost.
  */
 #include "harness.h"
 #include "core/ring.h"
@@ -144,6 +146,22 @@ int main(void)
 	CHECK_EQ(nm_ring_dequeue(&ring, v, RING), 8);
 	for (unsigned int i = 0; i < 8; i++)
 		CHECK(v[i] == tag(0, i));
+	/* Producers judge room from the consumer position they last saw;
+	 * once that is stale they must look again, never refuse room the
+	 * consumer has freed (nor grant room it has not), across wraps. */
+	for (unsigned int round = 0; round < 1000; round++) {
+		unsigned int k = 1 + round % 8;
+
+		for (unsigned int i = 0; i < k; i++)
+			v[i] = tag(0, round * 8 + i);
+		if (nm_ring_enqueue(&ring, v, k) != (int)k) {
+			CHECK_EQ(nm_ring_enqueue(&ring, v, k), (int)k);
+			break;
+		}
+		CHECK_EQ(nm_ring_enqueue(&ring, v, 8), (int)(8 - k));
+		CHECK_EQ(nm_ring_dequeue(&ring, v, RING), 8);
+		CHECK(v[0] == tag(0, round * 8));
+	}
 	nm_ring_fini(&ring);
 
 	run(0);

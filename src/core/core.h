@@ -53,14 +53,20 @@ struct nm_area {
 
 /* Multi-producer single-consumer ring of descriptor pointers.  Producers
  * reserve with a CAS on prod_head, publish in order through prod_tail
- * (as DPDK's rte_ring does); bit 32 of prod_head closes the ring. */
+ * (as DPDK's rte_ring does); bit 32 of prod_head closes the ring.
+ * Four lines, each written from one side only: what never changes; the
+ * producers' reservation (with the consumer position they last saw, so a
+ * producer reads the consumer's line only when the ring looks full); the
+ * published tail, which the consumer reads; the consumer's position.  The
+ * consumer's reads then never take the line a producer's CAS needs. */
 #define NM_RING_CLOSED (1ull << 32)
 struct nm_ring {
-	_Alignas(NM_CACHELINE) _Atomic uint64_t prod_head;
-	_Atomic uint32_t prod_tail;
-	_Alignas(NM_CACHELINE) _Atomic uint32_t cons_tail;
-	uint32_t size, mask;
+	_Alignas(NM_CACHELINE) uint32_t size, mask;
 	struct nm_iov **slots;
+	_Alignas(NM_CACHELINE) _Atomic uint64_t prod_head;
+	_Atomic uint32_t cons_seen;      /* a cons_tail a producer read */
+	_Alignas(NM_CACHELINE) _Atomic uint32_t prod_tail;
+	_Alignas(NM_CACHELINE) _Atomic uint32_t cons_tail;
 };
 
 #define NM_CACHE_SIZE   128   /* like PP_ALLOC_CACHE_SIZE: a NAPI budget  */

@@ -32,6 +32,7 @@ static inline int nm_ring_init(struct nm_ring *r, uint32_t size)
 	r->mask = size - 1;
 	atomic_init(&r->prod_head, 0);
 	atomic_init(&r->prod_tail, 0);
+	atomic_init(&r->cons_seen, 0);
 	atomic_init(&r->cons_tail, 0);
 	return 0;
 }
@@ -42,25 +43,35 @@ static inline void nm_ring_fini(struct nm_ring *r)
 	r->slots = NULL;
 }
 
-/* Enqueue up to n; return how many went in, or -ESHUTDOWN if closed. */
+/* Enqueue up to @want; return how many went in, or -ESHUTDOWN if closed. */
 static inline int nm_ring_enqueue(struct nm_ring *r, struct nm_iov *const *v,
-				  uint32_t n)
+				  uint32_t want)
 {
 	uint64_t old, new;
-	uint32_t head, cons, room;
+	uint32_t head, cons, room, n;
 	unsigned int spins = 0;
 
 	old = atomic_load_explicit(&r->prod_head, memory_order_relaxed);
+	/* acquire, here and below: the consumer has finished reading the
+	 * slots it released before we overwrite them (cons_seen passes a
+	 * producer's acquire of cons_tail on through its release) */
+	cons = atomic_load_explicit(&r->cons_seen, memory_order_acquire);
 	do {
+		uint32_t used;
+
 		if (old & NM_RING_CLOSED)
 			return -ESHUTDOWN;
 		head = (uint32_t)old;
-		/* acquire: the consumer has finished reading the slots it
-		 * released before we overwrite them */
-		cons = atomic_load_explicit(&r->cons_tail, memory_order_acquire);
-		room = r->size - (head - cons);
-		if (n > room)
-			n = room;
+		/* cons may be older than cons_tail (never newer): it can only
+		 * make the ring look fuller than it is; then look again */
+		used = head - cons;
+		if (used > r->size || r->size - used < want) {
+			cons = atomic_load_explicit(&r->cons_tail, memory_order_acquire);
+			atomic_store_explicit(&r->cons_seen, cons, memory_order_release);
+			used = head - cons;
+		}
+		room = r->size - used;
+		n = want > room ? room : want;
 		if (!n)
 			return 0;
 		new = (old & ~0xffffffffull) | (uint32_t)(head + n);
