@@ -248,6 +248,11 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
  * chunk; -EALREADY when the chunk holds no reference (a double put);
  * -EINVAL for NULL.  On error nothing changes and the error is counted.
  * A buffer of a revoked area is accepted (0) and released, not recycled.
+ * Put by a thread other than the pool's owner, the chunk may wait with
+ * that thread's recent puts (up to 128, as DPDK's per-lcore caches do)
+ * before going on to the pool's return ring; the owner takes waiting
+ * chunks when it has nothing else left, and destroy and revocation
+ * release them, so none is lost or held back from an owner that needs it.
  */
 NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
 

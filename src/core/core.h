@@ -72,6 +72,25 @@ struct nm_ring {
 #define NM_CACHE_SIZE   128   /* like PP_ALLOC_CACHE_SIZE: a NAPI budget  */
 #define NM_CACHE_REFILL 64    /* and half of it per refill */
 
+/*
+ * Put slots: where other threads' puts gather before they go to the return
+ * ring, so the ring (and the lines it shares with the owner) is touched
+ * once per NM_PUT_SLOT_FLUSH chunks rather than once per put, as DPDK's
+ * per-lcore caches do.  A putting thread hashes to one slot and takes its
+ * lock with one exchange (a line that stays in its cache); if another
+ * thread holds it, the put goes straight to the ring.  Chunks parked here
+ * are the pool's, not held: the owner takes them when the ring and the
+ * area have none left (so parking never starves it), and flush, revoke
+ * and destroy drain them.
+ */
+#define NM_PUT_SLOTS      16
+#define NM_PUT_SLOT_FLUSH 128
+struct nm_put_slot {
+	_Alignas(NM_CACHELINE) _Atomic int lock;
+	_Atomic uint32_t count;          /* written under lock; read racily */
+	struct nm_iov *v[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
+};
+
 /* Counters bumped only by the owner thread: relaxed loads/stores, no RMW. */
 struct nm_owner_stats {
 	_Atomic uint64_t alloc_fast, alloc_slow, alloc_empty, alloc_refill,
@@ -94,6 +113,7 @@ struct nm_pool {
 	unsigned int flags;
 	unsigned int max_chunks;
 	_Atomic(const void *) owner;     /* written when the owner changes */
+	struct nm_put_slot *slots;       /* NM_PUT_SLOTS of them */
 
 	/* Owner-thread hot line: the alloc cache and what goes with it. */
 	_Alignas(NM_CACHELINE) uint32_t cache_count;
@@ -111,7 +131,6 @@ struct nm_pool {
 	_Atomic uint64_t release_cnt;    /* chunks given back to the area */
 	_Atomic long refs;               /* 1 (until destroy) + chunks held */
 	_Atomic int destroyed;
-	_Atomic int drain_lock;
 	char name[32];
 };
 

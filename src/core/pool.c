@@ -41,6 +41,7 @@ static void pool_free(struct nm_pool *p)
 	struct nm_area *a = p->area;
 
 	nm_ring_fini(&p->ring);
+	free(p->slots);
 	free(p);
 	nm_area_unref(a);
 }
@@ -85,6 +86,135 @@ static void sync_for_device(struct nm_pool *p, struct nm_iov *const *v, unsigned
 			     p->chunk_size, NM_SYNC_FOR_DEVICE);
 }
 
+/* The put slot of the calling thread: its thread identity hashed. */
+_Static_assert(NM_PUT_SLOTS == 16, "slot hash takes 4 bits");
+static inline struct nm_put_slot *put_slot(struct nm_pool *p)
+{
+	uint64_t h = (uint64_t)(uintptr_t)nm_self() * 0x9e3779b97f4a7c15ull;
+
+	return &p->slots[h >> 60];
+}
+
+static inline void slot_lock(struct nm_put_slot *s)
+{
+	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&s->lock, memory_order_relaxed))
+			nm_cpu_relax();
+}
+
+static inline void slot_unlock(struct nm_put_slot *s)
+{
+	atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* Owner: take up to @max parked chunks from the put slots. */
+static uint32_t pool_steal(struct nm_pool *p, struct nm_iov **out, uint32_t max)
+{
+	uint32_t got = 0;
+
+	for (unsigned int i = 0; i < NM_PUT_SLOTS && got < max; i++) {
+		struct nm_put_slot *s = &p->slots[i];
+		uint32_t c, k;
+
+		if (!atomic_load_explicit(&s->count, memory_order_relaxed))
+			continue;
+		slot_lock(s);
+		c = atomic_load_explicit(&s->count, memory_order_relaxed);
+		k = c < max - got ? c : max - got;
+		memcpy(out + got, s->v + c - k, k * sizeof(*out));
+		atomic_store_explicit(&s->count, c - k, memory_order_relaxed);
+		slot_unlock(s);
+		got += k;
+	}
+	return got;
+}
+
+/* Give every parked chunk back to the area (flush, revoke, destroy).  The
+ * caller holds a pool reference besides the chunks'. */
+static void pool_drain_slots(struct nm_pool *p)
+{
+	struct nm_iov *tmp[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
+
+	for (unsigned int i = 0; i < NM_PUT_SLOTS; i++) {
+		struct nm_put_slot *s = &p->slots[i];
+		uint32_t c;
+
+		if (!atomic_load_explicit(&s->count, memory_order_relaxed))
+			continue;
+		slot_lock(s);
+		c = atomic_load_explicit(&s->count, memory_order_relaxed);
+		memcpy(tmp, s->v, c * sizeof(*tmp));
+		atomic_store_explicit(&s->count, 0, memory_order_relaxed);
+		slot_unlock(s);
+		if (c)
+			pool_release(p, tmp, c);
+	}
+}
+
+/* Chunks to the return ring now; what does not fit (ring full, or closed
+ * by destroy) goes back to the area.  p may be freed when this returns. */
+static void pool_put_ring(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+{
+	int r;
+
+	if (nm_unlikely(!nm_area_live(p->area))) {
+		pool_release(p, v, n);
+		return;
+	}
+	r = nm_ring_enqueue(&p->ring, v, n);
+	if (r < 0)
+		r = 0;
+	if ((unsigned int)r < n) {
+		if (!atomic_load_explicit(&p->destroyed, memory_order_relaxed))
+			NM_STAT_ADD_SHARED(p, recycle_ring_full, n - (unsigned int)r);
+		pool_release(p, v + r, n - (unsigned int)r);
+	}
+}
+
+/* Another thread's chunks (n <= NM_CACHE_REFILL): parked in its put slot,
+ * and the slot goes to the ring once it holds NM_PUT_SLOT_FLUSH.  p may be
+ * freed when this returns. */
+static void pool_put_remote(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+{
+	struct nm_iov *spill[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
+	struct nm_put_slot *s = put_slot(p);
+	unsigned int nspill = 0;
+	uint32_t c;
+	int r;
+
+	if (nm_unlikely(n > NM_CACHE_REFILL) ||
+	    atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
+		pool_put_ring(p, v, n);	/* another thread has the slot */
+		return;
+	}
+	/* Under the lock: a drain by destroy or revoke that ran before we
+	 * took it is seen here, so nothing is parked after it. */
+	if (nm_unlikely(atomic_load_explicit(&p->destroyed, memory_order_relaxed) ||
+			!nm_area_live(p->area))) {
+		slot_unlock(s);
+		pool_put_ring(p, v, n);
+		return;
+	}
+	c = atomic_load_explicit(&s->count, memory_order_relaxed);
+	memcpy(s->v + c, v, n * sizeof(*v));	/* c < FLUSH: room for n */
+	c += n;
+	if (c >= NM_PUT_SLOT_FLUSH) {
+		r = nm_ring_enqueue(&p->ring, s->v, c);
+		if (r < 0)
+			r = 0;
+		nspill = c - (unsigned int)r;
+		memcpy(spill, s->v + r, nspill * sizeof(*spill));
+		c = 0;
+	}
+	atomic_store_explicit(&s->count, c, memory_order_relaxed);
+	slot_unlock(s);
+	if (nspill) {
+		/* outside the lock: releasing may free the pool */
+		NM_STAT_ADD_SHARED(p, recycle_ring_full, nspill);
+		pool_release(p, spill, nspill);
+	}
+}
+
 static void frag_finish(struct nm_pool *p);
 
 /* Owner: return everything the pool keeps (cache, ring, and the chunk
@@ -103,6 +233,7 @@ static void pool_flush(struct nm_pool *p)
 	}
 	while ((n = nm_ring_dequeue(&p->ring, tmp, NM_CACHE_SIZE)))
 		pool_release(p, tmp, n);
+	pool_drain_slots(p);
 }
 
 /* Put a chunk whose last reference was dropped back into circulation. */
@@ -123,12 +254,16 @@ pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
 		return;
 	}
-	r = nm_ring_enqueue(&p->ring, &iov, 1);
-	if (nm_likely(r == 1))
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
+		r = nm_ring_enqueue(&p->ring, &iov, 1);
+		if (nm_likely(r == 1))
+			return;
+		if (r == 0)
+			NM_STAT_ADD_SHARED(p, recycle_ring_full, 1);
+		pool_release(p, &iov, 1);
 		return;
-	if (r == 0)
-		NM_STAT_ADD_SHARED(p, recycle_ring_full, 1);
-	pool_release(p, &iov, 1);
+	}
+	pool_put_remote(p, &iov, 1);
 }
 
 /* The owner thread putting into a cache with room: inline, no frame. */
@@ -149,8 +284,6 @@ pool_recycle(struct nm_pool *p, struct nm_iov *iov)
 
 static void pool_recycle_bulk(struct nm_pool *p, struct nm_iov **v, unsigned int n)
 {
-	int r;
-
 	if (!n)
 		return;
 	if (nm_unlikely(!nm_area_live(p->area)) ||
@@ -159,14 +292,7 @@ static void pool_recycle_bulk(struct nm_pool *p, struct nm_iov **v, unsigned int
 			pool_recycle(p, v[i]);
 		return;
 	}
-	r = nm_ring_enqueue(&p->ring, v, n);
-	if (r < 0)
-		r = 0;
-	if ((unsigned int)r < n) {
-		if (!atomic_load_explicit(&p->destroyed, memory_order_relaxed))
-			NM_STAT_ADD_SHARED(p, recycle_ring_full, n - (unsigned int)r);
-		pool_release(p, v + r, n - (unsigned int)r);
-	}
+	pool_put_remote(p, v, n);
 }
 
 NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
@@ -210,10 +336,16 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 	if (!p)
 		return NULL;
 	memset(p, 0, sizeof(*p));
-	if (nm_ring_init(&p->ring, ring_size)) {
+	p->slots = aligned_alloc(NM_CACHELINE, NM_PUT_SLOTS * sizeof(*p->slots));
+	if (!p->slots || nm_ring_init(&p->ring, ring_size)) {
+		free(p->slots);
 		free(p);
 		errno = ENOMEM;
 		return NULL;
+	}
+	for (unsigned int i = 0; i < NM_PUT_SLOTS; i++) {
+		atomic_init(&p->slots[i].lock, 0);
+		atomic_init(&p->slots[i].count, 0);
 	}
 	p->area = area;
 	p->iovs = area->iovs;
@@ -274,8 +406,18 @@ static int pool_refill(struct nm_pool *p)
 		return -ENODEV;
 	}
 	if (got <= 0) {
-		NM_STAT_ADD_OWNER(p, alloc_empty, 1);
-		return -ENOMEM;
+		/* Last: what other threads put and have not sent on yet. */
+		n = pool_steal(p, p->cache, NM_CACHE_REFILL);
+		if (!n) {
+			NM_STAT_ADD_OWNER(p, alloc_empty, 1);
+			return -ENOMEM;
+		}
+		p->cache_count = n;
+		NM_STAT_ADD_OWNER(p, alloc_refill, 1);
+		NM_STAT_ADD_OWNER(p, recycle_ring, n);
+		if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
+			sync_for_device(p, p->cache, n);
+		return (int)n;
 	}
 	/* The pool holds a reference per chunk taken: taken before the
 	 * chunks can be seen by anyone else. */
@@ -869,6 +1011,9 @@ NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *st)
 	st->alloc_frag = O(alloc_frag);
 	st->recycle_cached = O(recycle_cached);
 	st->recycle_ring = O(recycle_ring) + nm_ring_count(&p->ring);
+	for (unsigned int i = 0; i < NM_PUT_SLOTS; i++)
+		st->recycle_ring += atomic_load_explicit(&p->slots[i].count,
+							 memory_order_relaxed);
 	st->recycle_ring_full = S(recycle_ring_full);
 	st->recycle_released = S(released);
 	st->err_double_put = S(err_double_put);
