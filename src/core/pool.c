@@ -130,7 +130,11 @@ static uint32_t pool_steal(struct nm_pool *p, struct nm_iov **out, uint32_t max)
 }
 
 /* Give every parked chunk back to the area (flush, revoke, destroy).  The
- * caller holds a pool reference besides the chunks'. */
+ * caller holds a pool reference besides the chunks', and has made the
+ * pool destroyed or the area not live first.  Every slot is locked, even
+ * one that looks empty: a putter that checked those flags before they
+ * changed may be about to park under its lock, and only taking the lock
+ * orders us after it (or it after us, and then it sees the flags). */
 static void pool_drain_slots(struct nm_pool *p)
 {
 	struct nm_iov *tmp[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
@@ -139,8 +143,6 @@ static void pool_drain_slots(struct nm_pool *p)
 		struct nm_put_slot *s = &p->slots[i];
 		uint32_t c;
 
-		if (!atomic_load_explicit(&s->count, memory_order_relaxed))
-			continue;
 		slot_lock(s);
 		c = atomic_load_explicit(&s->count, memory_order_relaxed);
 		memcpy(tmp, s->v, c * sizeof(*tmp));
@@ -210,7 +212,8 @@ static void pool_put_remote(struct nm_pool *p, struct nm_iov *const *v, unsigned
 	slot_unlock(s);
 	if (nspill) {
 		/* outside the lock: releasing may free the pool */
-		NM_STAT_ADD_SHARED(p, recycle_ring_full, nspill);
+		if (!atomic_load_explicit(&p->destroyed, memory_order_relaxed))
+			NM_STAT_ADD_SHARED(p, recycle_ring_full, nspill);
 		pool_release(p, spill, nspill);
 	}
 }
