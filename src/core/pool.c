@@ -4,15 +4,17 @@
  *
  * Allocation (owner thread only): the alloc cache (an array, no atomics),
  * then a bulk refill from the return ring, then a bulk take from the
- * area's allocator through the provider.  Returns: the owner thread puts
- * straight into the cache; any other thread goes through the
- * multi-producer return ring; when the ring is full the chunk goes back to
- * the area.  Fragments share the chunk's reference count, with the kernel's
- * bias trick so carving needs no atomic.
+ * area's allocator, then what waits in the put slots.  Returns: the owner
+ * thread puts straight into the cache; any other thread parks the chunk
+ * in its put slot, which goes on to the multi-producer return ring 128 at
+ * a time; when the ring is full the chunk goes back to the area.
+ * Fragments share the chunk's reference count, with the kernel's bias
+ * trick so carving needs no atomic.
  *
  * Lifetime: pool->refs counts 1 for the creator plus every chunk taken from
  * the area and not yet given back.  nm_pool_destroy() drops the creator's
- * 1 after draining cache and ring; the last chunk to go back frees the pool.
+ * 1 after draining cache, ring and put slots; the last chunk to go back
+ * frees the pool.
  * Nothing touches a pool after dropping its reference, so a put racing with
  * destroy is safe.
  */
