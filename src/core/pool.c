@@ -453,7 +453,8 @@ static inline void take_one(struct nm_pool *p, struct nm_buf *buf)
 	buf->len = p->chunk_size;
 }
 
-NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
+/* Everything but a hit in the cache: argument errors, refill, revoked. */
+static __attribute__((noinline)) int pool_alloc_slow(struct nm_pool *p, struct nm_buf *buf)
 {
 	int r;
 
@@ -462,17 +463,35 @@ NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
 			NM_STAT_ADD_SHARED(p, err_inval, 1);
 		return -EINVAL;
 	}
-	if (nm_likely(p->cache_count && nm_area_live(p->area))) {
-		take_one(p, buf);
-		NM_STAT_ADD_OWNER(p, alloc_fast, 1);
-		return 0;
-	}
 	NM_STAT_ADD_OWNER(p, alloc_slow, 1);
 	r = pool_refill(p);
 	if (r < 0)
 		return r;
 	take_one(p, buf);
 	return 0;
+}
+
+NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
+{
+	/* The hit needs no frame: anything else is a tail call. */
+	if (nm_likely(p && buf)) {
+		uint32_t cc = p->cache_count;
+
+		if (nm_likely(cc && nm_area_live(p->area))) {
+			struct nm_iov *iov = p->cache[--cc];
+
+			p->cache_count = cc;
+			/* The chunk was in the pool's hands only: a plain
+			 * store suffices. */
+			atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+			buf->iov = iov;
+			buf->off = 0;
+			buf->len = p->chunk_size;
+			NM_STAT_ADD_OWNER(p, alloc_fast, 1);
+			return 0;
+		}
+	}
+	return pool_alloc_slow(p, buf);
 }
 
 NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned int n)
@@ -670,7 +689,8 @@ static inline int iov_unref(struct nm_iov *iov)
 	return r == 1;
 }
 
-NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
+/* The general put: checks and classifies, drops a reference, recycles. */
+static __attribute__((noinline)) int pool_put_slow(struct nm_pool *p, const struct nm_buf *buf)
 {
 	int r;
 
@@ -690,6 +710,37 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 	if (r)
 		pool_recycle(p, buf->iov);
 	return 0;
+}
+
+NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
+{
+	/* The owner putting a whole chunk it holds alone into a cache with
+	 * room: every check made before anything changes, no frame.  Any
+	 * other case is a tail call to the general path, which starts over. */
+	if (nm_likely(p && buf)) {
+		struct nm_iov *iov = buf->iov;
+		uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
+
+		if (nm_likely(iov_slot(d) < p->nr_chunks &&
+			      atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
+			      (uint64_t)buf->off + buf->len <= p->chunk_size &&
+			      /* acquire: as in iov_unref */
+			      atomic_load_explicit(&iov->ref, memory_order_acquire) == 1 &&
+			      /* owner first: others must not read cache_count */
+			      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+			      p->cache_count < NM_CACHE_SIZE &&
+			      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
+			      nm_area_live(p->area))) {
+			uint32_t cc = p->cache_count;
+
+			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+			p->cache[cc] = iov;
+			p->cache_count = cc + 1;
+			NM_STAT_ADD_OWNER(p, recycle_cached, 1);
+			return 0;
+		}
+	}
+	return pool_put_slow(p, buf);
 }
 
 /* The owner putting whole chunks it holds alone into a cache with room:
