@@ -761,20 +761,25 @@ static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf
 		return 0;
 	if (n > NM_CACHE_SIZE - cc)
 		n = NM_CACHE_SIZE - cc;
-	for (i = 0; i < n; i++) {
-		struct nm_iov *iov = bufs[i].iov;
+	/* Pointers, not indexes: one compare ends the loop. */
+	const struct nm_buf *b = bufs, *const end = bufs + n;
+	struct nm_iov **slot = cache + cc;
+
+	for (; b != end; b++) {
+		struct nm_iov *iov = b->iov;
 		uintptr_t d = (uintptr_t)iov - base;
 
 		if (nm_unlikely(iov_slot(d) >= nr ||
 				atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
-				(uint64_t)bufs[i].off + bufs[i].len > chunk ||
+				(uint64_t)b->off + b->len > chunk ||
 				/* acquire: as in iov_unref */
 				atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
 			break;
 		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
-		cache[cc++] = iov;
+		*slot++ = iov;
 	}
-	p->cache_count = cc;
+	i = (unsigned int)(b - bufs);
+	p->cache_count = cc + i;
 	NM_STAT_ADD_OWNER(p, recycle_cached, i);
 	return i;
 }
