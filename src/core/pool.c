@@ -245,30 +245,23 @@ static void pool_flush(struct nm_pool *p)
 static __attribute__((noinline)) void
 pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 {
-	int r;
+	bool owner = atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self();
 
 	if (nm_unlikely(!nm_area_live(p->area))) {
 		pool_release(p, &iov, 1);
 		return;
 	}
-	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
-	    p->cache_count < NM_CACHE_SIZE) {
+	if (owner && p->cache_count < NM_CACHE_SIZE) {
 		if (nm_unlikely(p->flags & NM_POOL_F_SYNC_FOR_DEVICE))
 			sync_for_device(p, &iov, 1);
 		p->cache[p->cache_count++] = iov;
 		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
 		return;
 	}
-	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
-		r = nm_ring_enqueue(&p->ring, &iov, 1);
-		if (nm_likely(r == 1))
-			return;
-		if (r == 0)
-			NM_STAT_ADD_SHARED(p, recycle_ring_full, 1);
-		pool_release(p, &iov, 1);
-		return;
-	}
-	pool_put_remote(p, &iov, 1);
+	if (owner)
+		pool_put_ring(p, &iov, 1);	/* its cache is full */
+	else
+		pool_put_remote(p, &iov, 1);
 }
 
 /* The owner thread putting into a cache with room: inline, no frame. */
@@ -372,6 +365,18 @@ NM_API int nm_pool_set_owner(struct nm_pool *p)
 	return 0;
 }
 
+/* The empty cache was just filled with @n chunks other threads put (from
+ * the ring or the put slots): count them, sync them.  Return @n. */
+static int refilled_recycled(struct nm_pool *p, uint32_t n)
+{
+	p->cache_count = n;
+	NM_STAT_ADD_OWNER(p, alloc_refill, 1);
+	NM_STAT_ADD_OWNER(p, recycle_ring, n);
+	if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
+		sync_for_device(p, p->cache, n);
+	return (int)n;
+}
+
 /* Refill the empty cache.  Return the number now cached or -errno. */
 static int pool_refill(struct nm_pool *p)
 {
@@ -388,14 +393,8 @@ static int pool_refill(struct nm_pool *p)
 		atomic_store_explicit(&p->owner, nm_self(), memory_order_relaxed);
 
 	n = nm_ring_dequeue(&p->ring, p->cache, NM_CACHE_REFILL);
-	if (n) {
-		p->cache_count = n;
-		NM_STAT_ADD_OWNER(p, alloc_refill, 1);
-		NM_STAT_ADD_OWNER(p, recycle_ring, n);
-		if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
-			sync_for_device(p, p->cache, n);
-		return (int)n;
-	}
+	if (n)
+		return refilled_recycled(p, n);
 	if (p->max_chunks) {
 		uint64_t held = atomic_load_explicit(&p->hold, memory_order_relaxed) -
 				atomic_load_explicit(&p->release_cnt, memory_order_relaxed);
@@ -413,16 +412,10 @@ static int pool_refill(struct nm_pool *p)
 	if (got <= 0) {
 		/* Last: what other threads put and have not sent on yet. */
 		n = pool_steal(p, p->cache, NM_CACHE_REFILL);
-		if (!n) {
-			NM_STAT_ADD_OWNER(p, alloc_empty, 1);
-			return -ENOMEM;
-		}
-		p->cache_count = n;
-		NM_STAT_ADD_OWNER(p, alloc_refill, 1);
-		NM_STAT_ADD_OWNER(p, recycle_ring, n);
-		if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
-			sync_for_device(p, p->cache, n);
-		return (int)n;
+		if (n)
+			return refilled_recycled(p, n);
+		NM_STAT_ADD_OWNER(p, alloc_empty, 1);
+		return -ENOMEM;
 	}
 	/* The pool holds a reference per chunk taken: taken before the
 	 * chunks can be seen by anyone else. */
