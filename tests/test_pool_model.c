@@ -14,7 +14,9 @@
  * written into each buffer is still there when it is put); that -ENOMEM
  * comes only when every chunk the pool took is held; and that after
  * everything is put back and the pools are destroyed, the area has every
- * chunk again.
+ * chunk again.  The run is six stretches over fresh areas; they end in
+ * turn with everything put back, with the area revoked while buffers are
+ * held, and with it revoked as memory already gone.
  *
  * NM_MODEL_SEED=N replays one sequence; NM_MODEL_OPS=N sets its length.
  */
@@ -253,6 +255,22 @@ static void check_counters(void)
 		CHECK_EQ(st.err_range, want[i].range);
 		CHECK_EQ(st.err_inval, want[i].inval);
 		CHECK_EQ(st.err_revoked, 0);
+	}
+}
+
+/* The same after a revocation: three refused allocations each. */
+static void check_counters_revoked(void)
+{
+	for (int i = 0; i < 2; i++) {
+		struct nm_pool_stats st;
+
+		REQUIRE(nm_pool_get_stats(pools[i], &st) == 0);
+		CHECK_EQ(st.err_double_put, want[i].double_put);
+		CHECK_EQ(st.err_foreign, want[i].foreign);
+		CHECK_EQ(st.err_not_buf, want[i].not_buf);
+		CHECK_EQ(st.err_range, want[i].range);
+		CHECK_EQ(st.err_inval, want[i].inval);
+		CHECK_EQ(st.err_revoked, 3);
 	}
 }
 
@@ -582,30 +600,9 @@ static void op_get(void)
 	nheld++;
 }
 
-int main(void)
+/* One stretch of random calls. */
+static void run_ops(long ops)
 {
-	const char *e = getenv("NM_MODEL_SEED");
-	const char *o = getenv("NM_MODEL_OPS");
-	long ops = o ? atol(o) : 1000000;
-	uint64_t seed = e ? strtoull(e, NULL, 0)
-			  : ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid()) * 0x9e3779b97f4a7c15ull;
-	struct nm_area *a = t_host_area(NCH, 0);
-	struct nm_area_info ai;
-	pthread_t th;
-
-	if (!seed)
-		seed = 1;
-	rng = seed;
-	printf("seed %llu (NM_MODEL_SEED=%llu replays it), %ld operations\n",
-	       (unsigned long long)seed, (unsigned long long)seed, ops);
-	fflush(stdout);
-	for (int i = 0; i < 2; i++) {
-		pools[i] = nm_pool_create(a, NULL);
-		REQUIRE(pools[i]);
-	}
-	chunk_size = nm_pool_chunk_size(pools[0]);
-	REQUIRE(pthread_create(&th, NULL, putter, NULL) == 0);
-
 	for (long k = 0; k < ops && !nm_test_failures; k++) {
 		unsigned int d = below(100);
 		/* Hold more while few are held, put more while many are; one
@@ -639,6 +636,161 @@ int main(void)
 			check_held();
 		}
 	}
+}
+
+static struct nm_area *setup(void)
+{
+	struct nm_area *a = t_host_area(NCH, 0);
+
+	for (int i = 0; i < 2; i++) {
+		pools[i] = nm_pool_create(a, NULL);
+		REQUIRE(pools[i]);
+		frag_cur[i] = -1;
+	}
+	memset(want, 0, sizeof(want));
+	memset(refs, 0, sizeof(refs));
+	nheld = nstale = stale_next = 0;
+	chunk_size = nm_pool_chunk_size(pools[0]);
+	return a;
+}
+
+/* Chunks the program holds, over both pools. */
+static long held_chunks(void)
+{
+	long n = 0;
+
+	for (int c = 0; c < NCH; c++)
+		n += refs[0][c] > 0 || refs[1][c] > 0;
+	return n;
+}
+
+/* The end of a stretch, normal: everything back, the pools go, and the
+ * area has every chunk again. */
+static void teardown(struct nm_area *a)
+{
+	struct nm_area_info ai;
+
+	while (nheld) {
+		int r = nm_pool_put(pools[held[0].pool], &held[0].b);
+
+		CHECK_EQ(r, 0);
+		if (r)
+			break;
+		gone(0);
+	}
+	check_counters();
+	check_held();
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(nm_pool_destroy(pools[i]), 0);
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	CHECK_EQ(ai.nr_outstanding, 0);
+	CHECK_EQ(ai.nr_free, NCH);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
+/* The end of a stretch by revocation, with whatever is held still out
+ * (@gone: the memory is already gone).  Nothing is handed out afterwards,
+ * held buffers read as revoked but can still be put, from either thread,
+ * and the area is released when the last one is. */
+static void end_by_revoke(struct nm_area *a, int gone_flag)
+{
+	unsigned int flags = gone_flag ? NM_REVOKE_GONE : 0;
+	struct nm_area_info ai;
+	struct nm_buf b;
+	long chunks = held_chunks();
+	int r = nm_area_revoke(a, flags);
+
+	/* The pools' caches and carving chunks are still counted. */
+	CHECK(r >= chunks);
+	CHECK_EQ(nm_area_revoke(a, 0), -EALREADY);
+	for (int i = 0; i < 2; i++) {
+		struct nm_pool_stats st;
+
+		CHECK_EQ(nm_pool_alloc_frag(pools[i], &b, 64, 0), -ENODEV);
+		CHECK_EQ(nm_pool_alloc(pools[i], &b), -ENODEV);
+		CHECK_EQ(nm_pool_alloc_bulk(pools[i], &b, 1), -ENODEV);
+		REQUIRE(nm_pool_get_stats(pools[i], &st) == 0);
+		CHECK_EQ(st.err_revoked, 3);
+	}
+	/* Each pool has let go of everything it had: only held chunks are
+	 * out now. */
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	CHECK_EQ(ai.nr_outstanding, chunks);
+	CHECK_EQ(ai.state, chunks ? (gone_flag ? NM_AREA_DEAD : NM_AREA_REVOKING)
+				  : NM_AREA_DEAD);
+	CHECK(ai.cpu_base == NULL);
+	for (int i = 0; i < nheld; i++) {
+		uint64_t io;
+
+		CHECK(nm_buf_data(&held[i].b) == NULL);
+		CHECK_EQ(nm_buf_get(&held[i].b), -ENODEV);
+		CHECK_EQ(nm_buf_io_addr(&held[i].b, &io), -ENODEV);
+		CHECK_EQ(nm_buf_sync(&held[i].b, NM_SYNC_FOR_CPU), -ENODEV);
+	}
+	/* Put back in random order, a third from the other thread; a
+	 * double put is still refused. */
+	while (nheld) {
+		int i = (int)below((unsigned int)nheld), c = chunk_of(&held[i].b);
+		struct handle h = held[i];
+
+		r = below(3) ? nm_pool_put(pools[h.pool], &h.b)
+			     : remote_put(pools[h.pool], &h.b, 1, 0);
+		CHECK_EQ(r, 0);
+		if (r)
+			break;
+		refs[h.pool][c]--;
+		held[i] = held[--nheld];
+		if (!refs[0][c] && !refs[1][c]) {
+			CHECK_EQ(nm_pool_put(pools[h.pool], &h.b), -EALREADY);
+			want[h.pool].double_put++;
+		}
+	}
+	check_counters_revoked();
+	check_held();
+	REQUIRE(nm_area_info(a, &ai) == 0);
+	CHECK_EQ(ai.nr_outstanding, 0);
+	CHECK_EQ(ai.state, NM_AREA_DEAD);
+	for (int i = 0; i < 2; i++)
+		CHECK_EQ(nm_pool_destroy(pools[i]), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
+int main(void)
+{
+	const char *e = getenv("NM_MODEL_SEED");
+	const char *o = getenv("NM_MODEL_OPS");
+	long ops = o ? atol(o) : 1000000;
+	uint64_t seed = e ? strtoull(e, NULL, 0)
+			  : ((uint64_t)time(NULL) << 20 ^ (uint64_t)getpid()) * 0x9e3779b97f4a7c15ull;
+	pthread_t th;
+
+	if (!seed)
+		seed = 1;
+	rng = seed;
+	printf("seed %llu (NM_MODEL_SEED=%llu replays it), %ld operations\n",
+	       (unsigned long long)seed, (unsigned long long)seed, ops);
+	fflush(stdout);
+	REQUIRE(pthread_create(&th, NULL, putter, NULL) == 0);
+
+	/* Six stretches over fresh areas, ended in turn by a teardown, a
+	 * revocation and a revocation of memory already gone. */
+	for (int st = 0; st < 6 && !nm_test_failures; st++) {
+		struct nm_area *a = setup();
+
+		run_ops(ops / 6);
+		if (nm_test_failures)
+			break;
+		printf("stretch %d: %d handles held at its end, %s\n", st, nheld,
+		       st % 3 == 0 ? "all put back" : st % 3 == 1 ? "area revoked"
+							: "area revoked, memory gone");
+		switch (st % 3) {
+		case 0: teardown(a); break;
+		case 1: end_by_revoke(a, 0); break;
+		default: end_by_revoke(a, 1); break;
+		}
+	}
+	atomic_store_explicit(&mbox.state, 3, memory_order_release);
+	pthread_join(th, NULL);
 	printf("%ld out-of-memory returns, %ld double puts, %ld bad buffers in bulks, "
 	       "%ld calls from the other thread\n", n_enomem, n_double, n_bulk_bad, n_remote);
 	/* A run that never got there proves nothing about those paths. */
@@ -650,26 +802,5 @@ int main(void)
 	}
 	if (nm_test_failures)
 		fprintf(stderr, "replay: NM_MODEL_SEED=%llu\n", (unsigned long long)seed);
-	check_counters();
-	check_held();
-
-	/* Everything back, then the pools go and the area has it all. */
-	while (nheld) {
-		int r = nm_pool_put(pools[held[0].pool], &held[0].b);
-
-		CHECK_EQ(r, 0);
-		if (r)
-			break;
-		gone(0);
-	}
-	check_held();
-	atomic_store_explicit(&mbox.state, 3, memory_order_release);
-	pthread_join(th, NULL);
-	for (int i = 0; i < 2; i++)
-		CHECK_EQ(nm_pool_destroy(pools[i]), 0);
-	REQUIRE(nm_area_info(a, &ai) == 0);
-	CHECK_EQ(ai.nr_outstanding, 0);
-	CHECK_EQ(ai.nr_free, NCH);
-	CHECK_EQ(nm_area_destroy(a), 0);
 	return t_done();
 }
