@@ -25,6 +25,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,6 +114,10 @@ static int remote_put(struct nm_pool *p, const struct nm_buf *b, unsigned int n,
 	atomic_store_explicit(&mbox.state, 0, memory_order_relaxed);
 	return mbox.ret;
 }
+
+/* A page nobody may touch: "not a buffer" points here, so a check that
+ * reads through a pointer before it knows it is a descriptor faults. */
+static char *not_buf;
 
 /* ------------------------------------------------------------------ */
 /* The model                                                            */
@@ -391,7 +396,6 @@ static void op_put_bulk(void)
 	struct nm_buf b[MAXBULK];
 	int idx[MAXBULK], good = 0, n = 0, pool = (int)below(2), r;
 	unsigned int want_n = 1 + below(MAXBULK);
-	static char not_buf[64];
 
 	for (int i = 0; i < nheld && n < (int)want_n; i++) {
 		/* (two references to one chunk in one bulk are fine) */
@@ -412,12 +416,20 @@ static void op_put_bulk(void)
 				want[pool].double_put++;
 				break;
 			}
-			case 1:
-				b[n] = held[i].b;
+			case 1: {
+				/* any held buffer of the pool, most likely
+				 * one the bulk does not put, so its chunk
+				 * still has its ref */
+				int j = (int)below((unsigned int)nheld);
+
+				if (held[j].pool != pool)
+					continue;
+				b[n] = held[j].b;
 				b[n].off = chunk_size - 1;
 				b[n].len = 2;
 				want[pool].range++;
 				break;
+			}
 			case 2:
 				b[n].iov = (struct nm_iov *)not_buf;
 				b[n].off = 0;
@@ -469,7 +481,6 @@ static void op_put_bulk(void)
 static void op_bad_put(void)
 {
 	struct nm_buf b;
-	static char not_buf[64];
 	int pool = (int)below(2), r;
 
 	switch (below(7)) {
@@ -770,6 +781,8 @@ int main(void)
 	printf("seed %llu (NM_MODEL_SEED=%llu replays it), %ld operations\n",
 	       (unsigned long long)seed, (unsigned long long)seed, ops);
 	fflush(stdout);
+	not_buf = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	REQUIRE(not_buf != MAP_FAILED);
 	REQUIRE(pthread_create(&th, NULL, putter, NULL) == 0);
 
 	/* Six stretches over fresh areas, ended in turn by a teardown, a
