@@ -197,7 +197,7 @@ int cmd_bench_gpu(int argc, char **argv)
 		if (tc < best_cu)
 			best_cu = tc;
 	}
-	nm_cuda_area_stats(a, &st);
+	nm_cuda_area_stats(a, &st, sizeof(st));
 
 	double bn = total / best_nm, bc = total / best_cu;
 	if (json) {

@@ -408,7 +408,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		snprintf(r->note, sizeof(r->note), "engine: %s", nm_strerror(-errno));
 		goto out;
 	}
-	nm_rx_info(rx, info);
+	nm_rx_info(rx, info, sizeof(*info));
 	port = nm_rx_listen(rx, "127.0.0.1", 0);
 	if (port < 0) {
 		snprintf(r->note, sizeof(r->note), "listen: %s", nm_strerror(port));

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "area from %s: %s\n", provider, nm_strerror(errno));
 		return 1;
 	}
-	nm_area_info(area, &info);
+	nm_area_info(area, &info, sizeof(info));
 	printf("area: %s, %zu bytes, %u chunks of %u bytes, %s\n", info.provider,
 	       info.size, info.nr_chunks, info.chunk_size, info.detail);
 
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	printf("put: %s; double put: %s\n", nm_strerror(err),
 	       nm_strerror(nm_pool_put(pool, &buf)));
 
-	nm_pool_get_stats(pool, &st);
+	nm_pool_get_stats(pool, &st, sizeof(st));
 	printf("alloc fast %llu slow %llu area %llu; recycled to cache %llu; "
 	       "double puts caught %llu\n",
 	       (unsigned long long)st.alloc_fast, (unsigned long long)st.alloc_slow,

@@ -68,11 +68,11 @@ int main(void)
 	/* 1. Chunk in the alloc cache (put by the owner). */
 	REQUIRE(nm_pool_alloc(pool, &b) == 0);
 	CHECK_EQ(nm_pool_put(pool, &b), 0);
-	nm_pool_get_stats(pool, &s0);
+	nm_pool_get_stats(pool, &s0, sizeof(s0));
 	CHECK_EQ(s0.inflight, 1);
 	CHECK_EQ(nm_pool_put(pool, &b), -EALREADY);
 	CHECK_EQ(nm_buf_put(&b), -EALREADY);
-	nm_pool_get_stats(pool, &s1);
+	nm_pool_get_stats(pool, &s1, sizeof(s1));
 	same_good_stats(&s0, &s1);
 	CHECK_EQ(s1.err_double_put, 2);
 	CHECK_EQ(s1.err_foreign + s1.err_not_buf + s1.err_range + s1.err_inval, 0);
@@ -83,10 +83,10 @@ int main(void)
 	REQUIRE(nm_pool_alloc(pool, &two[1]) == 0);
 	CHECK(two[0].iov != two[1].iov);
 	CHECK_EQ(nm_pool_put(pool, &two[1]), 0);	/* now a stale copy */
-	nm_pool_get_stats(pool, &s0);
+	nm_pool_get_stats(pool, &s0, sizeof(s0));
 	CHECK_EQ(s0.inflight, 2);
 	CHECK_EQ(nm_pool_put_bulk(pool, two, 2), 1);
-	nm_pool_get_stats(pool, &s1);
+	nm_pool_get_stats(pool, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_double_put, s0.err_double_put + 1);
 	CHECK_EQ(s1.inflight, 1);
 	CHECK_EQ(s1.recycle_cached, s0.recycle_cached + 1);
@@ -95,10 +95,10 @@ int main(void)
 	REQUIRE(nm_pool_alloc(pool, &other) == 0);
 	REQUIRE(pthread_create(&th, NULL, put_other, NULL) == 0);
 	pthread_join(th, NULL);
-	nm_pool_get_stats(pool, &s0);
+	nm_pool_get_stats(pool, &s0, sizeof(s0));
 	CHECK_EQ(s0.inflight, 1);
 	CHECK_EQ(nm_pool_put(pool, &other), -EALREADY);
-	nm_pool_get_stats(pool, &s1);
+	nm_pool_get_stats(pool, &s1, sizeof(s1));
 	same_good_stats(&s0, &s1);
 	CHECK_EQ(s1.err_double_put, s0.err_double_put + 1);
 
@@ -109,14 +109,14 @@ int main(void)
 
 	/* 4. Chunk given back to the area (pool destroyed, buffer kept as a
 	 * stale copy): a second pool over the area does not own it. */
-	nm_pool_get_stats(pool, &s0);
+	nm_pool_get_stats(pool, &s0, sizeof(s0));
 	CHECK_EQ(s0.err_double_put, 4);
 	CHECK_EQ(nm_pool_destroy(pool), 0);
 	pool = nm_pool_create(a, NULL);
 	REQUIRE(pool);
 	CHECK_EQ(nm_pool_put(pool, &other), -EALREADY);
 	CHECK_EQ(nm_buf_put(&other), -EALREADY);
-	nm_pool_get_stats(pool, &s1);
+	nm_pool_get_stats(pool, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_double_put, 1);
 	CHECK_EQ(s1.inflight, 0);
 	CHECK_EQ(s1.hold, 0);

@@ -54,9 +54,9 @@ int main(void)
 	REQUIRE(nm_pool_alloc(q, &y) == 0);
 	memset(nm_buf_data(&x), 0x5a, x.len);
 
-	nm_pool_get_stats(p1, &s1a);
-	nm_pool_get_stats(p2, &s2a);
-	nm_pool_get_stats(q, &qa);
+	nm_pool_get_stats(p1, &s1a, sizeof(s1a));
+	nm_pool_get_stats(p2, &s2a, sizeof(s2a));
+	nm_pool_get_stats(q, &qa, sizeof(qa));
 
 	/* Same area, other pool; another area's pool; both ways round. */
 	CHECK_EQ(nm_pool_put(p2, &x), -EXDEV);
@@ -68,9 +68,9 @@ int main(void)
 	two[1] = mine;
 	CHECK_EQ(nm_pool_put_bulk(p2, two, 2), 1);
 
-	nm_pool_get_stats(p1, &s1b);
-	nm_pool_get_stats(p2, &s2b);
-	nm_pool_get_stats(q, &qb);
+	nm_pool_get_stats(p1, &s1b, sizeof(s1b));
+	nm_pool_get_stats(p2, &s2b, sizeof(s2b));
+	nm_pool_get_stats(q, &qb, sizeof(qb));
 	CHECK_EQ(s2b.err_foreign, 2);
 	CHECK_EQ(qb.err_foreign, 1);
 	CHECK_EQ(s1b.err_foreign, 2);

@@ -24,10 +24,10 @@ int main(void)
 	REQUIRE(nm_pool_alloc_frag(p, &f1, 1000, 0) == 0);
 	CHECK_EQ(f1.off, 0);
 	CHECK_EQ(f1.len, 1000);
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 	for (unsigned int i = 0; i < nb; i++)
 		CHECK_EQ(nm_pool_alloc_frag(p, &x, bad[i].size, bad[i].align), -EINVAL);
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_inval, s0.err_inval + nb);
 	CHECK_EQ(s1.alloc_frag, s0.alloc_frag);
 	CHECK_EQ(s1.alloc_fast, s0.alloc_fast);
@@ -49,7 +49,7 @@ int main(void)
 	CHECK_EQ(nm_pool_put(p, &f2), 0);
 	CHECK_EQ(nm_pool_put(p, &f3), 0);
 	CHECK_EQ(nm_pool_inflight(p), 0);
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_double_put + s1.err_foreign + s1.err_not_buf + s1.err_range, 0);
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);

@@ -52,7 +52,7 @@ int main(void)
 		CHECK_EQ(nm_pool_put(p, &t), 0);
 	}
 
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 	for (unsigned int i = 0; i < nbad; i++) {
 		CHECK_EQ(nm_pool_put(p, &bad[i]), -EFAULT);
 		CHECK_EQ(nm_buf_put(&bad[i]), -EFAULT);
@@ -65,7 +65,7 @@ int main(void)
 		CHECK_EQ(nm_buf_place(&bad[i], &byte, 1, NULL, NULL), -EINVAL);
 	}
 	CHECK_EQ(nm_pool_put_bulk(p, bad, nbad), 0);
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 
 	CHECK_EQ(s1.err_not_buf, s0.err_not_buf + 2 * nbad);
 	CHECK_EQ(s1.err_foreign + s1.err_double_put + s1.err_range + s1.err_inval, 0);

@@ -50,9 +50,9 @@ int main(void)
 	CHECK_EQ(nm_area_revoke(NULL, 0), -EINVAL);
 	CHECK_EQ(nm_area_revoke(NULL, NM_REVOKE_GONE), -EINVAL);
 	CHECK_EQ(nm_area_destroy(NULL), -EINVAL);
-	CHECK_EQ(nm_area_info(NULL, &info), -EINVAL);
-	CHECK_EQ(nm_area_info(a, NULL), -EINVAL);
-	CHECK_EQ(nm_area_info(NULL, NULL), -EINVAL);
+	CHECK_EQ(nm_area_info(NULL, &info, sizeof(info)), -EINVAL);
+	CHECK_EQ(nm_area_info(a, NULL, sizeof(struct nm_area_info)), -EINVAL);
+	CHECK_EQ(nm_area_info(NULL, NULL, sizeof(struct nm_area_info)), -EINVAL);
 	CHECK_EQ(nm_area_poll(NULL), -EINVAL);
 
 	/* Pools. */
@@ -74,8 +74,8 @@ int main(void)
 	CHECK_EQ(nm_pool_put_bulk(p, NULL, 1), -EINVAL);		/* counted */
 	CHECK_EQ(nm_pool_put(p, &nulliov), -EFAULT);			/* not_buf */
 	CHECK_EQ(nm_pool_put(p, &garbage), -EFAULT);			/* not_buf */
-	CHECK_EQ(nm_pool_get_stats(NULL, &st), -EINVAL);
-	CHECK_EQ(nm_pool_get_stats(p, NULL), -EINVAL);
+	CHECK_EQ(nm_pool_get_stats(NULL, &st, sizeof(st)), -EINVAL);
+	CHECK_EQ(nm_pool_get_stats(p, NULL, sizeof(struct nm_pool_stats)), -EINVAL);
 	CHECK_EQ(nm_pool_inflight(NULL), -EINVAL);
 	CHECK_EQ(nm_pool_held(NULL, held, 2), -EINVAL);
 	CHECK_EQ(nm_pool_held(p, NULL, 2), -EINVAL);
@@ -161,7 +161,7 @@ int main(void)
 	CHECK(nm_strerror(INT_MAX) != NULL);
 
 	/* The pool counted what was charged to it and still works. */
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.err_inval, 5);
 	CHECK_EQ(st.err_not_buf, 2);
 	CHECK_EQ(st.err_double_put + st.err_foreign + st.err_range, 0);

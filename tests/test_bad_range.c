@@ -21,7 +21,7 @@ int main(void)
 
 	REQUIRE(p);
 	REQUIRE(nm_pool_alloc(p, &b) == 0);
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 	for (unsigned int i = 0; i < nc; i++) {
 		bad = b;
 		bad.off = cases[i].off;
@@ -30,7 +30,7 @@ int main(void)
 		CHECK_EQ(nm_buf_put(&bad), -ERANGE);
 		CHECK_EQ(nm_pool_put_bulk(p, &bad, 1), 0);
 	}
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_range, s0.err_range + 3 * nc);
 	CHECK_EQ(s1.inflight, 1);
 	CHECK_EQ(s1.recycle_cached, s0.recycle_cached);

@@ -120,7 +120,7 @@ int main(void)
 	ao.sz = offsetof(struct nm_area_opts, order);
 	a = nm_area_create("host", &ao);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.order, 0);
 	CHECK_EQ(info.nr_chunks, 16);
 
@@ -146,7 +146,7 @@ int main(void)
 	CHECK_EQ(nm_area_revoke(a, 1u << 1), -EINVAL);
 	CHECK_EQ(nm_area_revoke(a, ~0u), -EINVAL);
 	CHECK_EQ(nm_area_revoke(a, NM_REVOKE_GONE | (1u << 31)), -EINVAL);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_LIVE);
 	CHECK(info.cpu_base != NULL);
 	CHECK(nm_buf_data(&b) != NULL);

@@ -47,7 +47,7 @@ int main(void)
 	CHECK_EQ(nm_pool_chunk_size(p), 4096);
 
 	REQUIRE(nm_pool_alloc_frag(p, &f, 64, 0) == 0);
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 	CHECK_EQ(nm_pool_alloc_frag(p, &b, 0, 0), -EINVAL);
 	CHECK_EQ(nm_pool_alloc_frag(p, &b, 0, 1), -EINVAL);
 	CHECK_EQ(nm_pool_alloc_bulk(p, none, 0), 0);
@@ -57,7 +57,7 @@ int main(void)
 	CHECK_EQ(nm_pool_held(p, NULL, 0), 1);
 	CHECK_EQ(nm_buf_place(&f, &c, 0, NULL, NULL), 0);
 	CHECK_EQ(nm_buf_place(&f, NULL, 0, NULL, NULL), 0);
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_inval, s0.err_inval + 2);
 	CHECK_EQ(s1.alloc_frag, s0.alloc_frag);
 	CHECK_EQ(s1.alloc_fast, s0.alloc_fast);

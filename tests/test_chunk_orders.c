@@ -23,7 +23,7 @@ int main(void)
 		int n;
 
 		REQUIRE(p);
-		REQUIRE(nm_area_info(a, &info) == 0);
+		REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 		CHECK_EQ(info.order, order);
 		CHECK_EQ(info.chunk_size, cs);
 		CHECK_EQ(info.nr_chunks, CHUNKS);
@@ -72,7 +72,7 @@ int main(void)
 		struct nm_area *a = t_host_area(1, order);
 		struct nm_area_info info;
 
-		REQUIRE(nm_area_info(a, &info) == 0);
+		REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 		CHECK_EQ(info.chunk_size, 4096u << order);
 		CHECK_EQ(info.nr_chunks, 1);
 		CHECK_EQ(nm_area_destroy(a), 0);

@@ -110,7 +110,7 @@ static void test_place(void)
 	uint64_t io;
 
 	REQUIRE(p);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK(ai.cpu_base == NULL);
 	CHECK(ai.dmabuf_fd >= 0);
 	CHECK(strstr(ai.detail, "dmabuf fd") != NULL);
@@ -133,7 +133,7 @@ static void test_place(void)
 		const unsigned char *d = (const unsigned char *)(uintptr_t)io;
 		CHECK(d[0] == (i & 0xff) && d[2999] == (i & 0xff));
 	}
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.place_calls, 300);
 	CHECK_EQ(st.place_bytes, 300 * 3000);
 	CHECK_EQ(st.place_done, 300);
@@ -166,7 +166,7 @@ static void test_put_after(void)
 	void *s1 = (void *)0x1000, *s2 = (void *)0x2000;
 
 	REQUIRE(p);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.dmabuf_fd, -1);
 	REQUIRE(nm_pool_alloc_bulk(p, b, 4) == 4);
 	mock_now(200);
@@ -182,7 +182,7 @@ static void test_put_after(void)
 	mock_now(500);
 	nm_area_poll(a);
 	CHECK_EQ(nm_pool_inflight(p), 3); /* s2 done, s1 still busy */
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.deferred, 3);
 	CHECK_EQ(st.released, 1);
 	CHECK_EQ(st.deferred_pending, 2);
@@ -215,7 +215,7 @@ static void test_revoke(unsigned int flags)
 		CHECK_EQ(nm_buf_place(&b[i], src, sizeof(src), on_done, &calls), 0);
 	CHECK_EQ(nm_cuda_put_after(&b[5], (void *)0x3000), 0);
 	CHECK(nm_area_revoke(a, flags) >= 6);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	if (flags) {
 		/* GONE: freed now (after the GPU work, which the stand-in's
 		 * CtxSynchronize finishes), dmabuf closed. */
@@ -242,7 +242,7 @@ static void test_revoke(unsigned int flags)
 	CHECK_EQ(mock_frees(), frees0 + 1);
 	CHECK_EQ(nm_area_poll(a), 0);
 	struct nm_cuda_stats st;
-	CHECK_EQ(nm_cuda_area_stats(a, &st), -ENODEV);
+	CHECK_EQ(nm_cuda_area_stats(a, &st, sizeof(st)), -ENODEV);
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
 	CHECK_EQ(mock_depth(), 0);
@@ -298,9 +298,9 @@ int main(void)
 	CHECK_EQ(nm_cuda_available(), 1);
 	CHECK(strstr(nm_cuda_status(), "CUDA driver 13.0, 1 device") != NULL);
 	struct nm_cuda_device_info di;
-	CHECK_EQ(nm_cuda_device_info(0, &di), 0);
+	CHECK_EQ(nm_cuda_device_info(0, &di, sizeof(di)), 0);
 	CHECK(!strcmp(di.name, "mock GPU") && di.dmabuf_supported && di.export_api);
-	CHECK_EQ(nm_cuda_device_info(1, &di), -ENODEV);
+	CHECK_EQ(nm_cuda_device_info(1, &di, sizeof(di)), -ENODEV);
 	{
 		NM_OPTS(nm_cuda_args, ca, .device = 1);
 		NM_OPTS(nm_area_opts, o, .size = 1 << 20, .provider_arg = &ca);

@@ -22,13 +22,16 @@ static void check_bad_args(void)
 	CHECK_EQ(nm_cuda_put_after(&b, NULL), -EINVAL);        /* no iov */
 	REQUIRE(nm_pool_alloc(p, &b) == 0);
 	CHECK_EQ(nm_cuda_put_after(&b, NULL), -EINVAL);        /* host buffer */
-	CHECK_EQ(nm_cuda_area_stats(NULL, &st), -EINVAL);
-	CHECK_EQ(nm_cuda_area_stats(h, &st), -EINVAL);         /* not cuda */
-	CHECK_EQ(nm_cuda_area_stats(h, NULL), -EINVAL);
+	CHECK_EQ(nm_cuda_area_stats(NULL, &st, sizeof(st)), -EINVAL);
+	CHECK_EQ(nm_cuda_area_stats(h, &st, sizeof(st)), -EINVAL);         /* not cuda */
+	CHECK_EQ(nm_cuda_area_stats(h, NULL, sizeof(struct nm_cuda_stats)), -EINVAL);
 	errno = 0;
 	CHECK(nm_cuda_area_stream(h) == NULL && errno == EINVAL);
-	CHECK_EQ(nm_cuda_device_info(-1, &di), -EINVAL);
-	CHECK_EQ(nm_cuda_device_info(0, NULL), -EINVAL);
+	CHECK_EQ(nm_cuda_device_info(-1, &di, sizeof(di)), -EINVAL);
+	CHECK_EQ(nm_cuda_device_info(0, NULL, sizeof(struct nm_cuda_device_info)), -EINVAL);
+	/* a size below the first version's (a pointer's): refused first */
+	CHECK_EQ(nm_cuda_device_info(0, &di, sizeof(void *)), -EINVAL);
+	CHECK_EQ(nm_cuda_area_stats(h, &st, sizeof(void *)), -EINVAL);
 	CHECK_EQ(nm_cuda_pin_area(NULL), -EINVAL);
 	CHECK_EQ(nm_cuda_unpin_area(NULL), -EINVAL);
 	CHECK_EQ(nm_cuda_unpin_area(h), -ENOENT);
@@ -99,7 +102,7 @@ int main(void)
 	errno = 0;
 	CHECK(nm_cuda_host_alloc(4096) == NULL && errno == -avail);
 	struct nm_cuda_device_info di;
-	CHECK_EQ(nm_cuda_device_info(0, &di), avail);
+	CHECK_EQ(nm_cuda_device_info(0, &di, sizeof(di)), avail);
 	struct nm_area *h = t_host_area(4, 0);
 	CHECK_EQ(nm_cuda_pin_area(h), avail);
 	CHECK_EQ(nm_area_destroy(h), 0);

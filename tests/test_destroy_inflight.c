@@ -51,7 +51,7 @@ static void area_counts(struct nm_area *a, uint32_t out, uint32_t free_)
 {
 	struct nm_area_info info;
 
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.nr_outstanding, out);
 	CHECK_EQ(info.nr_free, free_);
 	CHECK_EQ(info.state, NM_AREA_LIVE);

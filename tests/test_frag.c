@@ -247,12 +247,12 @@ int main(void)
 	n = nm_pool_alloc_bulk(pool, all, NR + 1);
 	CHECK(n == NR || n == NR - 1);
 	CHECK_EQ(nm_pool_put_bulk(pool, all, (unsigned int)n), n);
-	REQUIRE(nm_pool_get_stats(pool, &st) == 0);
+	REQUIRE(nm_pool_get_stats(pool, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.alloc_area, NR);
 	CHECK_EQ(st.err_double_put, 1);
 	CHECK_EQ(st.err_foreign + st.err_not_buf + st.err_range + st.err_inval, 0);
 	CHECK_EQ(nm_pool_destroy(pool), 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.nr_outstanding, 0);
 	CHECK_EQ(info.nr_free, NR);
 	CHECK_EQ(nm_area_destroy(a), 0);

@@ -23,15 +23,15 @@ int main(void)
 	ssize_t n;
 
 	CHECK(nm_cuda_available() > 0);
-	REQUIRE(nm_cuda_device_info(0, &di) == 0);
+	REQUIRE(nm_cuda_device_info(0, &di, sizeof(di)) == 0);
 	printf("device 0: %s cc %d.%d, %llu MiB, dmabuf %d, gdr %d, export api %d\n",
 	       di.name, di.cc_major, di.cc_minor,
 	       (unsigned long long)(di.total_mem >> 20), di.dmabuf_supported,
 	       di.gdr_supported, di.export_api);
-	CHECK_EQ(nm_cuda_device_info(nm_cuda_available(), &di), -ENODEV);
+	CHECK_EQ(nm_cuda_device_info(nm_cuda_available(), &di, sizeof(di)), -ENODEV);
 
 	a = t_cuda_area(64, 4, 0); /* 64 chunks of 64 KiB */
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	printf("detail: %s\n", ai.detail);
 	CHECK(!strcmp(ai.provider, "cuda"));
 	CHECK(ai.cpu_base == NULL);
@@ -68,7 +68,7 @@ int main(void)
 
 	/* Flags: no export, or export required. */
 	a = t_cuda_area(4, 0, NM_CUDA_F_NO_DMABUF);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.dmabuf_fd, -1);
 	CHECK(strstr(ai.detail, "not requested") != NULL);
 	CHECK_EQ(nm_area_destroy(a), 0);

@@ -130,7 +130,7 @@ int main(void)
 	run(cu, fn, p, a, from_base, pageable, "pageable");
 	free(pageable);
 
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.place_calls, 3 * NFRAG);
 	CHECK_EQ(st.place_done, 3 * NFRAG);
 	CHECK_EQ(st.place_pending, 0);

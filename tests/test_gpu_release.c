@@ -63,7 +63,7 @@ int main(void)
 			CHECK_EQ(nm_pool_inflight(p), 3);
 	}
 	CHECK_EQ(cu->StreamQuery(slow), CUDA_ERROR_NOT_READY);
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.deferred, 3);
 	CHECK_EQ(st.released, 1);
 	CHECK_EQ(st.deferred_pending, 2);
@@ -72,7 +72,7 @@ int main(void)
 	CHECK(T_POLL_UNTIL(a, nm_pool_inflight(p) == 1));
 	CHECK(now() - t0 >= 0.45);
 	CHECK_EQ(cu->StreamQuery(slow), CUDA_SUCCESS);
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.released, 3);
 	CHECK_EQ(st.deferred_pending, 0);
 	CHECK_EQ(st.release_errors, 0);

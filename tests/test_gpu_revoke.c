@@ -54,7 +54,7 @@ static void one(const struct nm_cudrv *cu, CUfunction spin, unsigned int flags)
 	out = nm_area_revoke(a, flags);
 	CHECK(out >= 8 && out <= 16);
 	CHECK_EQ(nm_area_revoke(a, flags), -EALREADY);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK(ai.state == (flags ? NM_AREA_DEAD : NM_AREA_REVOKING));
 	if (flags)
 		CHECK_EQ(ai.dmabuf_fd, -1);
@@ -71,17 +71,17 @@ static void one(const struct nm_cudrv *cu, CUfunction spin, unsigned int flags)
 	/* Deferred ones are released only after the kernel. */
 	CHECK(T_POLL_UNTIL(a, nm_pool_inflight(p) == 6));
 	CHECK_EQ(cu->StreamQuery(s), CUDA_SUCCESS);
-	REQUIRE(nm_cuda_area_stats(a, &st) == 0);
+	REQUIRE(nm_cuda_area_stats(a, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.released, 2);
 
 	for (int i = 0; i < 6; i++)
 		CHECK_EQ(nm_pool_put(p, &b[i]), 0);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.nr_outstanding, 0);
 	CHECK(ai.state == NM_AREA_DEAD);
 	/* Torn down: the provider state is gone, polling is harmless. */
 	CHECK_EQ(nm_area_poll(a), 0);
-	CHECK_EQ(nm_cuda_area_stats(a, &st), -ENODEV);
+	CHECK_EQ(nm_cuda_area_stats(a, &st, sizeof(st)), -ENODEV);
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
 	cu->StreamDestroy(s);

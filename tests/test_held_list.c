@@ -46,7 +46,7 @@ static void expect(const uint32_t *want)
 	}
 	CHECK_EQ(n, count);
 	CHECK_EQ(nm_pool_inflight(pool), count);
-	REQUIRE(nm_pool_get_stats(pool, &st) == 0);
+	REQUIRE(nm_pool_get_stats(pool, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.inflight, count);
 	if (count > 1) {
 		struct nm_held one;

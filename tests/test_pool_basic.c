@@ -26,7 +26,7 @@ int main(void)
 	CHECK_EQ(nm_pool_inflight(p), 256);
 	CHECK_EQ(nm_pool_put_bulk(p, bufs, (unsigned)n), n);
 	CHECK_EQ(nm_pool_inflight(p), 0);
-	nm_pool_get_stats(p, &st);
+	nm_pool_get_stats(p, &st, sizeof(st));
 	CHECK_EQ(st.alloc_area, 256);
 	CHECK_EQ(st.alloc_empty, 2); /* the bulk that ran dry, then the single alloc */
 	CHECK(st.recycle_cached > 0);

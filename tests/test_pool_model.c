@@ -220,8 +220,8 @@ static void check_exhausted(int pool)
 	struct nm_area_info ai;
 	uint64_t mine = 0;
 
-	REQUIRE(nm_pool_get_stats(pools[pool], &st) == 0);
-	REQUIRE(nm_area_info(nm_pool_area(pools[pool]), &ai) == 0);
+	REQUIRE(nm_pool_get_stats(pools[pool], &st, sizeof(st)) == 0);
+	REQUIRE(nm_area_info(nm_pool_area(pools[pool]), &ai, sizeof(ai)) == 0);
 	for (int c = 0; c < NCH; c++)
 		mine += refs[pool][c] > 0;
 	if (frag_cur[pool] >= 0 && !refs[pool][frag_cur[pool]])
@@ -255,7 +255,7 @@ static void check_counters_rev(uint64_t revoked)
 	for (int i = 0; i < 2; i++) {
 		struct nm_pool_stats st;
 
-		REQUIRE(nm_pool_get_stats(pools[i], &st) == 0);
+		REQUIRE(nm_pool_get_stats(pools[i], &st, sizeof(st)) == 0);
 		CHECK_EQ(st.err_double_put, want[i].double_put);
 		CHECK_EQ(st.err_foreign, want[i].foreign);
 		CHECK_EQ(st.err_not_buf, want[i].not_buf);
@@ -684,7 +684,7 @@ static void teardown(struct nm_area *a)
 	check_held();
 	for (int i = 0; i < 2; i++)
 		CHECK_EQ(nm_pool_destroy(pools[i]), 0);
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.nr_outstanding, 0);
 	CHECK_EQ(ai.nr_free, NCH);
 	CHECK_EQ(nm_area_destroy(a), 0);
@@ -711,12 +711,12 @@ static void end_by_revoke(struct nm_area *a, int gone_flag)
 		CHECK_EQ(nm_pool_alloc_frag(pools[i], &b, 64, 0), -ENODEV);
 		CHECK_EQ(nm_pool_alloc(pools[i], &b), -ENODEV);
 		CHECK_EQ(nm_pool_alloc_bulk(pools[i], &b, 1), -ENODEV);
-		REQUIRE(nm_pool_get_stats(pools[i], &st) == 0);
+		REQUIRE(nm_pool_get_stats(pools[i], &st, sizeof(st)) == 0);
 		CHECK_EQ(st.err_revoked, 3);
 	}
 	/* Each pool has let go of everything it had: only held chunks are
 	 * out now. */
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.nr_outstanding, chunks);
 	CHECK_EQ(ai.state, chunks ? (gone_flag ? NM_AREA_DEAD : NM_AREA_REVOKING)
 				  : NM_AREA_DEAD);
@@ -749,7 +749,7 @@ static void end_by_revoke(struct nm_area *a, int gone_flag)
 	}
 	check_counters_rev(3);
 	check_held();
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	CHECK_EQ(ai.nr_outstanding, 0);
 	CHECK_EQ(ai.state, NM_AREA_DEAD);
 	for (int i = 0; i < 2; i++)

@@ -135,7 +135,7 @@ static void unreadable(int fd, size_t fsize, unsigned int flags, const char *wha
 	int got;
 
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("%s: %s\n", what, info.detail);
 	CHECK(strstr(info.detail, "unreadable") != NULL);
 	CHECK(info.cpu_base == NULL);
@@ -170,7 +170,7 @@ static void unreadable(int fd, size_t fsize, unsigned int flags, const char *wha
 	/* GONE: the fd goes at once; a held buffer still goes back */
 	REQUIRE(nm_pool_alloc(p, &b[0]) == 0);
 	CHECK(nm_area_revoke(a, NM_REVOKE_GONE) > 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.dmabuf_fd, -1);
 	CHECK_EQ(nm_buf_io_addr(&b[0], &io), -ENODEV);
 	CHECK_EQ(nm_pool_put(p, &b[0]), 0);
@@ -191,7 +191,7 @@ static void mapped(int fd, int check_fd, unsigned int flags, const char *what)
 	uint64_t io = 0;
 
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("%s: %s\n", what, info.detail);
 	CHECK(strstr(info.detail, "CPU-mapped") != NULL);
 	CHECK(info.cpu_base != NULL);
@@ -246,7 +246,7 @@ static void standin(void)
 	REQUIRE(ro >= 0);
 	a = dmabuf_area(ro, 0, 0, NM_AREA_F_ALLOW_ANY_FD, &try_map);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("mapping refused: %s\n", info.detail);
 	CHECK(info.cpu_base == NULL);
 	CHECK(strstr(info.detail, "refused mmap") != NULL);
@@ -310,7 +310,7 @@ static int real_dmabuf(void)
 			uint64_t io = 0;
 
 			REQUIRE(a);
-			REQUIRE(nm_area_info(a, &info) == 0);
+			REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 			printf("dma_heap/system, mapped: %s\n", info.detail);
 			CHECK(info.cpu_base != NULL);
 			p = nm_pool_create(a, NULL);

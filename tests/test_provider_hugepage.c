@@ -141,7 +141,7 @@ static void pool_roundtrip(struct nm_area *a, unsigned int order)
 	int got;
 
 	REQUIRE(p);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	n = info.nr_chunks;
 	CHECK_EQ(info.chunk_size, csz);
 	bufs = calloc(n, sizeof(*bufs));
@@ -207,7 +207,7 @@ static int fallback_part(void)
 	size = (size_t)(free_hp + 1) * HP;
 	a = hp_area(size, 0, 0);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("pool of %ld free: %s\n", free_hp, info.detail);
 	CHECK(!strncmp(info.detail, "THP fallback", 12) ||
 	      !strncmp(info.detail, "4K pages: no THP", 16));
@@ -237,7 +237,7 @@ static int fallback_part(void)
 	 * the chunk sizes. */
 	a = hp_area(4096, 0, NM_AREA_F_POPULATE);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.size, HP);
 	CHECK_EQ(info.nr_chunks, 512);
 	pool_roundtrip(a, 0);
@@ -306,7 +306,7 @@ static void memfd_hugetlb_import(void)
 	o.fd = fd;
 	a = nm_area_create("memfd", &o);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("hugetlb memfd: %s\n", info.detail);
 	CHECK_EQ(info.size, HP);
 	CHECK_EQ(info.nr_chunks, 512);
@@ -335,7 +335,7 @@ static void hugetlb_part(void)
 	free0 = meminfo("HugePages_Free");
 	a = hp_area(4 * HP, 9, NM_AREA_F_POPULATE | NM_AREA_F_HUGE_STRICT);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("with %ld free: %s\n", free0, info.detail);
 	CHECK(!strcmp(info.detail, "hugetlb 2M x 4, populated"));
 	CHECK_EQ(smaps_field(info.cpu_base, "KernelPageSize"), 2048);
@@ -346,7 +346,7 @@ static void hugetlb_part(void)
 	/* 4 KiB chunks out of a 2 MiB page, rounded up from one page */
 	b = hp_area(4096, 0, 0);
 	REQUIRE(b);
-	REQUIRE(nm_area_info(b, &info) == 0);
+	REQUIRE(nm_area_info(b, &info, sizeof(info)) == 0);
 	CHECK(!strcmp(info.detail, "hugetlb 2M x 1"));
 	CHECK_EQ(info.size, HP);
 	CHECK_EQ(smaps_field(info.cpu_base, "KernelPageSize"), 2048);
@@ -370,7 +370,7 @@ static void hugetlb_part(void)
 	/* NO_CPU_MAP: unreadable, but the pages are there and addressed. */
 	a = hp_area(HP, 0, NM_AREA_F_NO_CPU_MAP);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK(info.cpu_base == NULL);
 	CHECK(!strcmp(info.detail, "hugetlb 2M x 1"));
 	p = nm_pool_create(a, NULL);

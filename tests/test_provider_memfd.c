@@ -154,7 +154,7 @@ static void share_with_peer(const char *self)
 	pid_t pid;
 
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("memfd area: %s\n", info.detail);
 	CHECK(info.dmabuf_fd >= 0);
 	CHECK(info.cpu_base != NULL);
@@ -226,7 +226,7 @@ static void share_with_peer(const char *self)
 		CHECK(fstat(fd, &st) == 0 && st.st_size == 2 * NR * 4096);
 		errno = 0;
 		CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == -1 && errno == EPERM);
-		REQUIRE(nm_area_info(a, &info) == 0);
+		REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 		CHECK_EQ(info.size, NR * 4096);
 	}
 	for (int i = 0; i < NSEG; i++)
@@ -278,7 +278,7 @@ static void import(void)
 	/* size 0: the whole file, rounded down to whole chunks */
 	a = mfd_area(0, 0, NM_AREA_F_IMPORT_FD, fd);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	printf("imported: %s\n", info.detail);
 	CHECK_EQ(info.size, 10 * 4096);
 	CHECK_EQ(info.nr_chunks, 10);
@@ -299,7 +299,7 @@ static void import(void)
 
 	/* GONE on an imported file: let go, never punch someone else's data */
 	CHECK(nm_area_revoke(a, NM_REVOKE_GONE) >= 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.dmabuf_fd, -1);
 	CHECK_EQ(pread(fd, got, 64, (off_t)io), 64);
 	CHECK_EQ(got[5], pat(0x33, 5));
@@ -310,7 +310,7 @@ static void import(void)
 	a = mfd_area(4096, 0, NM_AREA_F_IMPORT_FD, fd);
 	REQUIRE(a);
 	close(fd);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK(fcntl(info.dmabuf_fd, F_GETFD) >= 0);
 	CHECK_EQ(info.size, 4096);
 	CHECK_EQ(nm_area_destroy(a), 0);
@@ -366,7 +366,7 @@ static void unmapped(void)
 	char c = 'x', got = 0;
 
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK(info.cpu_base == NULL);
 	CHECK(info.dmabuf_fd >= 0);
 	p = nm_pool_create(a, NULL);
@@ -385,7 +385,7 @@ static void unmapped(void)
 	/* POPULATE without a mapping allocates the file's pages */
 	a = mfd_area(4 * 4096, 0, NM_AREA_F_NO_CPU_MAP | NM_AREA_F_POPULATE, -1);
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	{
 		struct stat st;
 		CHECK(fstat(info.dmabuf_fd, &st) == 0 && st.st_blocks * 512 >= 4 * 4096);
@@ -406,7 +406,7 @@ static void gone(void)
 	int peer_fd;
 
 	REQUIRE(a);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	peer_fd = dup(info.dmabuf_fd);
 	REQUIRE(peer_fd >= 0);
 	CHECK(fstat(peer_fd, &st) == 0 && st.st_blocks > 0);	/* populated */
@@ -415,7 +415,7 @@ static void gone(void)
 	REQUIRE(nm_pool_alloc(p, &b) == 0);
 	memset(nm_buf_data(&b), 0x77, b.len);
 	CHECK(nm_area_revoke(a, NM_REVOKE_GONE) > 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(info.dmabuf_fd, -1);
 	CHECK(info.cpu_base == NULL);

@@ -157,7 +157,7 @@ static void use_through_pool(void)
 	a = nm_area_create("app_test-1", &ao);
 	REQUIRE(a);
 	CHECK_EQ(seen.init, 1);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK(!strcmp(info.provider, "app_test-1"));
 	CHECK(!strcmp(info.detail, "app memory, 32768 bytes"));
 	CHECK(info.cpu_base == seen.mem);

@@ -32,7 +32,7 @@ int main(void)
 	CHECK_EQ(nm_pool_put(p, &b[7]), 0);		/* b[7] is now stale */
 	junk = b[0];
 	junk.off = nm_pool_chunk_size(p);		/* window out of the chunk */
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 
 	mix[0] = b[0]; mix[1] = b[1];			/* good */
 	mix[2] = b[7];					/* double put */
@@ -44,7 +44,7 @@ int main(void)
 	mix[7].off = 0; mix[7].len = 1;
 	mix[8] = b[4]; mix[9] = f2; mix[10] = b[5]; mix[11] = b[6];
 	CHECK_EQ(nm_pool_put_bulk(p, mix, 12), 9);	/* 7 whole + 2 frags */
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_double_put - s0.err_double_put, 1);
 	CHECK_EQ(s1.err_range - s0.err_range, 1);
 	CHECK_EQ(s1.err_not_buf - s0.err_not_buf, 1);
@@ -59,9 +59,9 @@ int main(void)
 		seen[i] = 0;
 	n = nm_pool_alloc_bulk(p, b, NR);
 	REQUIRE(n == NR - 1);	/* one chunk is being carved */
-	nm_pool_get_stats(p, &s0);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
 	CHECK_EQ(nm_pool_put_bulk(p, b, (unsigned int)n), n);
-	nm_pool_get_stats(p, &s1);
+	nm_pool_get_stats(p, &s1, sizeof(s1));
 	CHECK_EQ(s1.err_double_put + s1.err_foreign + s1.err_not_buf + s1.err_range,
 		 s0.err_double_put + s0.err_foreign + s0.err_not_buf + s0.err_range);
 	CHECK_EQ(s1.inflight, 0);

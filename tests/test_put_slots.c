@@ -54,7 +54,7 @@ static uint32_t outstanding(struct nm_area *a)
 {
 	struct nm_area_info ai;
 
-	REQUIRE(nm_area_info(a, &ai) == 0);
+	REQUIRE(nm_area_info(a, &ai, sizeof(ai)) == 0);
 	return ai.nr_outstanding;
 }
 
@@ -72,7 +72,7 @@ int main(void)
 	CHECK_EQ(nm_pool_alloc_bulk(p, b, 64), 64);
 	put_from_thread(p, b, 40, 1);		/* one at a time: all parked */
 	CHECK_EQ(nm_pool_inflight(p), 24);
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.recycle_ring, 40);		/* parked counts as put back */
 	CHECK_EQ(st.inflight, 24);
 	CHECK_EQ(nm_pool_alloc_bulk(p, b, 40), 40);
@@ -109,7 +109,7 @@ int main(void)
 	CHECK_EQ(nm_pool_alloc_bulk(p, b, 256), 256);
 	put_from_thread(p, b, 256, 32);
 	CHECK_EQ(nm_pool_alloc_bulk(p, b, 256), 256);
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.alloc_area, 256);
 	CHECK_EQ(st.recycle_ring, 256);
 	CHECK_EQ(st.recycle_ring_full, 0);

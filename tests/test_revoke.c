@@ -87,10 +87,10 @@ static void carving_chunk_released(void)
 	CHECK(nm_area_revoke(a, 0) > 0);
 	CHECK_EQ(nm_pool_alloc(p, &b), -ENODEV);
 	CHECK_EQ(nm_pool_put(p, &w), 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.nr_outstanding, 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.hold, st.release);
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
@@ -121,7 +121,7 @@ int main(void)
 	REQUIRE(nm_pool_alloc(pool, &ringed) == 0);
 	REQUIRE(pthread_create(&th, NULL, put_ringed, NULL) == 0);
 	pthread_join(th, NULL);
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	base = info.cpu_base;
 	REQUIRE(base && mapped(base) && in_maps(base));
 
@@ -154,7 +154,7 @@ int main(void)
 	CHECK(nm_buf_data(&frag[1]) == NULL);
 
 	/* Cache and ring went back; the held chunks keep the memory. */
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_REVOKING);
 	CHECK(info.cpu_base == NULL);
 	CHECK_EQ(info.nr_outstanding, HELD + 1);
@@ -170,12 +170,12 @@ int main(void)
 	CHECK_EQ(nm_pool_put(pool, &frag[0]), -EALREADY);
 	for (int i = 0; i < HELD - 1; i++)
 		CHECK_EQ(nm_buf_put(&held[i]), 0);
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_REVOKING);
 	CHECK_EQ(info.nr_outstanding, 1);
 	CHECK(mapped(base));
 	CHECK_EQ(nm_pool_put(pool, &held[HELD - 1]), 0);
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(info.nr_outstanding, 0);
 	CHECK(!mapped(base));
@@ -183,7 +183,7 @@ int main(void)
 	CHECK_EQ(nm_pool_put(pool, &held[0]), -EALREADY);
 
 	/* Every chunk accounted for. */
-	REQUIRE(nm_pool_get_stats(pool, &st) == 0);
+	REQUIRE(nm_pool_get_stats(pool, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.inflight, 0);
 	CHECK_EQ(st.hold, NR);
 	CHECK_EQ(st.release, NR);

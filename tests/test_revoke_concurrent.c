@@ -139,11 +139,11 @@ static void one_round(unsigned int seed, unsigned long *allocs)
 	CHECK_EQ(r.put_err, 0);
 	CHECK_EQ(r.stamp_err, 0);
 	CHECK_EQ(nm_pool_alloc(r.pool, &(struct nm_buf){ 0 }), -ENODEV);
-	REQUIRE(nm_pool_get_stats(r.pool, &st) == 0);
+	REQUIRE(nm_pool_get_stats(r.pool, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.inflight, 0);
 	CHECK_EQ(st.hold, st.release);
 	CHECK_EQ(st.err_double_put + st.err_foreign + st.err_not_buf + st.err_range, 0);
-	REQUIRE(nm_area_info(r.area, &info) == 0);
+	REQUIRE(nm_area_info(r.area, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(info.nr_outstanding, 0);
 	CHECK_EQ(nm_pool_destroy(r.pool), 0);

@@ -94,7 +94,7 @@ int main(void)
 		REQUIRE(cpu[i]);
 		memset(cpu[i], 0xc0 + i, held[i].len);
 	}
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	base = info.cpu_base;
 	size = info.size;
 	CHECK_EQ(resident(base, size), HELD);
@@ -104,7 +104,7 @@ int main(void)
 	CHECK_EQ(nm_area_revoke(a, NM_REVOKE_GONE), NR);
 
 	/* Dead at once; pages released; the range reserved, inaccessible. */
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK(info.cpu_base == NULL);
 	CHECK_EQ(resident(base, size), 0);
@@ -128,11 +128,11 @@ int main(void)
 	maps_perms(base, perms);
 	CHECK(!strcmp(perms, "---p"));
 	CHECK_EQ(nm_pool_put(p, &held[HELD - 1]), 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(info.nr_outstanding, 0);
 	CHECK_EQ(resident(base, size), -1);
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.inflight, 0);
 	CHECK_EQ(st.hold, st.release);
 	CHECK_EQ(nm_pool_destroy(p), 0);
@@ -140,10 +140,10 @@ int main(void)
 
 	/* Nothing out: everything released by the revoke itself. */
 	a = t_host_area(NR, 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	base = info.cpu_base;
 	CHECK_EQ(nm_area_revoke(a, NM_REVOKE_GONE), 0);
-	REQUIRE(nm_area_info(a, &info) == 0);
+	REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(resident(base, info.size), -1);
 	errno = 0;

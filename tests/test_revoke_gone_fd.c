@@ -31,7 +31,7 @@ static void *reader(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		CHECK_EQ(nm_area_info(area, &info), 0);
+		CHECK_EQ(nm_area_info(area, &info, sizeof(info)), 0);
 		(void)nm_buf_sync(&buf, NM_SYNC_FOR_CPU);
 	}
 	return NULL;
@@ -56,7 +56,7 @@ static void check_one(const char *provider, int fd, const struct nm_dmabuf_args 
 	p = nm_pool_create(area, NULL);
 	REQUIRE(p);
 	REQUIRE(nm_pool_alloc(p, &buf) == 0);
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	old = info.dmabuf_fd;
 	REQUIRE(old >= 0);
 	REQUIRE(fstat(old, &st) == 0);
@@ -77,7 +77,7 @@ static void check_one(const char *provider, int fd, const struct nm_dmabuf_args 
 	REQUIRE(other >= 0);
 	CHECK(other != old);
 	close(other);
-	REQUIRE(nm_area_info(area, &info) == 0);
+	REQUIRE(nm_area_info(area, &info, sizeof(info)) == 0);
 	CHECK_EQ(info.dmabuf_fd, -1);
 	CHECK_EQ(info.state, NM_AREA_DEAD);
 	CHECK_EQ(nm_buf_sync(&buf, NM_SYNC_FOR_CPU), -ENODEV);

@@ -71,8 +71,8 @@ int main(void)
 	CHECK_EQ(nm_rx_poll(NULL, 0), -EINVAL);
 	CHECK_EQ(nm_rx_stop(NULL), -EINVAL);
 	CHECK_EQ(nm_rx_release_tokens(NULL, &tok, 1), -EINVAL);
-	CHECK_EQ(nm_rx_stats(NULL, &st), -EINVAL);
-	CHECK_EQ(nm_rx_info(NULL, &info), -EINVAL);
+	CHECK_EQ(nm_rx_stats(NULL, &st, sizeof(st)), -EINVAL);
+	CHECK_EQ(nm_rx_info(NULL, &info, sizeof(info)), -EINVAL);
 	CHECK_EQ(nm_rx_conn_fd(NULL), -EINVAL);
 	CHECK_EQ(nm_rx_conn_queue(NULL), -EINVAL);
 	CHECK_EQ(nm_rx_conn_id(NULL), 0);
@@ -102,12 +102,21 @@ int main(void)
 		CHECK_EQ(nm_rx_add_fd(rx, sv[0], 0), 0);
 		CHECK_EQ(nm_rx_release_tokens(rx, NULL, 1), -EINVAL);
 		CHECK_EQ(nm_rx_release_tokens(rx, &tok, 1), -EOPNOTSUPP);
-		CHECK_EQ(nm_rx_stats(rx, NULL), -EINVAL);
-		CHECK_EQ(nm_rx_info(rx, NULL), -EINVAL);
+		CHECK_EQ(nm_rx_stats(rx, NULL, sizeof(struct nm_rx_stats)), -EINVAL);
+		CHECK_EQ(nm_rx_info(rx, NULL, sizeof(struct nm_rx_info)), -EINVAL);
+		/* a size below the first version's: refused */
+		CHECK_EQ(nm_rx_stats(rx, &st, sizeof(void *)), -EINVAL);
+		{
+			struct nm_rx_info ri;
+
+			CHECK_EQ(nm_rx_info(rx, &ri, sizeof(void *)), -EINVAL);
+			CHECK_EQ(nm_rx_info(rx, &ri, sizeof(ri)), 0);
+			CHECK_EQ(ri.nr_queues, 1);
+		}
 		CHECK_EQ(nm_rx_poll(rx, 0), 0);
 		CHECK_EQ(nm_rx_stop(rx), 0);
 		CHECK_EQ(nm_rx_run(rx, 0), 0);
-		REQUIRE(!nm_rx_stats(rx, &st));
+		REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 		CHECK_EQ(st.conns_active, 1);
 		CHECK_EQ(nm_rx_destroy(rx), 0);	/* closes sv[0] */
 		close(sv[1]);

@@ -26,7 +26,7 @@ static void run(const char *engine)
 	REQUIRE(s.port > 0);
 	t_sender_start(&s);
 	/* Hold everything until the pool is dry. */
-	CHECK_EQ(T_RUN_UNTIL(rx, (nm_rx_stats(rx, &st), st.enobufs > 0 && st.pool_empty > 0), 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, (nm_rx_stats(rx, &st, sizeof(st)), st.enobufs > 0 && st.pool_empty > 0), 10000), 0);
 	stuck = atomic_load(&t.bytes);
 	/* Nothing moves while the consumer holds on. */
 	T_RUN_UNTIL(rx, 0, 200);
@@ -43,7 +43,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * 2);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	if (!strcmp(engine, "uring"))
 		CHECK(st.rearm > 0);
 	CHECK_EQ(nm_rx_destroy(rx), 0);

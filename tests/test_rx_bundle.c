@@ -24,7 +24,7 @@ int main(void)
 	if (!rx && errno == EOPNOTSUPP)
 		SKIP("the kernel has no recv bundles");
 	REQUIRE(rx);
-	REQUIRE(!nm_rx_info(rx, &info));
+	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	CHECK(info.features & NM_RX_FEAT_BUNDLE);
 	CHECK(!(info.features & NM_RX_FEAT_INC));
 	CHECK_EQ(info.buf_size, 4096);
@@ -35,7 +35,7 @@ int main(void)
 	t_sender_join(&s);
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("bundle: %llu msgs, %llu bufs, %llu bundles, enobufs %llu\n",
 	       (unsigned long long)st.msgs, (unsigned long long)st.bufs,
 	       (unsigned long long)st.bundles, (unsigned long long)st.enobufs);

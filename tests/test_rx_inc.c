@@ -24,7 +24,7 @@ int main(void)
 	if (!rx && errno == EOPNOTSUPP)
 		SKIP("the kernel refuses IOU_PBUF_RING_INC");
 	REQUIRE(rx);
-	REQUIRE(!nm_rx_info(rx, &info));
+	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	CHECK(info.features & NM_RX_FEAT_INC);
 	CHECK(!(info.features & NM_RX_FEAT_BUNDLE));
 	s.port = nm_rx_listen(rx, "127.0.0.1", 0);
@@ -34,7 +34,7 @@ int main(void)
 	t_sender_join(&s);
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("inc: %llu msgs, %llu partial (BUF_MORE), refill %llu\n",
 	       (unsigned long long)st.msgs, (unsigned long long)st.inc_partial,
 	       (unsigned long long)st.refill);

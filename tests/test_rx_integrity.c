@@ -76,7 +76,7 @@ static void run(const char *engine)
 	if (!rx && errno == EOPNOTSUPP)
 		SKIP("engine %s refused here", engine);
 	REQUIRE(rx);
-	REQUIRE(!nm_rx_info(rx, &info));
+	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	port = nm_rx_listen(rx, "127.0.0.1", 0);
 	REQUIRE(port > 0);
 	for (int i = 0; i < NSEND; i++) {
@@ -90,7 +90,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), (uint64_t)NCONN * per);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("%s (features %#x, buf %u): %llu bytes in %llu msgs, %llu bufs, %llu ms; "
 	       "refill %llu in %llu batches, enobufs %llu, rearm %llu, bundles %llu, inc %llu\n",
 	       engine, info.features, info.buf_size, (unsigned long long)st.bytes,

@@ -61,7 +61,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), (uint64_t)N * 1000);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK_EQ(st.conns_opened, N);
 	CHECK_EQ(st.conns_active, 0);
 	printf("%s: %d connections, %llu msgs, enobufs %llu\n", engine, N,

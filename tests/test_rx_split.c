@@ -77,7 +77,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
 	CHECK_EQ(atomic_load(&empty), 2);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK_EQ(st.frames, atomic_load(&frames));
 	CHECK_EQ(st.hdr_bytes, 4 * st.frames);
 	printf("%s split: %llu frames, %llu payload bytes, %llu bufs\n", engine,

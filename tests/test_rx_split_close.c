@@ -91,7 +91,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&emsgsize), 1);
 	CHECK_EQ(atomic_load(&clean), 2);
 	CHECK_EQ(atomic_load(&frames), 5);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK_EQ(st.frame_too_big, 1);
 	CHECK_EQ(st.conns_err, 3);
 	CHECK_EQ(st.conns_active, 0);

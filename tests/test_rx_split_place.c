@@ -135,7 +135,7 @@ static void run(const char *engine)
 	atomic_store(&placed, 0);
 	rx = nm_rx_create(&o);
 	REQUIRE(rx);
-	REQUIRE(!nm_rx_info(rx, &info));
+	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	CHECK(info.features & NM_RX_FEAT_PLACE);
 	s.port = nm_rx_listen(rx, "127.0.0.1", 0);
 	REQUIRE(s.port > 0);
@@ -145,7 +145,7 @@ static void run(const char *engine)
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK(st.places > 0);
 	CHECK_EQ(st.place_errors, 0);
 	CHECK_EQ(atomic_load(&placed), st.bytes);

@@ -71,7 +71,7 @@ static void run(const char *engine)
 	CHECK_EQ(nm_rx_release_tokens(rx, mix, 3), 1);
 	CHECK_EQ(nm_rx_release_tokens(rx, mix + 1, 1), -EINVAL);	/* repeated */
 	done++;
-	REQUIRE(!nm_rx_stats(rx, &st));
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK_EQ(st.tok_rejected, 4 + 2 + 1);
 	CHECK_EQ(st.tok_full, 0);
 	/* Keep some tokens: destroy gives their buffers back. */

@@ -262,7 +262,7 @@ int main(void)
 	{
 		struct nm_pool_stats st;
 
-		REQUIRE(nm_pool_get_stats(pool, &st) == 0);
+		REQUIRE(nm_pool_get_stats(pool, &st, sizeof(st)) == 0);
 		CHECK_EQ(st.inflight, 0);
 		CHECK_EQ(st.err_double_put + st.err_foreign + st.err_not_buf +
 			 st.err_range + st.err_inval, 0);

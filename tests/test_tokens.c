@@ -66,7 +66,7 @@ int main(void)
 	CHECK_EQ(nm_pool_inflight(p), 0);
 	{
 		struct nm_pool_stats st;
-		REQUIRE(nm_pool_get_stats(p, &st) == 0);
+		REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 		CHECK_EQ(st.err_double_put + st.err_foreign + st.err_not_buf, 0);
 	}
 	/* Many add/release cycles through a small table stay consistent. */

@@ -32,7 +32,7 @@ int main(void)
 	CHECK_EQ(nm_token_release_all(t), CAP - 3);
 	CHECK_EQ(nm_token_count(t), 0);
 	CHECK_EQ(nm_pool_inflight(p), 1);
-	REQUIRE(nm_pool_get_stats(p, &st) == 0);
+	REQUIRE(nm_pool_get_stats(p, &st, sizeof(st)) == 0);
 	CHECK_EQ(st.err_double_put, 0);			/* nothing put twice */
 
 	/* The tokens are stale now, all of them. */

@@ -639,7 +639,7 @@ static void probe_cuda(void)
 	add("cuda", NULL, n > 0, "%s", nm_cuda_status());
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "cuda%d", i);
-		if (nm_cuda_device_info(i, &di))
+		if (nm_cuda_device_info(i, &di, sizeof(di)))
 			continue;
 		add("cuda_dmabuf", name, di.dmabuf_supported && di.export_api,
 		    "%s (cc %d.%d, %s): dmabuf %s, GPUDirect RDMA %s%s", di.name, di.cc_major,

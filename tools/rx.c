@@ -428,7 +428,7 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 			!strcmp(cfg->provider, "cuda") ? nm_cuda_status() : "");
 		return -1;
 	}
-	nm_area_info(*area, &ai);
+	nm_area_info(*area, &ai, sizeof(ai));
 	st->readable = ai.cpu_base != NULL;
 	if (!st->readable && (cfg->out || cfg->pat.kind)) {
 		fprintf(stderr, "netmem rx: provider %s memory has no CPU mapping; "
@@ -475,7 +475,7 @@ static void sum_stats(struct nm_pool **pools, unsigned int n, struct nm_pool_sta
 		struct nm_pool_stats s;
 		uint64_t *d = (uint64_t *)sum, *x = (uint64_t *)&s;
 
-		if (!pools[q] || nm_pool_get_stats(pools[q], &s))
+		if (!pools[q] || nm_pool_get_stats(pools[q], &s, sizeof(s)))
 			continue;
 		for (size_t k = 0; k < sizeof(s) / sizeof(uint64_t); k++)
 			d[k] += x[k];
@@ -486,7 +486,8 @@ static void sum_stats(struct nm_pool **pools, unsigned int n, struct nm_pool_sta
 	X(alloc_fast) X(alloc_slow) X(alloc_empty) X(alloc_refill) X(alloc_area) \
 	X(alloc_frag) X(recycle_cached) X(recycle_ring) X(recycle_ring_full) \
 	X(recycle_released) X(err_double_put) X(err_foreign) X(err_not_buf) \
-	X(err_range) X(err_inval) X(err_revoked) X(inflight) X(hold) X(release)
+	X(err_range) X(err_inval) X(err_revoked) X(err_sync) X(inflight) X(hold) \
+	X(release)
 
 #define RX_FIELDS(X) \
 	X(bytes) X(bufs) X(msgs) X(frames) X(hdr_bytes) X(conns_opened) \
@@ -539,7 +540,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 
 	sum_stats(st->pools, cfg->queues, &ps);
 	sum_stats(st->hdr_pools, cfg->queues, &hs);
-	nm_rx_stats(st->rx, &rs);
+	nm_rx_stats(st->rx, &rs, sizeof(rs));
 	nm_pat_name(&cfg->pat, pname, sizeof(pname));
 	if (cfg->json) {
 		printf("{\"cmd\":\"rx\",\"engine\":\"%s\",\"provider\":\"%s\",\"split\":%s,"
@@ -687,7 +688,7 @@ int cmd_rx(int argc, char **argv)
 			e == EOPNOTSUPP ? " (see `netmem probe` for what this kernel has)" : "");
 		goto out;
 	}
-	nm_rx_info(st.rx, &info);
+	nm_rx_info(st.rx, &info, sizeof(info));
 	rc = nm_rx_listen(st.rx, host, port);
 	if (rc < 0) {
 		fprintf(stderr, "netmem rx: listen on %s: %s\n", cfg.listen, nm_strerror(rc));

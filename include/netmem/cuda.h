@@ -73,11 +73,13 @@ struct nm_cuda_device_info {
 };
 
 /**
- * nm_cuda_device_info - describe device @device.
- * Return: 0; -EINVAL (NULL info, negative device); -ENODEV (no such
- * device); -EOPNOTSUPP (no driver).
+ * nm_cuda_device_info - describe device @device into @info, of @size bytes
+ * (sizeof(*info)).
+ * Return: 0; -EINVAL (NULL info, @size too small, negative device);
+ * -ENODEV (no such device); -EOPNOTSUPP (no driver).
  */
-NM_API int nm_cuda_device_info(int device, struct nm_cuda_device_info *info);
+NM_API int nm_cuda_device_info(int device, struct nm_cuda_device_info *info,
+			       size_t size);
 
 /**
  * nm_cuda_host_alloc - @size bytes of pinned (page-locked) host memory
@@ -143,10 +145,13 @@ struct nm_cuda_stats {
 };
 
 /**
- * nm_cuda_area_stats - snapshot of a cuda area's counters.
- * Return: 0; -EINVAL (NULL, not a cuda area); -ENODEV (area torn down).
+ * nm_cuda_area_stats - snapshot of a cuda area's counters into @st, of
+ * @size bytes (sizeof(*st)).
+ * Return: 0; -EINVAL (NULL, @size too small, not a cuda area); -ENODEV
+ * (area torn down).
  */
-NM_API int nm_cuda_area_stats(const struct nm_area *area, struct nm_cuda_stats *st);
+NM_API int nm_cuda_area_stats(const struct nm_area *area, struct nm_cuda_stats *st,
+			      size_t size);
 
 /**
  * nm_cuda_area_stream - the CUstream the area's placements run on, so a

@@ -69,6 +69,15 @@ struct nm_provider_ops;
 #define NM_OPTS(TYPE, NAME, ...) \
 	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
 
+/*
+ * Output structs (info, stats) likewise grow only at their end.  Every
+ * call that fills one takes the size of the caller's struct, sizeof(*out):
+ * the library writes at most that many bytes, and zeros where the caller's
+ * struct is longer than its own, so a program built against an older or
+ * newer header gets what both know.  A size below the struct's first
+ * version (a pointer's size, say) is -EINVAL.
+ */
+
 /* ------------------------------------------------------------------ */
 /* Areas                                                                */
 /* ------------------------------------------------------------------ */
@@ -163,14 +172,18 @@ NM_API int nm_area_revoke(struct nm_area *area, unsigned int flags);
  */
 NM_API int nm_area_destroy(struct nm_area *area);
 
-/** nm_area_info - describe an area.  Return: 0, -EINVAL. */
-NM_API int nm_area_info(const struct nm_area *area, struct nm_area_info *info);
+/** nm_area_info - describe an area into @info, of @size bytes
+ * (sizeof(*info)).  Return: 0, -EINVAL (NULL, @size too small). */
+NM_API int nm_area_info(const struct nm_area *area, struct nm_area_info *info,
+			size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Pools                                                                */
 /* ------------------------------------------------------------------ */
 
-#define NM_POOL_F_SYNC_FOR_DEVICE (1u << 0) /* call the provider's sync on refill */
+#define NM_POOL_F_SYNC_FOR_DEVICE (1u << 0) /* call the provider's sync on refill
+					     * and on the owner's put into the
+					     * cache; see nm_pool_alloc */
 #define NM_POOL_F_ALL             0x1u
 
 struct nm_pool_opts {
@@ -218,14 +231,18 @@ struct nm_buf {
 /**
  * nm_pool_alloc - take one whole chunk.  Owner thread only.
  * Return: 0; -ENOMEM when the pool and area are empty; -ENODEV when the
- * area is revoked; -EINVAL for NULL arguments.
+ * area is revoked; -EINVAL for NULL arguments; with
+ * NM_POOL_F_SYNC_FOR_DEVICE, the provider's error when it could sync none
+ * of the chunks the pool had left to try (those go back to the area and
+ * count in err_sync; a chunk that fails its sync is never handed out).
  */
 NM_API int nm_pool_alloc(struct nm_pool *pool, struct nm_buf *buf);
 
 /**
  * nm_pool_alloc_bulk - take up to @n whole chunks.  Owner thread only.
  * Return: how many were taken (0..n; fewer when memory runs short), or
- * -ENODEV (revoked, none taken), -EINVAL.
+ * -ENODEV (revoked, none taken), -EINVAL, or the provider's sync error
+ * (as nm_pool_alloc; none taken).
  */
 NM_API int nm_pool_alloc_bulk(struct nm_pool *pool, struct nm_buf *bufs,
 			      unsigned int n);
@@ -346,16 +363,21 @@ struct nm_pool_stats {
 	uint64_t err_range;       /* -ERANGE */
 	uint64_t err_inval;       /* -EINVAL (bad sizes, NULLs) */
 	uint64_t err_revoked;     /* -ENODEV */
+	uint64_t err_sync;        /* chunks the provider could not sync for the
+				   * device (NM_POOL_F_SYNC_FOR_DEVICE): given
+				   * back to the area, not handed out */
 	/* state */
 	uint64_t inflight;        /* chunks held outside the pool now */
 	uint64_t hold;            /* chunks taken from the area, ever */
 	uint64_t release;         /* chunks returned to the area, ever */
 };
 
-/** nm_pool_get_stats - snapshot of a pool's counters.  Any thread; values
- * touched by the owner thread are read racily (they are monotonic). */
+/** nm_pool_get_stats - snapshot of a pool's counters into @st, of @size
+ * bytes (sizeof(*st)).  Any thread; values touched by the owner thread are
+ * read racily (they are monotonic).  Return: 0, -EINVAL (NULL, @size too
+ * small). */
 NM_API int nm_pool_get_stats(const struct nm_pool *pool,
-			     struct nm_pool_stats *st);
+			     struct nm_pool_stats *st, size_t size);
 
 /** nm_pool_inflight - chunks of this pool held outside it (by users or the
  * kernel). Return: count >= 0, or -EINVAL. */

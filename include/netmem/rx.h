@@ -228,7 +228,9 @@ struct nm_rx_info {
 	unsigned int ring_entries;  /* uring: provided buffers per queue */
 	unsigned int cq_entries;    /* uring: CQ entries per queue */
 };
-NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info);
+/** nm_rx_info - describe @rx into @info, of @size bytes (sizeof(*info)).
+ * Return: 0, -EINVAL (NULL, @size too small). */
+NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info, size_t size);
 
 /** nm_rx_engines - names of the engines built in; returns the count. */
 NM_API int nm_rx_engines(const char **names, int max);
@@ -257,9 +259,10 @@ struct nm_rx_stats {
 	uint64_t tok_rejected;   /* bad tokens given to nm_rx_release_tokens */
 	uint64_t tok_full;       /* buffers delivered without a token */
 };
-/** nm_rx_stats - sum of the queues' counters.  Any thread (read racily,
- * monotonic).  Return: 0, -EINVAL. */
-NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st);
+/** nm_rx_stats - sum of the queues' counters into @st, of @size bytes
+ * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL
+ * (NULL, @size too small). */
+NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st, size_t size);
 
 #ifdef __cplusplus
 }

@@ -201,6 +201,20 @@ int nm_opts_copy(void *dst, size_t known_sz, const void *src)
 	return 0;
 }
 
+/* Hand a filled output struct (@src, the library's @src_sz bytes) to the
+ * caller's @dst of @dst_sz bytes: as much as both know, zeros where the
+ * caller's is longer.  -EINVAL when @dst_sz is below @min_sz, the size of
+ * the struct's first version (a pointer's size passed by mistake). */
+int nm_out_copy(void *dst, size_t dst_sz, const void *src, size_t src_sz, size_t min_sz)
+{
+	if (dst_sz < min_sz)
+		return -EINVAL;
+	memcpy(dst, src, dst_sz < src_sz ? dst_sz : src_sz);
+	if (dst_sz > src_sz)
+		memset((char *)dst + src_sz, 0, dst_sz - src_sz);
+	return 0;
+}
+
 static void area_free(struct nm_area *a)
 {
 	registry_del(a);
@@ -448,9 +462,16 @@ NM_API int nm_area_destroy(struct nm_area *a)
 	return 0;
 }
 
-NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *info)
+/* The size of struct nm_area_info's first version: the least a caller
+ * may pass (see nm_out_copy). */
+#define NM_AREA_INFO_SZ0 168
+_Static_assert(sizeof(struct nm_area_info) >= NM_AREA_INFO_SZ0, "info only grows");
+
+NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *uinfo, size_t size)
 {
-	if (!a || !info)
+	struct nm_area_info full, *info = &full;
+
+	if (!a || !uinfo || size < NM_AREA_INFO_SZ0)
 		return -EINVAL;
 	memset(info, 0, sizeof(*info));
 	info->provider = a->ops->name;
@@ -468,5 +489,5 @@ NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *info)
 	info->nr_free = info->state == NM_AREA_LIVE ? nm_genpool_avail(a->mem.gp) : 0;
 	info->nr_outstanding = atomic_load(&a->outstanding);
 	snprintf(info->detail, sizeof(info->detail), "%s", a->mem.detail);
-	return 0;
+	return nm_out_copy(uinfo, size, info, sizeof(*info), NM_AREA_INFO_SZ0);
 }

@@ -99,7 +99,8 @@ struct nm_owner_stats {
 /* Counters any thread may bump, on error or slow paths only. */
 struct nm_shared_stats {
 	_Atomic uint64_t recycle_ring_full, released, err_double_put,
-		err_foreign, err_not_buf, err_range, err_inval, err_revoked;
+		err_foreign, err_not_buf, err_range, err_inval, err_revoked,
+		err_sync;
 };
 
 struct nm_pool {
@@ -173,6 +174,7 @@ int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz);
  * NULL for defaults) and copy it into @dst of @known_sz bytes, zeroing
  * what the caller did not set and setting dst's sz.  Return 0 or -errno. */
 int nm_opts_copy(void *dst, size_t known_sz, const void *src);
+int nm_out_copy(void *dst, size_t dst_sz, const void *src, size_t src_sz, size_t min_sz);
 
 #define NM_STAT_ADD_OWNER(p, f, n) \
 	atomic_store_explicit(&(p)->ost.f, \

@@ -77,15 +77,37 @@ static void pool_release(struct nm_pool *p, struct nm_iov *const *v, unsigned in
 	pool_unref(p, (long)n);
 }
 
-static void sync_for_device(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+/* Sync @n chunks for the device before they are handed out (pools with
+ * NM_POOL_F_SYNC_FOR_DEVICE).  A chunk the provider could not sync is not
+ * handed out: it goes back to the area (the next take syncs it again) and
+ * counts in err_sync.  Compacts @v and returns how many are left; the
+ * provider's first error goes to *err. */
+static unsigned int sync_for_device(struct nm_pool *p, struct nm_iov **v, unsigned int n,
+				    int *err)
 {
 	struct nm_area *a = p->area;
+	struct nm_iov *bad[NM_CACHE_SIZE];
+	unsigned int kept = 0, nbad = 0;
 
 	if (!a->ops->sync)
-		return;
-	for (unsigned int i = 0; i < n; i++)
-		a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
-			     p->chunk_size, NM_SYNC_FOR_DEVICE);
+		return n;
+	for (unsigned int i = 0; i < n; i++) {
+		int r = a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
+				     p->chunk_size, NM_SYNC_FOR_DEVICE);
+
+		if (nm_likely(!r)) {
+			v[kept++] = v[i];
+			continue;
+		}
+		if (!*err)
+			*err = r < 0 ? r : -EIO;
+		bad[nbad++] = v[i];
+	}
+	if (nbad) {
+		NM_STAT_ADD_SHARED(p, err_sync, nbad);
+		pool_release(p, bad, nbad);
+	}
+	return kept;
 }
 
 /* The put slot of the calling thread: its thread identity hashed. */
@@ -252,8 +274,11 @@ pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 		return;
 	}
 	if (owner && p->cache_count < NM_CACHE_SIZE) {
-		if (nm_unlikely(p->flags & NM_POOL_F_SYNC_FOR_DEVICE))
-			sync_for_device(p, &iov, 1);
+		int err = 0;
+
+		if (nm_unlikely(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
+		    !sync_for_device(p, &iov, 1, &err))
+			return;		/* back in the area */
 		p->cache[p->cache_count++] = iov;
 		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
 		return;
@@ -365,16 +390,32 @@ NM_API int nm_pool_set_owner(struct nm_pool *p)
 	return 0;
 }
 
+/* The cache now holds @n fresh chunks: sync them for the device if the
+ * pool asks for it.  Return how many are cached, or the provider's error
+ * when none could be synced. */
+static int refilled(struct nm_pool *p, uint32_t n)
+{
+	int err = 0;
+
+	if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE) {
+		n = sync_for_device(p, p->cache, n, &err);
+		if (!n) {
+			p->cache_count = 0;
+			return err;
+		}
+	}
+	p->cache_count = n;
+	return (int)n;
+}
+
 /* The empty cache was just filled with @n chunks other threads put (from
- * the ring or the put slots): count them, sync them.  Return @n. */
+ * the ring or the put slots): count them, sync them.  Return as
+ * refilled(). */
 static int refilled_recycled(struct nm_pool *p, uint32_t n)
 {
-	p->cache_count = n;
 	NM_STAT_ADD_OWNER(p, alloc_refill, 1);
 	NM_STAT_ADD_OWNER(p, recycle_ring, n);
-	if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
-		sync_for_device(p, p->cache, n);
-	return (int)n;
+	return refilled(p, n);
 }
 
 /* Refill the empty cache.  Return the number now cached or -errno. */
@@ -382,7 +423,7 @@ static int pool_refill(struct nm_pool *p)
 {
 	uint32_t idx[NM_CACHE_REFILL];
 	uint32_t n, want = NM_CACHE_REFILL;
-	int got;
+	int got, r, err = 0;
 
 	if (!nm_area_live(p->area)) {
 		pool_flush(p);
@@ -392,9 +433,15 @@ static int pool_refill(struct nm_pool *p)
 	if (atomic_load_explicit(&p->owner, memory_order_relaxed) != nm_self())
 		atomic_store_explicit(&p->owner, nm_self(), memory_order_relaxed);
 
+	/* Each source once, in turn; one whose chunks could not be synced
+	 * for the device (they went back to the area) is passed over. */
 	n = nm_ring_dequeue(&p->ring, p->cache, NM_CACHE_REFILL);
-	if (n)
-		return refilled_recycled(p, n);
+	if (n) {
+		r = refilled_recycled(p, n);
+		if (r > 0)
+			return r;
+		err = r;
+	}
 	if (p->max_chunks) {
 		uint64_t held = atomic_load_explicit(&p->hold, memory_order_relaxed) -
 				atomic_load_explicit(&p->release_cnt, memory_order_relaxed);
@@ -409,30 +456,36 @@ static int pool_refill(struct nm_pool *p)
 		NM_STAT_ADD_SHARED(p, err_revoked, 1);
 		return -ENODEV;
 	}
-	if (got <= 0) {
-		/* Last: what other threads put and have not sent on yet. */
-		n = pool_steal(p, p->cache, NM_CACHE_REFILL);
-		if (n)
-			return refilled_recycled(p, n);
-		NM_STAT_ADD_OWNER(p, alloc_empty, 1);
-		return -ENOMEM;
+	if (got > 0) {
+		/* The pool holds a reference per chunk taken: taken before
+		 * the chunks can be seen by anyone else. */
+		atomic_fetch_add_explicit(&p->refs, got, memory_order_relaxed);
+		for (int i = 0; i < got; i++) {
+			struct nm_iov *iov = &p->iovs[idx[i]];
+			atomic_store_explicit(&iov->pool, p, memory_order_relaxed);
+			p->cache[i] = iov;
+		}
+		atomic_store_explicit(&p->hold,
+				      atomic_load_explicit(&p->hold, memory_order_relaxed) + got,
+				      memory_order_relaxed);
+		NM_STAT_ADD_OWNER(p, alloc_area, (uint64_t)got);
+		r = refilled(p, (uint32_t)got);
+		if (r > 0)
+			return r;
+		err = r;
 	}
-	/* The pool holds a reference per chunk taken: taken before the
-	 * chunks can be seen by anyone else. */
-	atomic_fetch_add_explicit(&p->refs, got, memory_order_relaxed);
-	for (int i = 0; i < got; i++) {
-		struct nm_iov *iov = &p->iovs[idx[i]];
-		atomic_store_explicit(&iov->pool, p, memory_order_relaxed);
-		p->cache[i] = iov;
+	/* Last: what other threads put and have not sent on yet. */
+	n = pool_steal(p, p->cache, NM_CACHE_REFILL);
+	if (n) {
+		r = refilled_recycled(p, n);
+		if (r > 0)
+			return r;
+		err = r;
 	}
-	p->cache_count = (uint32_t)got;
-	atomic_store_explicit(&p->hold,
-			      atomic_load_explicit(&p->hold, memory_order_relaxed) + got,
-			      memory_order_relaxed);
-	NM_STAT_ADD_OWNER(p, alloc_area, (uint64_t)got);
-	if (p->flags & NM_POOL_F_SYNC_FOR_DEVICE)
-		sync_for_device(p, p->cache, (unsigned int)got);
-	return got;
+	if (err)
+		return err;
+	NM_STAT_ADD_OWNER(p, alloc_empty, 1);
+	return -ENOMEM;
 }
 
 static inline void take_one(struct nm_pool *p, struct nm_buf *buf)
@@ -504,7 +557,9 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned i
 			NM_STAT_ADD_OWNER(p, alloc_slow, 1);
 			r = pool_refill(p);
 			if (r < 0) {
-				if (r == -ENODEV && !done)
+				/* none taken: say why, unless it is only
+				 * that memory ran short */
+				if (r != -ENOMEM && !done)
 					return r;
 				break;
 			}
@@ -1051,10 +1106,17 @@ NM_API long nm_pool_inflight(const struct nm_pool *p)
 	return nm_pool_held(p, NULL, 0);
 }
 
-NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *st)
+/* The size of struct nm_pool_stats's first version (nm_out_copy). */
+#define NM_POOL_STATS_SZ0 160
+_Static_assert(sizeof(struct nm_pool_stats) >= NM_POOL_STATS_SZ0, "stats only grow");
+
+NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *ust, size_t size)
 {
-	if (!p || !st)
+	struct nm_pool_stats full, *st = &full;
+
+	if (!p || !ust || size < NM_POOL_STATS_SZ0)
 		return -EINVAL;
+	memset(st, 0, sizeof(*st));
 #define O(f) atomic_load_explicit(&p->ost.f, memory_order_relaxed)
 #define S(f) atomic_load_explicit(&p->sst.f, memory_order_relaxed)
 	st->alloc_fast = O(alloc_fast);
@@ -1076,12 +1138,13 @@ NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *st)
 	st->err_range = S(err_range);
 	st->err_inval = S(err_inval);
 	st->err_revoked = S(err_revoked);
+	st->err_sync = S(err_sync);
 #undef O
 #undef S
 	st->hold = atomic_load_explicit(&p->hold, memory_order_relaxed);
 	st->release = atomic_load_explicit(&p->release_cnt, memory_order_relaxed);
 	st->inflight = (uint64_t)nm_pool_inflight(p);
-	return 0;
+	return nm_out_copy(ust, size, st, sizeof(*st), NM_POOL_STATS_SZ0);
 }
 
 NM_API struct nm_area *nm_pool_area(const struct nm_pool *p)

@@ -552,14 +552,21 @@ NM_API int nm_cuda_available(void)
 	return cu ? cu->device_count : err;
 }
 
-NM_API int nm_cuda_device_info(int device, struct nm_cuda_device_info *info)
+/* The sizes of the output structs' first versions (nm_out_copy). */
+#define NM_CUDA_DEVICE_INFO_SZ0 160
+#define NM_CUDA_STATS_SZ0 88
+_Static_assert(sizeof(struct nm_cuda_device_info) >= NM_CUDA_DEVICE_INFO_SZ0, "info only grows");
+_Static_assert(sizeof(struct nm_cuda_stats) >= NM_CUDA_STATS_SZ0, "stats only grow");
+
+NM_API int nm_cuda_device_info(int device, struct nm_cuda_device_info *uinfo, size_t size)
 {
+	struct nm_cuda_device_info full, *info = &full;
 	const struct nm_cudrv *cu;
 	CUdevice dev;
 	size_t total = 0;
 	int err;
 
-	if (!info || device < 0)
+	if (!uinfo || device < 0 || size < NM_CUDA_DEVICE_INFO_SZ0)
 		return -EINVAL;
 	cu = nm_cudrv_get(&err);
 	if (!cu)
@@ -581,7 +588,7 @@ NM_API int nm_cuda_device_info(int device, struct nm_cuda_device_info *info)
 				   CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED, dev) != CUDA_SUCCESS)
 		info->gdr_supported = 0;
 	info->export_api = cu->MemGetHandleForAddressRange != NULL;
-	return 0;
+	return nm_out_copy(uinfo, size, info, sizeof(*info), NM_CUDA_DEVICE_INFO_SZ0);
 }
 
 /* Run fn in device 0's primary context: pinned host memory is portable,
@@ -659,7 +666,7 @@ NM_API int nm_cuda_pin_area(struct nm_area *area)
 
 	if (!area || area->ops == &nm_cuda_ops)
 		return -EINVAL;
-	if (nm_area_info(area, &info))
+	if (nm_area_info(area, &info, sizeof(info)))
 		return -EINVAL;
 	if (info.state != NM_AREA_LIVE)
 		return -ENODEV;
@@ -776,22 +783,24 @@ out:
 	return err;
 }
 
-NM_API int nm_cuda_area_stats(const struct nm_area *area, struct nm_cuda_stats *st)
+NM_API int nm_cuda_area_stats(const struct nm_area *area, struct nm_cuda_stats *ust,
+			      size_t size)
 {
+	struct nm_cuda_stats st;
 	struct cu_area *ca;
 	int err = 0;
 
-	if (!st)
+	if (!ust || size < NM_CUDA_STATS_SZ0)
 		return -EINVAL;
 	ca = cuda_area_of(area, &err);
 	if (!ca)
 		return err;
 	pthread_mutex_lock(&ca->lock);
-	*st = ca->st;
-	st->place_pending = ca->pq_len;
-	st->deferred_pending = ca->dq_len;
+	st = ca->st;
+	st.place_pending = ca->pq_len;
+	st.deferred_pending = ca->dq_len;
 	pthread_mutex_unlock(&ca->lock);
-	return 0;
+	return nm_out_copy(ust, size, &st, sizeof(st), NM_CUDA_STATS_SZ0);
 }
 
 NM_API void *nm_cuda_area_stream(const struct nm_area *area)

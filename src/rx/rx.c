@@ -49,7 +49,7 @@ static int pool_readable(struct nm_pool *p)
 {
 	struct nm_area_info ai;
 
-	if (nm_area_info(nm_pool_area(p), &ai))
+	if (nm_area_info(nm_pool_area(p), &ai, sizeof(ai)))
 		return 0;
 	return ai.cpu_base != NULL;
 }
@@ -972,25 +972,33 @@ NM_API int nm_rx_conn_close(struct nm_rx_conn *c, int err)
 	return 0;
 }
 
-NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info)
+/* The sizes of the output structs' first versions (nm_out_copy). */
+#define NM_RX_INFO_SZ0 32
+#define NM_RX_STATS_SZ0 176
+_Static_assert(sizeof(struct nm_rx_info) >= NM_RX_INFO_SZ0, "info only grows");
+_Static_assert(sizeof(struct nm_rx_stats) >= NM_RX_STATS_SZ0, "stats only grow");
+
+NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *uinfo, size_t size)
 {
-	if (!rx || !info)
+	struct nm_rx_info info = { 0 };
+
+	if (!rx || !uinfo || size < NM_RX_INFO_SZ0)
 		return -EINVAL;
-	memset(info, 0, sizeof(*info));
-	info->engine = rx->eng->name;
-	info->nr_queues = rx->nq;
-	info->features = rx->features;
-	info->buf_size = rx->q[0].buf_size;
-	info->ring_entries = rx->ring_entries;
-	info->cq_entries = rx->cq_entries;
-	return 0;
+	info.engine = rx->eng->name;
+	info.nr_queues = rx->nq;
+	info.features = rx->features;
+	info.buf_size = rx->q[0].buf_size;
+	info.ring_entries = rx->ring_entries;
+	info.cq_entries = rx->cq_entries;
+	return nm_out_copy(uinfo, size, &info, sizeof(info), NM_RX_INFO_SZ0);
 }
 
-NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st)
+NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *ust, size_t size)
 {
+	struct nm_rx_stats full, *st = &full;
 	uint64_t *out = (uint64_t *)st;
 
-	if (!rx || !st)
+	if (!rx || !ust || size < NM_RX_STATS_SZ0)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	for (unsigned int i = 0; i < rx->nq; i++)
@@ -999,5 +1007,5 @@ NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st)
 						       memory_order_relaxed);
 	st->tok_rejected = atomic_load_explicit(&((struct nm_rx *)rx)->tok_rejected,
 						memory_order_relaxed);
-	return 0;
+	return nm_out_copy(ust, size, st, sizeof(*st), NM_RX_STATS_SZ0);
 }

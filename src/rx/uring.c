@@ -534,7 +534,7 @@ static int ur_init(struct nm_rxq *q)
 		struct nm_area_info ai;
 		uint64_t bufs;
 
-		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai)) {
+		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai, sizeof(ai))) {
 			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) / 2;
 			while (e->entries > 8 && e->entries > bufs)
 				e->entries >>= 1;
