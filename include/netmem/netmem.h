@@ -270,6 +270,14 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
  * before going on to the pool's return ring; the owner takes waiting
  * chunks when it has nothing else left, and destroy and revocation
  * release them, so none is lost or held back from an owner that needs it.
+ *
+ * What a reference count cannot tell (as in the kernel's page_pool and
+ * DPDK's mbufs): a put of an old copy of a buffer whose chunk has since
+ * been handed out again is taken as a put of the new holder's buffer; and
+ * a fragment put twice while other fragments (or nm_buf_get references)
+ * of its chunk are still held drops the chunk's count once too often, so
+ * the chunk is recycled under its last holder, who then gets -EALREADY.
+ * Every other double put is refused.
  */
 NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
 
