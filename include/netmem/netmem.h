@@ -276,8 +276,8 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
  * been handed out again is taken as a put of the new holder's buffer; and
  * a fragment put twice while other fragments (or nm_buf_get references)
  * of its chunk are still held drops the chunk's count once too often, so
- * the chunk is recycled under its last holder, who then gets -EALREADY.
- * Every other double put is refused.
+ * the chunk is recycled while its last fragment is still held.  Every
+ * other double put is refused.
  */
 NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
 
