@@ -27,13 +27,7 @@ int main(void)
 	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	CHECK(info.features & NM_RX_FEAT_INC);
 	CHECK(!(info.features & NM_RX_FEAT_BUNDLE));
-	s.port = nm_rx_listen(rx, "127.0.0.1", 0);
-	REQUIRE(s.port > 0);
-	t_sender_start(&s);
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn || atomic_load(&t.bad), 20000), 0);
-	t_sender_join(&s);
-	CHECK_EQ(atomic_load(&t.bad), 0);
-	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
+	t_send_and_receive(rx, &s, &t);
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("inc: %llu msgs, %llu partial (BUF_MORE), refill %llu\n",
 	       (unsigned long long)st.msgs, (unsigned long long)st.inc_partial,

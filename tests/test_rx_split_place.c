@@ -137,13 +137,7 @@ static void run(const char *engine)
 	REQUIRE(rx);
 	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
 	CHECK(info.features & NM_RX_FEAT_PLACE);
-	s.port = nm_rx_listen(rx, "127.0.0.1", 0);
-	REQUIRE(s.port > 0);
-	t_sender_start(&s);
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn || atomic_load(&t.bad), 20000), 0);
-	t_sender_join(&s);
-	CHECK_EQ(atomic_load(&t.bad), 0);
-	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * (uint64_t)s.nconn);
+	t_send_and_receive(rx, &s, &t);
 	CHECK_EQ(atomic_load(&t.close_errs), 0);
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	CHECK(st.places > 0);

@@ -346,6 +346,21 @@ static inline void t_sender_join(struct t_sender *s)
 	CHECK_EQ(s->err, 0);
 }
 
+/* The common run: listen on loopback, send from s->nconn connections,
+ * run @rx until all of them closed (or a byte came wrong, or 20 s), and
+ * check every byte arrived and none was wrong. */
+static inline void t_send_and_receive(struct nm_rx *rx, struct t_sender *s, struct t_rx *t)
+{
+	s->port = nm_rx_listen(rx, "127.0.0.1", 0);
+	REQUIRE(s->port > 0);
+	t_sender_start(s);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t->closed) == s->nconn ||
+				 atomic_load(&t->bad), 20000), 0);
+	t_sender_join(s);
+	CHECK_EQ(atomic_load(&t->bad), 0);
+	CHECK_EQ(atomic_load(&t->bytes), s->per_conn * (uint64_t)s->nconn);
+}
+
 /* Whether the sanitizers slow us down: shrink the work. */
 static inline int t_sanitized(void)
 {
