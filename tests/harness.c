@@ -15,6 +15,21 @@ struct nm_area *t_host_area(size_t chunks, unsigned int order)
 	return a;
 }
 
+int t_same_good_stats(const struct nm_pool_stats *a, const struct nm_pool_stats *b)
+{
+#define SAME(f) \
+	if (a->f != b->f) { \
+		fprintf(stderr, "%s moved: %llu -> %llu\n", #f, \
+			(unsigned long long)a->f, (unsigned long long)b->f); \
+		return 0; \
+	}
+	SAME(alloc_fast) SAME(alloc_slow) SAME(alloc_area) SAME(recycle_cached)
+	SAME(recycle_ring) SAME(recycle_released) SAME(inflight) SAME(hold)
+	SAME(release)
+#undef SAME
+	return 1;
+}
+
 int t_is_root(void)
 {
 	return geteuid() == 0;

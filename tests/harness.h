@@ -51,6 +51,11 @@ static inline int t_done(void)
 /* A host area + pool of n chunks of 4K<<order, or exit(1). */
 struct nm_area *t_host_area(size_t chunks, unsigned int order);
 
+/* Whether two snapshots of a pool agree on every good-operation counter
+ * and on the in-flight state (a rejected call must move none of them);
+ * prints the first that differs. */
+int t_same_good_stats(const struct nm_pool_stats *a, const struct nm_pool_stats *b);
+
 /* Whether we run as root (CAP_NET_ADMIN, hugepages). */
 int t_is_root(void);
 #endif
