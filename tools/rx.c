@@ -251,59 +251,45 @@ static void rx_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *u
 
 static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 {
+	static const char *const flags[] = {
+		"--json", "--quiet", "-q", "--split", "--once", "--no-inc",
+		"--no-bundle", "--bundle", "-h", "--help", NULL,
+	};
+	static const char *const valued[] = {
+		"--listen", "--engine", "--provider", "--out", "--verify",
+		"--queues", "--chunk-order", "--expect", "--timeout", "--ring",
+		"--buf-size", NULL,
+	};
 	uint64_t v;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a, *next;
+		int k = nm_opt_next("rx", argc, argv, &i, flags, valued, &a, &next);
 
+		if (k < 0)
+			return k;
 		if (!strcmp(a, "--json")) {
 			cfg->json = true;
-			continue;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			cfg->quiet = true;
-			continue;
 		} else if (!strcmp(a, "--split")) {
 			cfg->split = true;
-			continue;
 		} else if (!strcmp(a, "--once")) {
 			cfg->once = true;
-			continue;
 		} else if (!strcmp(a, "--no-inc")) {
 			cfg->eng_flags |= NM_RX_F_NO_INC;
-			continue;
 		} else if (!strcmp(a, "--no-bundle")) {
 			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_REQUIRE_BUNDLE) |
 					 NM_RX_F_NO_BUNDLE;
-			continue;
 		} else if (!strcmp(a, "--bundle")) {
 			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_NO_BUNDLE) |
 					 NM_RX_F_REQUIRE_BUNDLE;
-			continue;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage();
 			exit(0);
 		}
-		if (strncmp(a, "--", 2) || !strcmp(a, "--")) {
-			fprintf(stderr, "netmem rx: unexpected argument '%s'\n", a);
-			return -EINVAL;
-		}
-		static const char *const valued[] = {
-			"--listen", "--engine", "--provider", "--out", "--verify",
-			"--queues", "--chunk-order", "--expect", "--timeout", "--ring",
-			"--buf-size", NULL,
-		};
-		bool known = false;
-		for (int k = 0; valued[k]; k++)
-			known |= !strcmp(a, valued[k]);
-		if (!known) {
-			fprintf(stderr, "netmem rx: unknown option '%s'\n", a);
-			return -EINVAL;
-		}
-		if (!next) {
-			fprintf(stderr, "netmem rx: %s needs a value\n", a);
-			return -EINVAL;
-		}
-		i++;
+		if (!k)
+			continue;
 		if (!strcmp(a, "--listen")) {
 			cfg->listen = next;
 		} else if (!strcmp(a, "--engine")) {

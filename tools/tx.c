@@ -249,40 +249,34 @@ out:
 
 static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 {
+	static const char *const flags[] = {
+		"--json", "--quiet", "-q", "--framed", "-h", "--help", NULL,
+	};
+	static const char *const valued[] = {
+		"--connect", "--bytes", "--seconds", "--msg-size", "--conns",
+		"--pattern", "--wait", NULL,
+	};
 	bool have_pat = false;
 	uint64_t v;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a, *next;
+		int k = nm_opt_next("tx", argc, argv, &i, flags, valued, &a, &next);
 
+		if (k < 0)
+			return k;
 		if (!strcmp(a, "--json")) {
 			cfg->json = true;
-			continue;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			cfg->quiet = true;
-			continue;
 		} else if (!strcmp(a, "--framed")) {
 			cfg->framed = true;
-			continue;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage();
 			exit(0);
 		}
-		if (strncmp(a, "--", 2) || !strcmp(a, "--")) {
-			fprintf(stderr, "netmem tx: unexpected argument '%s'\n", a);
-			return -EINVAL;
-		}
-		if (strcmp(a, "--connect") && strcmp(a, "--bytes") && strcmp(a, "--seconds") &&
-		    strcmp(a, "--msg-size") && strcmp(a, "--conns") && strcmp(a, "--pattern") &&
-		    strcmp(a, "--wait")) {
-			fprintf(stderr, "netmem tx: unknown option '%s'\n", a);
-			return -EINVAL;
-		}
-		if (!next) {
-			fprintf(stderr, "netmem tx: %s needs a value\n", a);
-			return -EINVAL;
-		}
-		i++;
+		if (!k)
+			continue;
 		if (!strcmp(a, "--connect")) {
 			cfg->connect = next;
 		} else if (!strcmp(a, "--bytes")) {

@@ -170,6 +170,40 @@ int nm_parse_secs(const char *s, double *v)
 	return 0;
 }
 
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(s, *list))
+			return true;
+	return false;
+}
+
+int nm_opt_next(const char *cmd, int argc, char **argv, int *i,
+		const char *const *flags, const char *const *valued,
+		const char **opt, const char **val)
+{
+	const char *a = argv[*i];
+
+	*opt = a;
+	*val = NULL;
+	if (in_list(a, flags))
+		return 0;
+	if (strncmp(a, "--", 2) || !strcmp(a, "--")) {
+		fprintf(stderr, "netmem %s: unexpected argument '%s'\n", cmd, a);
+		return -EINVAL;
+	}
+	if (!in_list(a, valued)) {
+		fprintf(stderr, "netmem %s: unknown option '%s'\n", cmd, a);
+		return -EINVAL;
+	}
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "netmem %s: %s needs a value\n", cmd, a);
+		return -EINVAL;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
 int nm_parse_hostport(const char *s, bool passive, struct sockaddr_storage *ss,
 		      socklen_t *sslen, char *err, size_t errlen)
 {

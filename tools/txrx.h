@@ -70,6 +70,17 @@ int nm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 int nm_parse_secs(const char *s, double *v);
 
 /*
+ * nm_opt_next - one step of a command's option loop over argv[*i]: a flag
+ * from @flags (NULL-terminated) returns 0; an option from @valued takes the
+ * next argument as its value (*val, and *i moves past it) and returns 1.
+ * Anything else, or a valued option at the end, prints "netmem @cmd: ..."
+ * and returns -EINVAL.  *opt is the option either way.
+ */
+int nm_opt_next(const char *cmd, int argc, char **argv, int *i,
+		const char *const *flags, const char *const *valued,
+		const char **opt, const char **val);
+
+/*
  * nm_parse_hostport - "HOST:PORT", "[V6]:PORT" or ":PORT" (any address)
  * into @ss.  @passive: for bind (an empty host is the wildcard).
  * Return: 0, or -EINVAL with @err describing why.
