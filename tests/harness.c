@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "harness.h"
+#include <netmem/provider.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int nm_test_failures;
@@ -28,6 +30,24 @@ int t_same_good_stats(const struct nm_pool_stats *a, const struct nm_pool_stats 
 	SAME(release)
 #undef SAME
 	return 1;
+}
+
+int t_anon_init(struct nm_area_mem *m)
+{
+	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	m->cpu_base = m->priv = p;
+	m->io_base = (uintptr_t)p;
+	return 0;
+}
+
+void t_anon_fini(struct nm_area_mem *m)
+{
+	munmap(m->priv, m->size);
+	m->priv = NULL;
 }
 
 int t_is_root(void)

@@ -56,6 +56,13 @@ struct nm_area *t_host_area(size_t chunks, unsigned int order);
  * prints the first that differs. */
 int t_same_good_stats(const struct nm_pool_stats *a, const struct nm_pool_stats *b);
 
+/* For providers a test registers: back an area with anonymous memory,
+ * CPU-readable, its IO address the CPU one (area_init's work), and give
+ * it back (area_fini's).  Return 0 or -errno. */
+struct nm_area_mem;
+int t_anon_init(struct nm_area_mem *m);
+void t_anon_fini(struct nm_area_mem *m);
+
 /* Whether we run as root (CAP_NET_ADMIN, hugepages). */
 int t_is_root(void);
 #endif

@@ -11,7 +11,6 @@
 #include "harness.h"
 #include <netmem/provider.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #define LIMIT 1024
 
@@ -19,23 +18,16 @@ static long inits, finis;
 
 static int cnt_init(struct nm_area_mem *m, const struct nm_area_opts *o)
 {
-	void *p;
+	int r = t_anon_init(m);
 
 	(void)o;
-	p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	m->cpu_base = p;
-	m->priv = p;
-	m->io_base = (uintptr_t)p;
-	inits++;
-	return 0;
+	inits += !r;
+	return r;
 }
 
 static void cnt_fini(struct nm_area_mem *m)
 {
-	munmap(m->priv, m->size);
+	t_anon_fini(m);
 	finis++;
 }
 

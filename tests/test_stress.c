@@ -53,21 +53,17 @@ static _Atomic long inits, finis;
 
 static int st_init(struct nm_area_mem *m, const struct nm_area_opts *o)
 {
-	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int r = t_anon_init(m);
 
-	if (p == MAP_FAILED)
-		return -errno;
-	m->cpu_base = p;
-	m->priv = p;
-	m->io_base = (uintptr_t)p;
-	atomic_fetch_add(&inits, 1);
-	return 0;
+	(void)o;
+	if (!r)
+		atomic_fetch_add(&inits, 1);
+	return r;
 }
 
 static void st_fini(struct nm_area_mem *m)
 {
-	munmap(m->priv, m->size);
+	t_anon_fini(m);
 	atomic_fetch_add(&finis, 1);
 }
 

@@ -13,7 +13,6 @@
 #include <netmem/provider.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/mman.h>
 
 #define NR 32
 
@@ -25,21 +24,9 @@ static unsigned int shift;
 
 static int sf_init(struct nm_area_mem *m, const struct nm_area_opts *o)
 {
-	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
 	(void)o;
-	if (p == MAP_FAILED)
-		return -errno;
-	m->cpu_base = m->priv = p;
-	m->io_base = (uintptr_t)p;
 	shift = 12 + m->order;
-	return 0;
-}
-
-static void sf_fini(struct nm_area_mem *m)
-{
-	munmap(m->priv, m->size);
+	return t_anon_init(m);
 }
 
 static int sf_sync(struct nm_area_mem *m, uint64_t off, uint64_t len,
@@ -61,7 +48,7 @@ static int sf_sync(struct nm_area_mem *m, uint64_t off, uint64_t len,
 static const struct nm_provider_ops sf_ops = {
 	.name = "sync-fail-test",
 	.area_init = sf_init,
-	.area_fini = sf_fini,
+	.area_fini = t_anon_fini,
 	.alloc_bulk = nm_genpool_alloc_bulk,
 	.release = nm_genpool_release,
 	.sync = sf_sync,

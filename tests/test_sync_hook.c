@@ -12,7 +12,6 @@
 #include <netmem/provider.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/mman.h>
 
 #define NR 32
 
@@ -23,20 +22,9 @@ static unsigned int shift;
 
 static int sy_init(struct nm_area_mem *m, const struct nm_area_opts *o)
 {
-	void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (p == MAP_FAILED)
-		return -errno;
-	m->cpu_base = m->priv = p;
-	m->io_base = (uintptr_t)p;
+	(void)o;
 	shift = 12 + m->order;
-	return 0;
-}
-
-static void sy_fini(struct nm_area_mem *m)
-{
-	munmap(m->priv, m->size);
+	return t_anon_init(m);
 }
 
 static int sy_sync(struct nm_area_mem *m, uint64_t off, uint64_t len,
@@ -59,7 +47,7 @@ static int sy_sync(struct nm_area_mem *m, uint64_t off, uint64_t len,
 static const struct nm_provider_ops sync_ops = {
 	.name = "sync-test",
 	.area_init = sy_init,
-	.area_fini = sy_fini,
+	.area_fini = t_anon_fini,
 	.alloc_bulk = nm_genpool_alloc_bulk,
 	.release = nm_genpool_release,
 	.sync = sy_sync,
