@@ -27,7 +27,8 @@
  * netmem is faster; for ops_per_s a ratio above 1 does.
  *
  * Every figure is the median of several timed runs (5 x ~0.2 s; 3 x
- * ~0.01 s with --quick), the implementations interleaved run by run.  The
+ * ~0.01 s with --quick; --reps N), the implementations interleaved run by
+ * run; a ratio is the median of the ratios within each such pair.  The
  * single-thread loops run on the first CPU of the affinity mask; the
  * cross-thread pair on the first two.  With DPDK built in, EAL is started
  * (no hugepages, no PCI, no shared config) on those two CPUs, and both
@@ -64,7 +65,7 @@
 #define DPDK_CACHE  256u
 #define BULK        32u
 #define Q_SIZE      1024u         /* hand-off queue slots, power of 2 */
-#define MAX_REPS    9
+#define MAX_REPS    25
 
 enum impl { IMPL_NETMEM, IMPL_DPDK, IMPL_MALLOC, NR_IMPLS };
 static const char *const impl_name[NR_IMPLS] = { "netmem", "dpdk", "malloc" };
@@ -92,6 +93,8 @@ static const struct {
 struct figure {
 	bool have;
 	double med, lo, hi;
+	double run[MAX_REPS];     /* each run's figure, in run order */
+	unsigned int n;
 };
 
 struct bench {
@@ -624,6 +627,8 @@ static void dpdk_teardown(struct bench *b)
 
 static void figure_set(struct figure *f, double *v, unsigned int n)
 {
+	memcpy(f->run, v, n * sizeof(*v));	/* before the median sorts v */
+	f->n = n;
 	f->med = bu_median(v, n);
 	f->lo = v[0];
 	f->hi = v[n - 1];
@@ -726,13 +731,34 @@ static void run_xthread(struct bench *b)
 /* Output                                                               */
 /* ------------------------------------------------------------------ */
 
-static double ratio(const struct bench *b, enum bench_id id, enum impl other)
+/* netmem's figure over @other's: the median, over the runs, of the ratio
+ * within each pair of runs taken in turn (a drift of the host's speed
+ * during the bench moves both figures of a pair alike); the spread of
+ * those ratios in *lo..*hi when asked.  0 when either figure is missing. */
+static double ratio_spread(const struct bench *b, enum bench_id id, enum impl other,
+			   double *lo, double *hi)
 {
 	const struct figure *n = &b->fig[id][IMPL_NETMEM], *o = &b->fig[id][other];
+	double r[MAX_REPS], med;
 
-	if (!n->have || !o->have || o->med <= 0)
+	if (!n->have || !o->have || n->n != o->n || !n->n)
 		return 0;
-	return n->med / o->med;
+	for (unsigned int i = 0; i < n->n; i++) {
+		if (o->run[i] <= 0)
+			return 0;
+		r[i] = n->run[i] / o->run[i];
+	}
+	med = bu_median(r, n->n);
+	if (lo)
+		*lo = r[0];
+	if (hi)
+		*hi = r[n->n - 1];
+	return med;
+}
+
+static double ratio(const struct bench *b, enum bench_id id, enum impl other)
+{
+	return ratio_spread(b, id, other, NULL, NULL);
 }
 
 static void print_json(const struct bench *b)
@@ -772,7 +798,7 @@ static void cell(char *s, size_t sz, const struct figure *f, bool mega)
 
 static void print_table(const struct bench *b)
 {
-	char c[NR_IMPLS][32], rd[16], rm[16];
+	char c[NR_IMPLS][32], rd[32], rm[16];
 
 	printf("netmem bench pool: %u-byte objects, %d runs of ~%.2f s each (cross-thread %.2f s), "
 	       "median +-half the min..max spread\n",
@@ -801,7 +827,7 @@ static void print_table(const struct bench *b)
 		cell(c[0], sizeof(c[0]), &b->base[i], false);
 		printf("  %-34s %12s\n", base_info[i].label, c[0]);
 	}
-	printf("\n%-28s %-7s %13s %13s %13s %12s %14s\n", "", "unit", "netmem", "dpdk",
+	printf("\n%-28s %-7s %13s %13s %13s %18s %14s\n", "", "unit", "netmem", "dpdk",
 	       "malloc", "netmem/dpdk", "netmem/malloc");
 	for (int id = 0; id < NR_BENCH; id++) {
 		bool mega = bench_info[id].higher_better;
@@ -809,23 +835,31 @@ static void print_table(const struct bench *b)
 
 		for (int i = 0; i < NR_IMPLS; i++)
 			cell(c[i], sizeof(c[i]), &b->fig[id][i], mega);
-		r = ratio(b, id, IMPL_DPDK);
-		snprintf(rd, sizeof(rd), r > 0 ? "%.2f" : "-", r);
+		double lo = 0, hi = 0;
+
+		r = ratio_spread(b, id, IMPL_DPDK, &lo, &hi);
+		if (r > 0)
+			snprintf(rd, sizeof(rd), "%.2f (%.2f-%.2f)", r, lo, hi);
+		else
+			snprintf(rd, sizeof(rd), "-");
 		r = ratio(b, id, IMPL_MALLOC);
 		snprintf(rm, sizeof(rm), r > 0 ? "%.2f" : "-", r);
-		printf("%-28s %-7s %13s %13s %13s %12s %14s\n", bench_info[id].label,
+		printf("%-28s %-7s %13s %13s %13s %18s %14s\n", bench_info[id].label,
 		       bench_info[id].unit, c[0], c[1], c[2], rd, rm);
 	}
-	printf("\nratios are netmem's figure over the other's: for ns/obj below 1.00 means\n"
-	       "netmem is faster; for Mobj/s above 1.00 means netmem is faster.\n");
+	printf("\nratios are netmem's figure over the other's, the median over the runs of\n"
+	       "each pair taken in turn (min-max of those in brackets): for ns/obj below\n"
+	       "1.00 means netmem is faster; for Mobj/s above 1.00 means netmem is faster.\n");
 }
 
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: netmem bench pool [--json] [--quick]\n"
-		   "  --json   one JSON object per line: "
+	fprintf(f, "usage: netmem bench pool [--json] [--quick] [--reps N]\n"
+		   "  --json    one JSON object per line: "
 		   "{\"bench\":...,\"impl\":...,\"metric\":...,\"value\":...}\n"
-		   "  --quick  short runs (a smoke test, not figures to quote)\n");
+		   "  --quick   short runs (a smoke test, not figures to quote)\n"
+		   "  --reps N  timed runs per figure, 1 to %d (default 5, 3 with --quick)\n",
+		MAX_REPS);
 	return f == stderr ? 2 : 0;
 }
 
@@ -843,6 +877,18 @@ int cmd_bench_pool(int argc, char **argv)
 			b->json = true;
 		} else if (!strcmp(argv[i], "--quick")) {
 			b->quick = true;
+		} else if (!strcmp(argv[i], "--reps")) {
+			char *e;
+			long v = i + 1 < argc ? strtol(argv[i + 1], &e, 10) : 0;
+
+			if (i + 1 >= argc || *e || v < 1 || v > MAX_REPS) {
+				fprintf(stderr, "netmem bench pool: --reps: expected 1 to %d\n",
+					MAX_REPS);
+				free(b);
+				return usage(stderr);
+			}
+			b->reps = (int)v;
+			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			free(b);
 			return usage(stdout);
@@ -852,7 +898,8 @@ int cmd_bench_pool(int argc, char **argv)
 			return usage(stderr);
 		}
 	}
-	b->reps = b->quick ? 3 : 5;
+	if (!b->reps)
+		b->reps = b->quick ? 3 : 5;
 	b->target_s = b->quick ? 0.01 : 0.2;
 	b->xt_s = b->quick ? 0.02 : 0.3;
 	b->ncpu = bu_cpus(b->cpu, 2);
