@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bad arguments to `netmem rx`, `netmem tx` and `netmem bench rx` end at
- * once with a non-zero status (2 for a usage error, 1 for a setup failure
- * such as a refused connect or a port in use) and a message on stderr that
- * names what was wrong; none of them hangs or starts receiving.
+ * Bad arguments to `netmem rx`, `netmem tx`, `netmem bench rx` and
+ * `netmem bench pool` end at once with a non-zero status (2 for a usage
+ * error, 1 for a setup failure such as a refused connect or a port in use)
+ * and a message on stderr that names what was wrong; none of them hangs or
+ * starts receiving.
  */
 #include "cli_util.h"
 #include <arpa/inet.h>
@@ -116,6 +117,12 @@ int main(void)
 	E(2, "--seconds '0'", "bench", "rx", "--seconds", "0");
 	E(2, "--impl: unknown 'ftp'", "bench", "rx", "--impl", "uring,ftp");
 	E(2, "unknown or incomplete option '--fast'", "bench", "rx", "--fast");
+
+	/* bench pool */
+	E(2, "--reps: expected 1 to 25", "bench", "pool", "--reps", "0");
+	E(2, "--reps: expected 1 to 25", "bench", "pool", "--reps", "26");
+	E(2, "--reps: expected 1 to 25", "bench", "pool", "--reps");
+	E(2, "unknown option '--fast'", "bench", "pool", "--fast");
 
 	close(fd_busy);
 	close(fd_ref);
