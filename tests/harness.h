@@ -13,6 +13,35 @@
 
 #define T_SKIP 77
 
+/* Which sanitizer this test was built with, if any. */
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define T_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
+#endif
+#ifndef T_ASAN
+#define T_ASAN 0
+#endif
+
+/* Whether a sanitizer slows this run down, so a test shrinks its work:
+ * built with one, or NM_SANITIZED set (make sanitize / make tsan set it). */
+static inline int t_sanitized(void)
+{
+	return T_TSAN || T_ASAN || getenv("NM_SANITIZED") != NULL;
+}
+
 extern int nm_test_failures;
 
 #define CHECK(cond) do { \

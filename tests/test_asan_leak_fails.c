@@ -10,14 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define T_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T_ASAN 1
-#endif
-#endif
-
 void *volatile t_leak_sink;
 
 int main(int argc, char **argv)
@@ -28,7 +20,7 @@ int main(int argc, char **argv)
 		t_leak_sink = NULL;	/* the only pointer: lost */
 		return 0;
 	}
-#ifndef T_ASAN
+#if !T_ASAN
 	SKIP("not an ASan build");
 #else
 	int status;

@@ -129,7 +129,7 @@ static void destroy_with_inflight(struct nm_area *a)
 static void destroy_racing_puts(struct nm_area *a)
 {
 	struct nm_buf bufs[NR];
-	double end = now() + (getenv("NM_SANITIZED") ? 1.0 : 2.0);
+	double end = now() + (t_sanitized() ? 1.0 : 2.0);
 	unsigned int rounds = 0;
 
 	while (now() < end && rounds < 20000) {

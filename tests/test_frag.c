@@ -195,7 +195,7 @@ int main(void)
 
 	/* Fragments of varied sizes, put by another thread. */
 	REQUIRE(pthread_create(&th, NULL, putter, NULL) == 0);
-	end = now() + (getenv("NM_SANITIZED") ? 1.0 : 2.0);
+	end = now() + (t_sanitized() ? 1.0 : 2.0);
 	while (now() < end && sent < 2000000) {
 		unsigned int h = atomic_load_explicit(&q_head, memory_order_relaxed);
 		struct nm_buf b;

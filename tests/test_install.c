@@ -69,7 +69,7 @@ int main(void)
 	char pc[512], flags[2048], out[256], cmd[4096];
 	FILE *f;
 
-	if (getenv("NM_SANITIZED"))
+	if (t_sanitized())
 		SKIP("sanitizer build: a program linked against the installed "
 		     "library would need the sanitizer runtime");
 	if (system("command -v cmake >/dev/null && command -v pkg-config >/dev/null "

@@ -122,7 +122,7 @@ int main(void)
 	 * interleaving, every chunk gets back to the area (none is parked
 	 * after the drain), and the pool goes when the last one does. */
 	a = t_host_area(64, 0);
-	for (unsigned int round = 0; round < (getenv("NM_SANITIZED") ? 300u : 3000u); round++) {
+	for (unsigned int round = 0; round < (t_sanitized() ? 300u : 3000u); round++) {
 		struct job j = { NULL, b, 64, 1 + round % 4, -1 };
 		pthread_t t;
 

@@ -152,7 +152,7 @@ static void one_round(unsigned int seed, unsigned long *allocs)
 
 int main(void)
 {
-	double end = now() + (getenv("NM_SANITIZED") ? 2.0 : 3.0);
+	double end = now() + (t_sanitized() ? 2.0 : 3.0);
 	unsigned long allocs = 0;
 	unsigned int rounds = 0;
 

@@ -134,7 +134,7 @@ int main(void)
 {
 	struct nm_iov *v[RING + 8];
 
-	per_producer = getenv("NM_SANITIZED") ? 20000 : 100000;
+	per_producer = t_sanitized() ? 20000 : 100000;
 
 	/* Full ring: a short count, nothing overwritten. */
 	REQUIRE(nm_ring_init(&ring, 8) == 0);

@@ -361,9 +361,4 @@ static inline void t_send_and_receive(struct nm_rx *rx, struct t_sender *s, stru
 	CHECK_EQ(atomic_load(&t->bytes), s->per_conn * (uint64_t)s->nconn);
 }
 
-/* Whether the sanitizers slow us down: shrink the work. */
-static inline int t_sanitized(void)
-{
-	return getenv("NM_SANITIZED") != NULL;
-}
 #endif

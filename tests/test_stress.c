@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Stress: one allocating thread and one returning thread over at least 10
- * million buffers (fewer under sanitizers, NM_SANITIZED=1, fewest under
+ * million buffers (fewer under sanitizers, t_sanitized(), fewest under
  * TSan; the count run is printed), while a third thread revokes the current area every
  * millisecond (every 5 under TSan, whose munmap of an area's 4 MiB costs
  * about that much), once at least MIN_PER_AREA buffers came from it: without
@@ -24,17 +24,6 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_THREAD__)
-#define T_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_TSAN 1
-#endif
-#endif
-#ifndef T_TSAN
-#define T_TSAN 0
-#endif
 
 #define NR      1024
 #define QSIZE   4096
@@ -180,7 +169,7 @@ static void *returner(void *arg)
 
 int main(void)
 {
-	const int sanitized = getenv("NM_SANITIZED") != NULL;
+	const int sanitized = t_sanitized();
 	const uint64_t target = !sanitized ? 10000000 : T_TSAN ? 300000 : 1000000;
 	const double limit = sanitized ? 120 : 50;
 	unsigned long areas = 1, enomem = 0;
