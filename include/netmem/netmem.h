@@ -382,13 +382,16 @@ struct nm_pool_stats {
 
 /** nm_pool_get_stats - snapshot of a pool's counters into @st, of @size
  * bytes (sizeof(*st)).  Any thread; values touched by the owner thread are
- * read racily (they are monotonic).  Return: 0, -EINVAL (NULL, @size too
- * small). */
+ * read racily (they are monotonic).  @st->inflight is counted as
+ * nm_pool_inflight() counts it: a walk over the area's descriptors, so a
+ * call costs O(chunks); for monitoring, not per packet.  Return: 0,
+ * -EINVAL (NULL, @size too small). */
 NM_API int nm_pool_get_stats(const struct nm_pool *pool,
 			     struct nm_pool_stats *st, size_t size);
 
 /** nm_pool_inflight - chunks of this pool held outside it (by users or the
- * kernel). Return: count >= 0, or -EINVAL. */
+ * kernel), found by walking the area's descriptors: O(chunks), exact when
+ * no other thread is putting meanwhile.  Return: count >= 0, or -EINVAL. */
 NM_API long nm_pool_inflight(const struct nm_pool *pool);
 
 /* One held chunk, as nm_pool_held() reports it. */
