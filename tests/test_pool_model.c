@@ -12,7 +12,9 @@
  * nm_pool_held() lists; it checks that no chunk is handed to two holders
  * (whole buffers never share a chunk, fragments never overlap, and a tag
  * written into each buffer is still there when it is put); that -ENOMEM
- * comes only when every chunk the pool took is held; and that after
+ * comes only when every chunk the pool took is held, and the area is
+ * empty or the pool at its max_chunks cap (pool 1 has one; the owner must
+ * then take back what the other thread parked); and that after
  * everything is put back and the pools are destroyed, the area has every
  * chunk again.  The run is six stretches over fresh areas; they end in
  * turn with everything put back, with the area revoked while buffers are
@@ -49,7 +51,10 @@ static int refs[2][NCH];	/* model: references held per chunk */
 static int frag_cur[2] = { -1, -1 };	/* chunk each pool carves from */
 static uint64_t next_tag = 1, rng;
 static uint32_t chunk_size;
-static long n_enomem, n_double, n_remote, n_bulk_bad;
+static long n_enomem, n_double, n_remote, n_bulk_bad, n_at_cap;
+/* Pool 1 may take at most this many chunks of the area (nm_pool_opts
+ * max_chunks); pool 0 has no cap. */
+static const uint64_t max_chunks[2] = { UINT64_MAX, 100 };
 
 /* What the pool's error counters should read. */
 struct errs { uint64_t double_put, foreign, not_buf, range, inval; };
@@ -215,10 +220,11 @@ static void gone(int i)
  * is everything the pool has, and -ENOMEM is right. */
 static void check_exhausted(int pool)
 {
-	n_enomem++;
 	struct nm_pool_stats st;
 	struct nm_area_info ai;
 	uint64_t mine = 0;
+
+	n_enomem++;
 
 	REQUIRE(nm_pool_get_stats(pools[pool], &st, sizeof(st)) == 0);
 	REQUIRE(nm_area_info(nm_pool_area(pools[pool]), &ai, sizeof(ai)) == 0);
@@ -226,8 +232,11 @@ static void check_exhausted(int pool)
 		mine += refs[pool][c] > 0;
 	if (frag_cur[pool] >= 0 && !refs[pool][frag_cur[pool]])
 		mine++;
-	CHECK_EQ(ai.nr_free, 0);
+	/* out of memory: the area is empty, or the pool is at its cap */
+	CHECK(ai.nr_free == 0 || st.hold - st.release >= max_chunks[pool]);
 	CHECK_EQ(st.hold - st.release, mine);
+	if (max_chunks[pool] && st.hold - st.release >= max_chunks[pool])
+		n_at_cap++;
 }
 
 /* A handle of @pool (or any, -1) whose put there must fail with
@@ -278,6 +287,10 @@ static void check_held(void)
 	for (int i = 0; i < 2; i++) {
 		long n = nm_pool_held(pools[i], list, NCH);
 		long want_n = 0;
+		struct nm_pool_stats st;
+
+		REQUIRE(nm_pool_get_stats(pools[i], &st, sizeof(st)) == 0);
+		CHECK(st.hold - st.release <= max_chunks[i]);
 
 		for (int c = 0; c < NCH; c++)
 			want_n += refs[i][c] > 0;
@@ -645,7 +658,10 @@ static struct nm_area *setup(void)
 	struct nm_area *a = t_host_area(NCH, 0);
 
 	for (int i = 0; i < 2; i++) {
-		pools[i] = nm_pool_create(a, NULL);
+		NM_OPTS(nm_pool_opts, po, .max_chunks = max_chunks[i] == UINT64_MAX ?
+						       0 : (unsigned int)max_chunks[i]);
+
+		pools[i] = nm_pool_create(a, &po);
 		REQUIRE(pools[i]);
 		frag_cur[i] = -1;
 	}
@@ -795,11 +811,13 @@ int main(void)
 	}
 	atomic_store_explicit(&mbox.state, 3, memory_order_release);
 	pthread_join(th, NULL);
-	printf("%ld out-of-memory returns, %ld double puts, %ld bad buffers in bulks, "
-	       "%ld calls from the other thread\n", n_enomem, n_double, n_bulk_bad, n_remote);
+	printf("%ld out-of-memory returns (%ld at pool 1's cap), %ld double puts, "
+	       "%ld bad buffers in bulks, %ld calls from the other thread\n",
+	       n_enomem, n_at_cap, n_double, n_bulk_bad, n_remote);
 	/* A run that never got there proves nothing about those paths. */
 	if (ops >= 100000) {
 		CHECK(n_enomem > 0);
+		CHECK(n_at_cap > 0);
 		CHECK(n_double > 0);
 		CHECK(n_bulk_bad > 0);
 		CHECK(n_remote > 0);
