@@ -202,11 +202,10 @@ static void pool_put_ring(struct nm_pool *p, struct nm_iov *const *v, unsigned i
  * freed when this returns. */
 static void pool_put_remote(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
 {
-	struct nm_iov *spill[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
+	struct nm_iov *flush[NM_PUT_SLOT_FLUSH + NM_CACHE_REFILL];
 	struct nm_put_slot *s = put_slot(p);
-	unsigned int nspill = 0;
+	unsigned int nflush = 0;
 	uint32_t c;
-	int r;
 
 	if (nm_unlikely(n > NM_CACHE_REFILL) ||
 	    atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
@@ -225,21 +224,16 @@ static void pool_put_remote(struct nm_pool *p, struct nm_iov *const *v, unsigned
 	memcpy(s->v + c, v, n * sizeof(*v));	/* c < FLUSH: room for n */
 	c += n;
 	if (c >= NM_PUT_SLOT_FLUSH) {
-		r = nm_ring_enqueue(&p->ring, s->v, c);
-		if (r < 0)
-			r = 0;
-		nspill = c - (unsigned int)r;
-		memcpy(spill, s->v + r, nspill * sizeof(*spill));
+		/* the slot's chunks go on to the ring outside the lock:
+		 * what does not fit is released, which may free the pool */
+		memcpy(flush, s->v, c * sizeof(*flush));
+		nflush = c;
 		c = 0;
 	}
 	atomic_store_explicit(&s->count, c, memory_order_relaxed);
 	slot_unlock(s);
-	if (nspill) {
-		/* outside the lock: releasing may free the pool */
-		if (!atomic_load_explicit(&p->destroyed, memory_order_relaxed))
-			NM_STAT_ADD_SHARED(p, recycle_ring_full, nspill);
-		pool_release(p, spill, nspill);
-	}
+	if (nflush)
+		pool_put_ring(p, flush, nflush);
 }
 
 static void frag_finish(struct nm_pool *p);
@@ -488,10 +482,13 @@ static int pool_refill(struct nm_pool *p)
 	return -ENOMEM;
 }
 
-static inline void take_one(struct nm_pool *p, struct nm_buf *buf)
+/* Hand out the cache's top chunk; @cc is the cache count (> 0), passed in
+ * so the hit path keeps it in a register. */
+static inline void take_one(struct nm_pool *p, struct nm_buf *buf, uint32_t cc)
 {
-	struct nm_iov *iov = p->cache[--p->cache_count];
+	struct nm_iov *iov = p->cache[--cc];
 
+	p->cache_count = cc;
 	/* The chunk was in the pool's hands only: a plain store suffices. */
 	atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
 	buf->iov = iov;
@@ -513,7 +510,7 @@ static __attribute__((noinline)) int pool_alloc_slow(struct nm_pool *p, struct n
 	r = pool_refill(p);
 	if (r < 0)
 		return r;
-	take_one(p, buf);
+	take_one(p, buf, p->cache_count);
 	return 0;
 }
 
@@ -524,15 +521,7 @@ NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
 		uint32_t cc = p->cache_count;
 
 		if (nm_likely(cc && nm_area_live(p->area))) {
-			struct nm_iov *iov = p->cache[--cc];
-
-			p->cache_count = cc;
-			/* The chunk was in the pool's hands only: a plain
-			 * store suffices. */
-			atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
-			buf->iov = iov;
-			buf->off = 0;
-			buf->len = p->chunk_size;
+			take_one(p, buf, cc);
 			NM_STAT_ADD_OWNER(p, alloc_fast, 1);
 			return 0;
 		}
