@@ -292,7 +292,7 @@ int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n)
 		area_put_outstanding(a, n);
 		return -ENODEV;
 	}
-	got = a->ops->alloc_bulk(&a->mem, idx, n);
+	got = NM_FAULT(0, a->ops->alloc_bulk(&a->mem, idx, n));
 	if (got < 0)
 		got = 0;
 	if ((unsigned int)got > n)
@@ -357,7 +357,7 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 		return NULL;
 	}
 
-	a = calloc(1, sizeof(*a));
+	a = nm_calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	a->ops = ops;
@@ -378,7 +378,7 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 		return NULL;
 	}
 
-	err = ops->area_init(&a->mem, &o);
+	err = NM_FAULT(-ENOMEM, ops->area_init(&a->mem, &o));
 	a->mem.opts = NULL;
 	if (err) {
 		registry_del(a);
@@ -394,7 +394,7 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 	a->nr_chunks = (uint32_t)nr;
 	a->mem.nr_chunks = (uint32_t)nr;
 	a->mem.size = nr << a->shift;
-	a->iovs = aligned_alloc(NM_CACHELINE,
+	a->iovs = nm_aligned_alloc(NM_CACHELINE,
 				((nr * sizeof(struct nm_iov)) + NM_CACHELINE - 1) &
 				~(uint64_t)(NM_CACHELINE - 1));
 	a->mem.gp = nm_genpool_create((uint32_t)nr);

@@ -12,6 +12,7 @@
 #include <netmem/provider.h>
 #include <stdatomic.h>
 #include <pthread.h>
+#include "../util/fault.h"
 
 #define NM_CACHELINE 64
 #define nm_likely(x)   __builtin_expect(!!(x), 1)

@@ -22,12 +22,12 @@ struct nm_genpool {
 
 struct nm_genpool *nm_genpool_create(uint32_t nr)
 {
-	struct nm_genpool *gp = calloc(1, sizeof(*gp));
+	struct nm_genpool *gp = nm_calloc(1, sizeof(*gp));
 	if (!gp)
 		return NULL;
 	gp->nr = nr;
 	gp->nwords = (nr + 63) / 64;
-	gp->free_bits = calloc(gp->nwords ? gp->nwords : 1, sizeof(uint64_t));
+	gp->free_bits = nm_calloc(gp->nwords ? gp->nwords : 1, sizeof(uint64_t));
 	if (!gp->free_bits) {
 		free(gp);
 		return NULL;

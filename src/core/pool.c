@@ -92,8 +92,8 @@ static unsigned int sync_for_device(struct nm_pool *p, struct nm_iov **v, unsign
 	if (!a->ops->sync)
 		return n;
 	for (unsigned int i = 0; i < n; i++) {
-		int r = a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
-				     p->chunk_size, NM_SYNC_FOR_DEVICE);
+		int r = NM_FAULT(-EIO, a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
+				     p->chunk_size, NM_SYNC_FOR_DEVICE));
 
 		if (nm_likely(!r)) {
 			v[kept++] = v[i];
@@ -348,12 +348,12 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 		errno = ENODEV;
 		return NULL;
 	}
-	p = aligned_alloc(NM_CACHELINE, (sizeof(*p) + NM_CACHELINE - 1) &
+	p = nm_aligned_alloc(NM_CACHELINE, (sizeof(*p) + NM_CACHELINE - 1) &
 					  ~(size_t)(NM_CACHELINE - 1));
 	if (!p)
 		return NULL;
 	memset(p, 0, sizeof(*p));
-	p->slots = aligned_alloc(NM_CACHELINE, NM_PUT_SLOTS * sizeof(*p->slots));
+	p->slots = nm_aligned_alloc(NM_CACHELINE, NM_PUT_SLOTS * sizeof(*p->slots));
 	if (!p->slots || nm_ring_init(&p->ring, ring_size)) {
 		free(p->slots);
 		free(p);
@@ -988,8 +988,8 @@ NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir)
 		return -ENODEV;
 	if (!a->ops->sync)
 		return 0;
-	return a->ops->sync(&a->mem, ((uint64_t)buf->iov->index << a->shift) + buf->off,
-			    buf->len, dir);
+	return NM_FAULT(-EIO, a->ops->sync(&a->mem, ((uint64_t)buf->iov->index << a->shift) + buf->off,
+			    buf->len, dir));
 }
 
 NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,

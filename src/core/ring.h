@@ -25,7 +25,7 @@ static inline void nm_cpu_relax(void)
 
 static inline int nm_ring_init(struct nm_ring *r, uint32_t size)
 {
-	r->slots = calloc(size, sizeof(*r->slots));
+	r->slots = nm_calloc(size, sizeof(*r->slots));
 	if (!r->slots)
 		return -ENOMEM;
 	r->size = size;

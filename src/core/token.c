@@ -37,14 +37,14 @@ NM_API struct nm_token_table *nm_token_table_create(unsigned int capacity)
 	}
 	while ((1u << bits) < capacity)
 		bits++;
-	t = calloc(1, sizeof(*t));
+	t = nm_calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->cap = capacity;
 	t->idx_bits = bits;
 	t->idx_mask = (1u << bits) - 1;
-	t->slots = calloc(capacity, sizeof(*t->slots));
-	t->freeq = calloc(capacity, sizeof(*t->freeq));
+	t->slots = nm_calloc(capacity, sizeof(*t->slots));
+	t->freeq = nm_calloc(capacity, sizeof(*t->freeq));
 	if (!t->slots || !t->freeq) {
 		free(t->slots);
 		free(t->freeq);
