@@ -12,6 +12,8 @@ PREFIX ?= /usr/local
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# bash: the build recipe needs pipefail (dash has none).
+SHELL := /bin/bash
 
 .PHONY: all deps build test demo bench sanitize tsan test-gpu install clean
 
@@ -23,8 +25,13 @@ deps:
 $(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 
+# The build's output without its progress lines and the sub-makes'
+# "Entering directory": warnings and errors show.  pipefail, and a filter
+# that cannot fail: the build's exit status is the recipe's, so a file that
+# does not compile fails `make`, and `make test` never runs stale binaries.
 build: deps $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) -j $(JOBS) 2>&1 | grep -vE '^\[|^-- |Consolidate compiler' || true
+	@set -o pipefail; cmake --build $(BUILD) -j $(JOBS) 2>&1 | \
+		{ grep -vE '^\[|^-- |Consolidate compiler|^g?make\[[0-9]+\]: (Entering|Leaving) directory' || true; }
 	@test -x $(BUILD)/netmem
 
 test: build
