@@ -105,7 +105,7 @@ static void ev_put(struct cu_area *ca, CUevent ev)
 {
 	if (ca->ev_len == ca->ev_cap) {
 		uint32_t cap = ca->ev_cap ? ca->ev_cap * 2 : 64;
-		CUevent *n = realloc(ca->evs, cap * sizeof(*n));
+		CUevent *n = nm_realloc(ca->evs, cap * sizeof(*n));
 		if (!n) {
 			ca->cu->EventDestroy(ev);
 			return;
@@ -123,7 +123,7 @@ static int pq_grow(struct cu_area *ca)
 
 	if (cap < ca->pq_cap)
 		return -ENOMEM;
-	n = malloc(cap * sizeof(*n));
+	n = nm_malloc(cap * sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < ca->pq_len; i++)
@@ -240,7 +240,7 @@ static int cuda_area_init(struct nm_area_mem *mem, const struct nm_area_opts *op
 	if (!mem->size)
 		return -EINVAL;
 
-	ca = calloc(1, sizeof(*ca));
+	ca = nm_calloc(1, sizeof(*ca));
 	if (!ca)
 		return -ENOMEM;
 	ca->cu = cu;
@@ -248,9 +248,9 @@ static int cuda_area_init(struct nm_area_mem *mem, const struct nm_area_opts *op
 	ca->size = mem->size;
 	pthread_mutex_init(&ca->lock, NULL);
 	ca->pq_cap = PQ_INIT;
-	ca->pq = malloc(PQ_INIT * sizeof(*ca->pq));
+	ca->pq = nm_malloc(PQ_INIT * sizeof(*ca->pq));
 	ca->dq_cap = DQ_INIT;
-	ca->dq = malloc(DQ_INIT * sizeof(*ca->dq));
+	ca->dq = nm_malloc(DQ_INIT * sizeof(*ca->dq));
 	if (!ca->pq || !ca->dq) {
 		err = -ENOMEM;
 		goto fail;
@@ -319,7 +319,7 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 		 * land: wait for them (the slow path, once). */
 		ca->cu->StreamSynchronize(ca->stream);
 		if (ca->pq_len) {
-			left = malloc(ca->pq_len * sizeof(*left));
+			left = nm_malloc(ca->pq_len * sizeof(*left));
 			for (uint32_t i = 0; i < ca->pq_len; i++) {
 				struct cu_place *p = pq_at(ca, i);
 				if (p->ev)
@@ -749,7 +749,7 @@ NM_API int nm_cuda_put_after(const struct nm_buf *buf, void *cu_stream)
 		return -EALREADY;
 	pthread_mutex_lock(&ca->lock);
 	if (ca->dq_len == ca->dq_cap) {
-		d = realloc(ca->dq, ca->dq_cap * 2 * sizeof(*d));
+		d = nm_realloc(ca->dq, ca->dq_cap * 2 * sizeof(*d));
 		if (!d) {
 			err = -ENOMEM;
 			goto out;

@@ -184,11 +184,11 @@ static int dmabuf_area_init(struct nm_area_mem *mem, const struct nm_area_opts *
 	if (mem->size == 0)
 		return -EINVAL;
 
-	d = calloc(1, sizeof(*d));
+	d = nm_calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->real = real;
-	fd = fcntl(opts->fd, F_DUPFD_CLOEXEC, 3);
+	fd = nm_fd_call(fcntl(opts->fd, F_DUPFD_CLOEXEC, 3));
 	if (fd < 0) {
 		err = -errno;
 		free(d);
@@ -199,7 +199,7 @@ static int dmabuf_area_init(struct nm_area_mem *mem, const struct nm_area_opts *
 
 		if (mem->flags & NM_AREA_F_POPULATE)
 			mflags |= MAP_POPULATE;
-		d->map = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags, fd, 0);
+		d->map = nm_mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags, fd, 0);
 		if (d->map == MAP_FAILED) {
 			err = -errno;
 			d->map = NULL;

@@ -19,7 +19,7 @@ static int host_area_init(struct nm_area_mem *mem, const struct nm_area_opts *op
 		return -EINVAL;
 	if (mem->flags & NM_AREA_F_POPULATE)
 		mflags |= MAP_POPULATE;
-	p = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	p = nm_mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	mem->cpu_base = (mem->flags & NM_AREA_F_NO_CPU_MAP) ? NULL : p;

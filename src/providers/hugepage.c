@@ -105,7 +105,7 @@ static int map_hugetlb(struct hp_area *h, size_t len, unsigned int flags)
 	 * fail here instead of with SIGBUS in the receive path. */
 	if (flags & NM_AREA_F_POPULATE)
 		mflags |= MAP_POPULATE;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	p = nm_mmap(NULL, len, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	h->base = p;
@@ -124,7 +124,7 @@ static int map_thp(struct hp_area *h, size_t len, unsigned int flags)
 	 * boundary: only aligned 2 MiB ranges can be huge pages. */
 	if (len > SIZE_MAX - HP_SIZE)
 		return -ENOMEM;
-	p = mmap(NULL, len + HP_SIZE, PROT_READ | PROT_WRITE, mflags, -1, 0);
+	p = nm_mmap(NULL, len + HP_SIZE, PROT_READ | PROT_WRITE, mflags, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	raw = (uintptr_t)p;
@@ -159,7 +159,7 @@ static int hugepage_area_init(struct nm_area_mem *mem,
 		return -ENOMEM;
 	/* Whole huge pages; chunks of order > 9 are whole ones already. */
 	len = (mem->size + HP_SIZE - 1) & ~(HP_SIZE - 1);
-	h = calloc(1, sizeof(*h));
+	h = nm_calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 

@@ -114,7 +114,7 @@ static int memfd_import(struct nm_area_mem *mem, const struct nm_area_opts *opts
 	 * is left down to whole chunks. */
 	if (opts->size == 0 || mem->size > (uint64_t)st.st_size)
 		mem->size = (size_t)st.st_size;
-	fd = fcntl(opts->fd, F_DUPFD_CLOEXEC, 3);
+	fd = nm_fd_call(fcntl(opts->fd, F_DUPFD_CLOEXEC, 3));
 	if (fd < 0)
 		return -errno;
 	mem->fd = fd;
@@ -129,7 +129,7 @@ static int memfd_create_area(struct nm_area_mem *mem, const struct nm_area_opts 
 	if (mem->size == 0)
 		return -EINVAL;
 	snprintf(name, sizeof(name), "netmem:%s", opts->name ? opts->name : "memfd");
-	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	fd = nm_fd_call(memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)mem->size) ||
@@ -147,7 +147,7 @@ static int memfd_area_init(struct nm_area_mem *mem, const struct nm_area_opts *o
 	struct mfd_area *m;
 	int err;
 
-	m = calloc(1, sizeof(*m));
+	m = nm_calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	m->owned = !(mem->flags & NM_AREA_F_IMPORT_FD);
@@ -167,7 +167,7 @@ static int memfd_area_init(struct nm_area_mem *mem, const struct nm_area_opts *o
 
 		if (mem->flags & NM_AREA_F_POPULATE)
 			mflags |= MAP_POPULATE;
-		m->map = mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags,
+		m->map = nm_mmap(NULL, mem->size, PROT_READ | PROT_WRITE, mflags,
 			      mem->fd, 0);
 		if (m->map == MAP_FAILED) {
 			err = -errno;
