@@ -76,7 +76,7 @@ static void close_push(struct nm_rxq *q, struct nm_rx_conn *c)
 		return;
 	if (q->nclosing == q->closing_cap) {
 		unsigned int nc = q->closing_cap ? q->closing_cap * 2 : 64;
-		struct nm_rx_conn **nv = realloc(q->closing, nc * sizeof(*nv));
+		struct nm_rx_conn **nv = nm_realloc(q->closing, nc * sizeof(*nv));
 
 		if (!nv)	/* finalised by the next sweep instead */
 			return;
@@ -166,7 +166,7 @@ static int conn_open(struct nm_rxq *q, int fd)
 	slot = q->free_slots[--q->nr_free];
 	c = q->conns[slot];
 	if (!c) {
-		c = calloc(1, sizeof(*c));
+		c = nm_calloc(1, sizeof(*c));
 		if (!c) {
 			q->free_slots[q->nr_free++] = slot;
 			atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
@@ -305,11 +305,11 @@ static int scratch_grow(struct nm_rxq *q, unsigned int n)
 	cap = q->dcap ? q->dcap : 64;
 	while (cap < n)
 		cap *= 2;
-	nb = realloc(q->dbufs, cap * sizeof(*nb));
+	nb = nm_realloc(q->dbufs, cap * sizeof(*nb));
 	if (!nb)
 		return -ENOMEM;
 	q->dbufs = nb;
-	nt = realloc(q->dtoks, cap * sizeof(*nt));
+	nt = nm_realloc(q->dtoks, cap * sizeof(*nt));
 	if (!nt)
 		return -ENOMEM;
 	q->dtoks = nt;
@@ -352,7 +352,7 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		uint32_t local[8];
 
 		if (!toks) {
-			toks = n <= 8 ? local : malloc(n * sizeof(*toks));
+			toks = n <= 8 ? local : nm_malloc(n * sizeof(*toks));
 			if (!toks && n)
 				toks = local, n = 0;	/* cannot happen at n <= 8 */
 		}
@@ -434,12 +434,12 @@ static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 	q->buf_size = rx->o.buf_size ? rx->o.buf_size : nm_pool_chunk_size(q->rx_pool);
 	if (q->buf_size > nm_pool_chunk_size(q->rx_pool))
 		return -EINVAL;
-	q->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	q->evfd = nm_fd_call(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (q->evfd < 0)
 		return -errno;
-	q->conns = calloc(maxc, sizeof(*q->conns));
-	q->free_slots = malloc(maxc * sizeof(*q->free_slots));
-	q->inbox = malloc(maxc * sizeof(*q->inbox));
+	q->conns = nm_calloc(maxc, sizeof(*q->conns));
+	q->free_slots = nm_malloc(maxc * sizeof(*q->free_slots));
+	q->inbox = nm_malloc(maxc * sizeof(*q->inbox));
 	if (!q->conns || !q->free_slots || !q->inbox || scratch_grow(q, 64))
 		return -ENOMEM;
 	/* Lowest slots first, so a small test touches few. */
@@ -538,7 +538,7 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 		errno = EINVAL;
 		return NULL;
 	}
-	rx = calloc(1, sizeof(*rx));
+	rx = nm_calloc(1, sizeof(*rx));
 	if (!rx)
 		return NULL;
 	pthread_mutex_init(&rx->tok_lock, NULL);
@@ -577,7 +577,7 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	} else {
 		rx->eng = &nm_rx_engine_uring;
 	}
-	rx->q = calloc(rx->nq, sizeof(*rx->q));
+	rx->q = nm_calloc(rx->nq, sizeof(*rx->q));
 	if (!rx->q) {
 		err = -ENOMEM;
 		goto fail_tok;
@@ -677,7 +677,7 @@ NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
 	} else {
 		return -EINVAL;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = nm_fd_call(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -848,7 +848,7 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 
 		if (!q->thr_started) {
 			q->seen_run = rx->run_gen;
-			r = pthread_create(&q->thr, NULL, queue_thread, q);
+			r = NM_FAULT(EAGAIN, pthread_create(&q->thr, NULL, queue_thread, q));
 			if (r) {
 				ret = -r;
 				break;

@@ -46,13 +46,13 @@ static inline uint64_t ev_conn(const struct nm_rx_conn *c)
 
 static int sock_init(struct nm_rxq *q)
 {
-	struct sock_eng *e = calloc(1, sizeof(*e));
+	struct sock_eng *e = nm_calloc(1, sizeof(*e));
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_WAKE };
 
 	if (!e)
 		return -ENOMEM;
 	e->lfd = -1;
-	e->epfd = epoll_create1(EPOLL_CLOEXEC);
+	e->epfd = nm_fd_call(epoll_create1(EPOLL_CLOEXEC));
 	if (e->epfd < 0 || epoll_ctl(e->epfd, EPOLL_CTL_ADD, q->evfd, &ev)) {
 		int r = -errno;
 		if (e->epfd >= 0)
@@ -211,7 +211,7 @@ static int conn_read(struct nm_rxq *q, struct sock_eng *e, struct nm_rx_conn *c)
 static void do_accept(struct nm_rxq *q, int lfd)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = nm_fd_call(accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
 
 		if (fd < 0)
 			break;

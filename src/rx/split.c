@@ -63,7 +63,7 @@ static struct nm_split_frame *frame_get(struct nm_rxq *q)
 	if (f) {
 		q->frame_cache = f->next;
 	} else {
-		f = calloc(1, sizeof(*f));
+		f = nm_calloc(1, sizeof(*f));
 		if (!f)
 			return NULL;
 	}
@@ -101,7 +101,7 @@ static int frame_add(struct nm_split_frame *f, const struct nm_buf *b)
 {
 	if (f->nr == f->cap) {
 		unsigned int nc = f->cap ? f->cap * 2 : 8;
-		struct nm_buf *nb = realloc(f->bufs, nc * sizeof(*nb));
+		struct nm_buf *nb = nm_realloc(f->bufs, nc * sizeof(*nb));
 		if (!nb)
 			return -ENOMEM;
 		f->bufs = nb;
@@ -231,7 +231,7 @@ static int place_bytes(struct nm_rxq *q, struct nm_rx_conn *c,
 		pl = q->place_cache;
 		if (pl)
 			q->place_cache = pl->next;
-		else if (!(pl = malloc(sizeof(*pl))))
+		else if (!(pl = nm_malloc(sizeof(*pl))))
 			return -ENOMEM;
 		pl->f = f;
 		pl->src = *raw;
@@ -383,7 +383,7 @@ static int back_push(struct nm_split *sp, struct nm_buf *raw)
 {
 	if (sp->nback == sp->back_cap) {
 		unsigned int nc = sp->back_cap ? sp->back_cap * 2 : 8;
-		struct nm_buf *nb = realloc(sp->back, nc * sizeof(*nb));
+		struct nm_buf *nb = nm_realloc(sp->back, nc * sizeof(*nb));
 		if (!nb)
 			return -ENOMEM;
 		sp->back = nb;

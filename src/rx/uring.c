@@ -252,7 +252,7 @@ static int scratch_fit(struct ur_eng *e, unsigned int n)
 	unsigned int cap = e->scap ? e->scap * 2 : 64;
 	while (cap < n)
 		cap *= 2;
-	struct nm_buf *nb = realloc(e->scratch, cap * sizeof(*nb));
+	struct nm_buf *nb = nm_realloc(e->scratch, cap * sizeof(*nb));
 	if (!nb)
 		return -ENOMEM;
 	e->scratch = nb;
@@ -427,8 +427,8 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 	if (!e->enabled) {
 		/* SINGLE_ISSUER: the ring belongs to the task that enables it,
 		 * the one that runs the queue from now on. */
-		r = io_uring_register((unsigned int)e->ring.ring_fd,
-				      IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+		r = NM_FAULT(-ENOMEM, io_uring_register((unsigned int)e->ring.ring_fd,
+				      IORING_REGISTER_ENABLE_RINGS, NULL, 0));
 		if (r < 0)
 			return r;
 		e->enabled = 1;
@@ -512,7 +512,7 @@ static int ur_register(struct ur_eng *e, int inc)
 	reg.ring_entries = e->entries;
 	reg.bgid = BGID;
 	reg.pad = inc ? IOU_PBUF_RING_INC : 0;	/* the flags field, in 2.3 */
-	return io_uring_register_buf_ring(&e->ring, &reg, 0);
+	return NM_FAULT(-ENOMEM, io_uring_register_buf_ring(&e->ring, &reg, 0));
 }
 
 static int ur_init(struct nm_rxq *q)
@@ -524,7 +524,7 @@ static int ur_init(struct nm_rxq *q)
 	uint32_t cq;
 	int r;
 
-	e = calloc(1, sizeof(*e));
+	e = nm_calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
@@ -580,7 +580,7 @@ static int ur_init(struct nm_rxq *q)
 		memset(&p, 0, sizeof(p));
 		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | setups[i];
 		p.cq_entries = cq;
-		r = io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p);
+		r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p));
 		if (!r) {
 			e->defer = !!(setups[i] & IORING_SETUP_DEFER_TASKRUN);
 			e->enabled = !(setups[i] & IORING_SETUP_R_DISABLED);
@@ -610,7 +610,7 @@ static int ur_init(struct nm_rxq *q)
 	}
 
 	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
-	e->br = mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
+	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (e->br == MAP_FAILED) {
 		e->br = NULL;
@@ -635,11 +635,11 @@ static int ur_init(struct nm_rxq *q)
 			goto fail;
 		}
 	}
-	e->bufs = calloc(e->entries, sizeof(*e->bufs));
-	e->boff = calloc(e->entries, sizeof(*e->boff));
-	e->bpos = calloc(e->entries, sizeof(*e->bpos));
-	e->pos_bid = calloc(e->entries, sizeof(*e->pos_bid));
-	e->free_bids = malloc(e->entries * sizeof(*e->free_bids));
+	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
+	e->boff = nm_calloc(e->entries, sizeof(*e->boff));
+	e->bpos = nm_calloc(e->entries, sizeof(*e->bpos));
+	e->pos_bid = nm_calloc(e->entries, sizeof(*e->pos_bid));
+	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
 	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
 	    scratch_fit(e, 64)) {
 		r = -ENOMEM;
