@@ -598,12 +598,63 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+/* The median of v[0..n); v keeps its run order (the slow-rep list needs it). */
+static double median(const double *v, int n)
 {
+	double s[MAX_REPS];
+
 	if (!n)
 		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	memcpy(s, v, (size_t)n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n & 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double min_of(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] < m ? v[i] : m;
+	return m;
+}
+
+static double max_of(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+/*
+ * A netmem engine's rep below plain recv()'s median is a slow mode to find
+ * (plain, measured in the same minutes, is the baseline): name every one.
+ * Reps are stored in run order, so index i is rep i + 1.
+ */
+static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS], const int *nok,
+			   double plain_med)
+{
+	static const int engines[] = { IMPL_URING, IMPL_SOCKET };
+	unsigned int flagged = 0;
+
+	if (!nok[IMPL_PLAIN])
+		return;
+	for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
+		int k = engines[e];
+
+		for (int i = 0; i < nok[k]; i++) {
+			if (gbit[k][i] >= plain_med)
+				continue;
+			if (!flagged++)
+				printf("\nslow reps (below plain's median of %.2f Gbit/s):\n", plain_med);
+			printf("  %s, its run %d: %.2f Gbit/s (%.2fx plain), %.4f CPU s/GB\n", impl_name[k],
+			       i + 1, gbit[k][i], gbit[k][i] / plain_med, cpu[k][i]);
+		}
+	}
+	if (!flagged)
+		printf("\nslow reps: none (every engine run at or above plain's median)\n");
 }
 
 static int usage(void)
@@ -797,7 +848,8 @@ again:
 		return nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] || nok[IMPL_IPERF3] ? 0 : 1;
 	}
 
-	printf("\n%-8s %12s %14s %6s   %s\n", "impl", "Gbit/s", "CPU s/GB", "runs", "");
+	printf("\n%-8s %12s %15s %14s %6s   %s\n", "impl", "Gbit/s", "(min-max)", "CPU s/GB",
+	       "runs", "");
 	for (int k = 0; k < NR_IMPL; k++) {
 		char what[160] = "";
 
@@ -812,13 +864,18 @@ again:
 			snprintf(what, sizeof(what), "iperf3 server (its own sender)");
 		if (!nok[k]) {
 			if (cfg.run[k] || note[k][0])
-				printf("%-8s %12s %14s %6d   %s\n", impl_name[k], "-", "-", 0,
+				printf("%-8s %12s %15s %14s %6d   %s\n", impl_name[k], "-", "", "-", 0,
 				       note[k][0] ? note[k] : "not run");
 			continue;
 		}
-		printf("%-8s %12.2f %14.4f %6d   %s\n", impl_name[k], med_g[k], med_c[k],
-		       nok[k], what);
+		char spread[40];
+
+		snprintf(spread, sizeof(spread), "(%.1f-%.1f)", min_of(gbit[k], nok[k]),
+			 max_of(gbit[k], nok[k]));
+		printf("%-8s %12.2f %15s %14.4f %6d   %s\n", impl_name[k], med_g[k], spread,
+		       med_c[k], nok[k], what);
 	}
+	flag_slow_reps(gbit, cpu, nok, med_g[IMPL_PLAIN]);
 	printf("\nratios (throughput: higher is better; CPU per GB: lower is better)\n");
 	static const int pairs[][2] = {
 		{ IMPL_URING, IMPL_PLAIN }, { IMPL_URING, IMPL_IPERF3 }, { IMPL_SOCKET, IMPL_PLAIN },
