@@ -480,17 +480,16 @@ static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 {
 	if (e->ring_up)
 		io_uring_queue_exit(&e->ring);	/* cancels every request */
-	if (e->bufs) {
+	if (e->bufs && e->free_bids) {
 		/* Every bid not free is a buffer we posted: the kernel has let
-		 * go of it now, and any completion for it went unread. */
-		uint8_t *isfree = calloc(e->entries, 1);
-
-		for (uint32_t i = 0; isfree && i < e->nfree; i++)
-			isfree[e->free_bids[i]] = 1;
-		for (uint32_t i = 0; isfree && i < e->entries; i++)
-			if (!isfree[i])
+		 * go of it now, and any completion for it went unread.  A free
+		 * bid's entry is stale: clear it, so only posted ones remain
+		 * (no allocation here: a teardown that cannot fail). */
+		for (uint32_t i = 0; i < e->nfree; i++)
+			e->bufs[e->free_bids[i]].iov = NULL;
+		for (uint32_t i = 0; i < e->entries; i++)
+			if (e->bufs[i].iov)
 				nm_buf_put(&e->bufs[i]);
-		free(isfree);
 	}
 	if (e->br)
 		munmap(e->br, e->br_bytes);
@@ -657,8 +656,7 @@ static int ur_init(struct nm_rxq *q)
 	 * is filled on its first pass, not here. */
 	return 0;
 fail:
-	if (e->bufs)
-		e->nfree = e->entries;	/* nothing posted yet */
+	e->nfree = 0;	/* nothing posted yet; free_bids may be unset */
 	ur_free(q, e);
 	return r;
 }
