@@ -74,15 +74,9 @@ static void close_push(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	if (c->on_closing)
 		return;
-	if (q->nclosing == q->closing_cap) {
-		unsigned int nc = q->closing_cap ? q->closing_cap * 2 : 64;
-		struct nm_rx_conn **nv = nm_realloc(q->closing, nc * sizeof(*nv));
-
-		if (!nv)	/* finalised by the next sweep instead */
-			return;
-		q->closing = nv;
-		q->closing_cap = nc;
-	}
+	/* Room for every connection was made at init (each is on the list
+	 * once at most): a connection marked for closing always gets there.
+	 * (Growing it here could fail, and one left off was never closed.) */
 	c->on_closing = 1;
 	q->closing[q->nclosing++] = c;
 }
@@ -440,7 +434,9 @@ static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 	q->conns = nm_calloc(maxc, sizeof(*q->conns));
 	q->free_slots = nm_malloc(maxc * sizeof(*q->free_slots));
 	q->inbox = nm_malloc(maxc * sizeof(*q->inbox));
-	if (!q->conns || !q->free_slots || !q->inbox || scratch_grow(q, 64))
+	q->closing = nm_malloc(maxc * sizeof(*q->closing));
+	if (!q->conns || !q->free_slots || !q->inbox || !q->closing ||
+	    scratch_grow(q, 64))
 		return -ENOMEM;
 	/* Lowest slots first, so a small test touches few. */
 	for (unsigned int i = 0; i < maxc; i++)

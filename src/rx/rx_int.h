@@ -107,7 +107,7 @@ struct nm_rxq {
 	_Atomic unsigned int nconn;  /* open + in the inbox (reserved) */
 	uint32_t starved_cnt;
 	struct nm_rx_conn **closing; /* marked, finalised after the pass */
-	unsigned int nclosing, closing_cap;
+	unsigned int nclosing;       /* room for max_conns */
 
 	/* fds handed in from other threads */
 	pthread_mutex_t inbox_lock;
