@@ -455,6 +455,121 @@ NM_API int nm_token_release_all(struct nm_token_table *t);
 NM_API unsigned int nm_token_count(const struct nm_token_table *t);
 NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);
 
+/* ------------------------------------------------------------------ */
+/* Live stats, served to `netmem stat`                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A stats server lets a running program be asked for its pools', areas'
+ * and receivers' figures from outside, the way the kernel's
+ * page-pool-stats-get netlink call reads its page pools: a unix socket,
+ * served by a thread of its own, answering one request per connection
+ * ("text", "json" or "prom" on a line) with one document, then closing.
+ *
+ * Only the process's own user is answered: the socket file is made
+ * owner-only (0600) before it accepts anything, and each peer's uid is
+ * checked (SO_PEERCRED) as well, which is what guards an abstract socket.
+ * A client cannot stall or crash the server or the program: sockets are
+ * non-blocking, a request is at most 64 bytes, and a client that has not
+ * been answered within the timeout is dropped.  Reading the figures takes
+ * no lock the receive path takes (nm_pool_get_stats, nm_rx_stats read
+ * counters racily); a request costs a walk over each pool's descriptors.
+ *
+ * Registered objects are read by the server thread: remove an object
+ * (nm_stats_srv_remove) or destroy the server before destroying it.
+ */
+struct nm_stats_srv;
+struct nm_rx;
+
+struct nm_stats_srv_opts {
+	size_t sz;                /* sizeof(struct nm_stats_srv_opts) */
+	const char *path;         /* socket path; "@NAME" for an abstract one;
+				   * NULL: $XDG_RUNTIME_DIR/netmem-PID.sock when
+				   * that directory exists, else
+				   * /tmp/netmem-PID.sock */
+	unsigned int timeout_ms;  /* per client, from accept; 0: 2000 */
+	unsigned int max_clients; /* served at once, 1..64; 0: 8.  Others wait
+				   * in the listen backlog */
+	unsigned int flags;       /* reserved, 0 */
+};
+
+/**
+ * nm_stats_srv_create - listen on a unix socket and serve stats from a
+ * thread of its own.  A stale socket file of the caller's at the path (its
+ * process gone) is replaced; anything else there is left alone.
+ * @opts: may be NULL for defaults.
+ *
+ * Return: the server, or NULL with errno: EINVAL (unknown flags,
+ * max_clients above 64, an empty path or "@"), E2BIG (non-zero bytes past
+ * the known opts), ENAMETOOLONG (the path does not fit a sockaddr_un),
+ * EADDRINUSE (a live server listens at the path), EEXIST (something other
+ * than a stale socket of this user's is at the path), ENOMEM, or the
+ * errno of socket(), bind(), chmod(), listen() or pthread_create() (e.g.
+ * EACCES, ENOENT for a missing directory, EMFILE).
+ */
+NM_API struct nm_stats_srv *nm_stats_srv_create(const struct nm_stats_srv_opts *opts);
+
+/**
+ * nm_stats_srv_add_pool - report @pool (and its area's state) under
+ * @label (NULL: "pool"; 31 bytes kept) and receive queue @queue (-1: none).
+ * Return: 0; -EINVAL (NULL server or pool, @queue below -1); -EEXIST
+ * (already registered); -ENOSPC (256 objects registered).
+ */
+NM_API int nm_stats_srv_add_pool(struct nm_stats_srv *srv, struct nm_pool *pool,
+				 const char *label, int queue);
+
+/**
+ * nm_stats_srv_add_area - report @area: provider, what memory it got
+ * (nm_area_info's detail), chunks free and outstanding, state.
+ * Return: as nm_stats_srv_add_pool.
+ */
+NM_API int nm_stats_srv_add_area(struct nm_stats_srv *srv, struct nm_area *area,
+				 const char *label);
+
+/**
+ * nm_stats_srv_add_rx - report a receiver's engine and counters
+ * (nm_rx_stats, summed over its queues; the queues' pools are added with
+ * nm_stats_srv_add_pool).  Return: as nm_stats_srv_add_pool.
+ */
+NM_API int nm_stats_srv_add_rx(struct nm_stats_srv *srv, struct nm_rx *rx,
+			       const char *label);
+
+/**
+ * nm_stats_srv_remove - stop reporting @obj (a pool, area or receiver).
+ * Once this returns the server no longer touches it.
+ * Return: 0; -EINVAL (NULL); -ENOENT (not registered).
+ */
+NM_API int nm_stats_srv_remove(struct nm_stats_srv *srv, const void *obj);
+
+/** nm_stats_srv_path - the socket's path ("@NAME" when abstract).
+ * Return: the path, valid until the server is destroyed, or NULL for a
+ * NULL @srv; never sets errno. */
+NM_API const char *nm_stats_srv_path(const struct nm_stats_srv *srv);
+
+/* Formats for nm_stats_srv_format(), as a client asks for them. */
+enum nm_stats_fmt {
+	NM_STATS_TEXT = 0,  /* lines for people */
+	NM_STATS_JSON = 1,  /* one JSON object */
+	NM_STATS_PROM = 2,  /* Prometheus text exposition format 0.0.4 */
+};
+
+/**
+ * nm_stats_srv_format - write the document a client asking for @fmt
+ * would get into @buf of @len bytes (NUL-terminated, truncated to fit).
+ * Return: the document's length (a larger value than @len - 1 means it was
+ * truncated, as snprintf), -EINVAL (NULL server, @buf NULL with @len > 0,
+ * unknown @fmt), -ENOMEM.
+ */
+NM_API long nm_stats_srv_format(struct nm_stats_srv *srv, enum nm_stats_fmt fmt,
+				char *buf, size_t len);
+
+/**
+ * nm_stats_srv_destroy - stop the server thread, close every client and
+ * the socket, remove the socket file.  Registered objects are not touched.
+ * Return: 0, or -EINVAL for NULL.
+ */
+NM_API int nm_stats_srv_destroy(struct nm_stats_srv *srv);
+
 #ifdef __cplusplus
 }
 #endif
