@@ -4,8 +4,9 @@
  * allocations one at a time and in bulk, fragments of random size and
  * alignment, puts by the owner (one, bulk, nm_buf_put) and by another
  * thread (one, bulk), extra references, and every kind of bad input
- * (double put, foreign pool, not a buffer, a misaligned descriptor, a
- * window outside the chunk, NULLs, bad fragment sizes).
+ * (double put, also of a fragment of the chunk still being carved,
+ * foreign pool, not a buffer, a misaligned descriptor, a window outside
+ * the chunk, NULLs, bad fragment sizes).
  *
  * The model knows which handles the program holds.  From that it predicts
  * each call's return exactly, the pool's error counters, and what
@@ -52,6 +53,8 @@ static int frag_cur[2] = { -1, -1 };	/* chunk each pool carves from */
 static uint64_t next_tag = 1, rng;
 static uint32_t chunk_size;
 static long n_enomem, n_double, n_remote, n_bulk_bad, n_at_cap;
+/* double puts of a fragment of the chunk a pool is still carving */
+static long n_double_carving;
 /* Pool 1 may take at most this many chunks of the area (nm_pool_opts
  * max_chunks); pool 0 has no cap. */
 static const uint64_t max_chunks[2] = { UINT64_MAX, 100 };
@@ -240,19 +243,36 @@ static void check_exhausted(int pool)
 }
 
 /* A handle of @pool (or any, -1) whose put there must fail with
- * -EALREADY: a chunk nobody holds
- * and no pool is carving.  (A stale copy of a chunk that was handed out
- * again is a live buffer to the pool: undetectable, so never tried.) */
+ * -EALREADY: a chunk nobody holds, wherever it is (the cache, the ring,
+ * a put slot, the area, or the chunk a pool is carving, with every
+ * fragment of it put: half the picks look for that one first).  Not
+ * tried, because no count can tell them from a good put: a stale copy
+ * of a chunk that was handed out again, and a window put once more
+ * while another holder of its chunk remains. */
 static const struct handle *pick_stale(int pool)
 {
 	if (!nstale)
 		return NULL;
+	if (below(2)) {
+		for (int k = 0; k < nstale; k++) {
+			const struct handle *h = &stale[k];
+			int c = chunk_of(&h->b);
+
+			if ((pool < 0 || h->pool == pool) && c == frag_cur[h->pool] &&
+			    !refs[0][c] && !refs[1][c]) {
+				n_double_carving++;
+				return h;
+			}
+		}
+	}
 	for (int tries = 0; tries < 8; tries++) {
 		const struct handle *h = &stale[below((unsigned int)nstale)];
 		int c = chunk_of(&h->b);
 
-		if ((pool < 0 || h->pool == pool) && !refs[0][c] && !refs[1][c] && c != frag_cur[0] && c != frag_cur[1])
+		if ((pool < 0 || h->pool == pool) && !refs[0][c] && !refs[1][c]) {
+			n_double_carving += c == frag_cur[h->pool];
 			return h;
+		}
 	}
 	return NULL;
 }
@@ -347,8 +367,7 @@ static void op_alloc_frag(int pool)
 	r = nm_pool_alloc_frag(pools[pool], &b, size, align);
 	if (r == -ENOMEM) {
 		/* the chunk it carved from (if any) was finished first */
-		if (frag_cur[pool] >= 0 && !refs[pool][frag_cur[pool]])
-			frag_cur[pool] = -1;
+		frag_cur[pool] = -1;
 		check_exhausted(pool);
 		return;
 	}
@@ -811,14 +830,16 @@ int main(void)
 	}
 	atomic_store_explicit(&mbox.state, 3, memory_order_release);
 	pthread_join(th, NULL);
-	printf("%ld out-of-memory returns (%ld at pool 1's cap), %ld double puts, "
-	       "%ld bad buffers in bulks, %ld calls from the other thread\n",
-	       n_enomem, n_at_cap, n_double, n_bulk_bad, n_remote);
+	printf("%ld out-of-memory returns (%ld at pool 1's cap), %ld double puts "
+	       "(%ld on a chunk being carved), %ld bad buffers in bulks, "
+	       "%ld calls from the other thread\n",
+	       n_enomem, n_at_cap, n_double, n_double_carving, n_bulk_bad, n_remote);
 	/* A run that never got there proves nothing about those paths. */
 	if (ops >= 100000) {
 		CHECK(n_enomem > 0);
 		CHECK(n_at_cap > 0);
 		CHECK(n_double > 0);
+		CHECK(n_double_carving > 0);
 		CHECK(n_bulk_bad > 0);
 		CHECK(n_remote > 0);
 	}

@@ -611,9 +611,10 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
 		if (nm_likely(off <= p->chunk_size && size <= p->chunk_size - off &&
 			      nm_area_live(p->area))) {
 			p->frag_off = off + size;
+			/* release: see frag_unheld */
 			atomic_store_explicit(&p->frag_cnt,
 				atomic_load_explicit(&p->frag_cnt, memory_order_relaxed) + 1,
-				memory_order_relaxed);
+				memory_order_release);
 			buf->iov = p->frag_iov;
 			buf->off = off;
 			buf->len = size;
@@ -628,7 +629,7 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
 	atomic_store_explicit(&whole.iov->ref, NM_FRAG_BIAS, memory_order_relaxed);
 	p->frag_iov = whole.iov;
 	p->frag_off = size;
-	atomic_store_explicit(&p->frag_cnt, 1, memory_order_relaxed);
+	atomic_store_explicit(&p->frag_cnt, 1, memory_order_release);
 	buf->iov = whole.iov;
 	buf->off = 0;
 	buf->len = size;
@@ -701,29 +702,55 @@ pool_check(struct nm_pool *p, const struct nm_buf *buf)
 	return pool_check_slow(p, buf);
 }
 
-/* Drop one reference.  Return 1 if it was the last, 0 if others remain,
- * -EALREADY if none was held. */
-static inline int iov_unref(struct nm_iov *iov)
+/* Whether a chunk whose count reads @r is the one its pool @p is carving:
+ * only that one holds the bias (2^29 gets would be needed to fake it). */
+static inline int frag_biased(uint32_t r)
+{
+	return r >= NM_FRAG_BIAS / 2;
+}
+
+/* Whether the chunk @p is carving, whose count reads @r, has no holder
+ * left: every fragment carved from it (and every extra reference) put.
+ * @r is the bias less the puts plus the gets, so the holders are
+ * r + carved - bias.  @r must come from an acquire load (or a failed
+ * CAS's): a put that it counts came after its fragment's carve, so the
+ * carve count read after it covers that fragment.  If carving moved on
+ * to another chunk meanwhile, the caller's CAS on the count fails (the
+ * bias was dropped first, and frag_cnt's release store orders the two). */
+static inline int frag_unheld(struct nm_pool *p, uint32_t r)
+{
+	uint32_t carved = atomic_load_explicit(&p->frag_cnt, memory_order_acquire);
+
+	return (uint64_t)r + carved <= NM_FRAG_BIAS;
+}
+
+/* Drop one reference on a chunk of @p.  Return 1 if it was the last, 0 if
+ * others remain, -EALREADY if none was held.  A chunk being carved is
+ * never released here (its bias stays until frag_finish), but a put
+ * with no fragment of it left out is a double put like any other. */
+static inline int iov_unref(struct nm_pool *p, struct nm_iov *iov)
 {
 	/* acquire: when this sees the count another thread's put left (1),
 	 * that thread's accesses to the chunk come before our recycling it
-	 * (its fetch_sub below is the release).  A plain load on x86. */
+	 * (its CAS below is the release).  A plain load on x86. */
 	uint32_t r = atomic_load_explicit(&iov->ref, memory_order_acquire);
 
-	if (nm_unlikely(r == 0))
-		return -EALREADY;
 	if (nm_likely(r == 1)) {
 		/* Sole holder: nobody else can change it (page_pool does the
 		 * same in page_pool_unref_netmem). */
 		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
 		return 1;
 	}
-	r = atomic_fetch_sub_explicit(&iov->ref, 1, memory_order_acq_rel);
-	if (nm_unlikely(r == 0)) {
-		atomic_fetch_add_explicit(&iov->ref, 1, memory_order_relaxed);
-		return -EALREADY;
+	/* CAS, not fetch_sub: a count never passes through -1, where a
+	 * racing put would take it for a chunk being carved. */
+	for (;;) {
+		if (nm_unlikely(r == 0 || (frag_biased(r) && frag_unheld(p, r))))
+			return -EALREADY;
+		if (atomic_compare_exchange_weak_explicit(&iov->ref, &r, r - 1,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
+			return r == 1;	/* a biased count is never 1 */
 	}
-	return r == 1;
 }
 
 /* The general put: checks and classifies, drops a reference, recycles. */
@@ -739,7 +766,7 @@ static __attribute__((noinline)) int pool_put_slow(struct nm_pool *p, const stru
 	r = pool_check(p, buf);
 	if (nm_unlikely(r))
 		return r;
-	r = iov_unref(buf->iov);
+	r = iov_unref(p, buf->iov);
 	if (nm_unlikely(r < 0)) {
 		NM_STAT_ADD_SHARED(p, err_double_put, 1);
 		return r;
@@ -865,7 +892,7 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 		r = pool_check(p, &bufs[i]);
 		if (nm_unlikely(r))
 			continue;
-		r = iov_unref(bufs[i].iov);
+		r = iov_unref(p, bufs[i].iov);
 		if (nm_unlikely(r < 0)) {
 			NM_STAT_ADD_SHARED(p, err_double_put, 1);
 			continue;
@@ -918,15 +945,24 @@ NM_API int nm_buf_get(const struct nm_buf *buf)
 		return -EINVAL;
 	if (!a)
 		return -EFAULT;
+	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
+		return -ERANGE;
 	if (!nm_area_live(a))
 		return -ENODEV;
-	r = atomic_load_explicit(&buf->iov->ref, memory_order_relaxed);
+	/* acquire: frag_unheld needs it (a chunk being carved) */
+	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
 	do {
 		if (!r)
 			return -EALREADY;
+		if (frag_biased(r)) {
+			struct nm_pool *p = atomic_load_explicit(&buf->iov->pool,
+								 memory_order_relaxed);
+			if (!p || frag_unheld(p, r))
+				return -EALREADY;
+		}
 	} while (!atomic_compare_exchange_weak_explicit(&buf->iov->ref, &r, r + 1,
-							memory_order_relaxed,
-							memory_order_relaxed));
+							memory_order_acquire,
+							memory_order_acquire));
 	return 0;
 }
 
@@ -936,8 +972,11 @@ NM_API void *nm_buf_data(const struct nm_buf *buf)
 	char *base;
 
 	/* Look the descriptor up before touching it: an invalid buffer
-	 * gets NULL, not a wild dereference. */
-	if (nm_unlikely(!a || !nm_area_live(a)))
+	 * gets NULL, not a wild dereference, and a window that does not lie
+	 * in its chunk (put would say -ERANGE) gets NULL, not a pointer past
+	 * the chunk. */
+	if (nm_unlikely(!a || (uint64_t)buf->off + buf->len > a->mem.chunk_size ||
+			!nm_area_live(a)))
 		return NULL;
 	base = nm_iov_cpu(buf->iov);
 	return base ? base + buf->off : NULL;
@@ -963,6 +1002,8 @@ NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr)
 
 	if (!a || !addr)
 		return -EINVAL;
+	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
+		return -ERANGE;
 	if (!nm_area_live(a))
 		return -ENODEV;
 	if (a->ops->io_addr) {
@@ -1000,7 +1041,7 @@ NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
 
 	if (!a || (!src && len))
 		return -EINVAL;
-	if (len > dst->len || (uint64_t)dst->off + len > a->mem.chunk_size)
+	if (len > dst->len || (uint64_t)dst->off + dst->len > a->mem.chunk_size)
 		return -ERANGE;
 	if (!nm_area_live(a))
 		return -ENODEV;
