@@ -139,6 +139,10 @@ struct nm_pool {
 /* Thread identity for "am I the pool's owner": one address per thread. */
 const void *nm_self(void);
 
+/* pool.c: 0 if @buf is a buffer someone holds, with its window in its
+ * chunk; else -EINVAL (NULL), -EFAULT, -ERANGE or -EALREADY. */
+int nm_buf_check(const struct nm_buf *buf);
+
 /* area.c */
 int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n);
 void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n);

@@ -936,6 +936,34 @@ NM_API int nm_buf_put(const struct nm_buf *buf)
 	return nm_pool_put(p, buf);
 }
 
+/* Whether a chunk whose count reads @r (an acquire load) has a holder. */
+static int iov_held(const struct nm_iov *iov, uint32_t r)
+{
+	struct nm_pool *p;
+
+	if (!r)
+		return 0;
+	if (!frag_biased(r))
+		return 1;
+	p = atomic_load_explicit(&((struct nm_iov *)iov)->pool, memory_order_relaxed);
+	return p && !frag_unheld(p, r);
+}
+
+int nm_buf_check(const struct nm_buf *buf)
+{
+	struct nm_area *a = buf_area(buf);
+
+	if (!buf || !buf->iov)
+		return -EINVAL;
+	if (!a)
+		return -EFAULT;
+	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
+		return -ERANGE;
+	if (!iov_held(buf->iov, atomic_load_explicit(&buf->iov->ref, memory_order_acquire)))
+		return -EALREADY;
+	return 0;
+}
+
 NM_API int nm_buf_get(const struct nm_buf *buf)
 {
 	struct nm_area *a = buf_area(buf);
@@ -952,14 +980,8 @@ NM_API int nm_buf_get(const struct nm_buf *buf)
 	/* acquire: frag_unheld needs it (a chunk being carved) */
 	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
 	do {
-		if (!r)
+		if (!iov_held(buf->iov, r))
 			return -EALREADY;
-		if (frag_biased(r)) {
-			struct nm_pool *p = atomic_load_explicit(&buf->iov->pool,
-								 memory_order_relaxed);
-			if (!p || frag_unheld(p, r))
-				return -EALREADY;
-		}
 	} while (!atomic_compare_exchange_weak_explicit(&buf->iov->ref, &r, r + 1,
 							memory_order_acquire,
 							memory_order_acquire));

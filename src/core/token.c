@@ -5,7 +5,9 @@
  * plus a generation in the bits above it; a freed slot is reused in FIFO
  * order, so a stale token would need (2^gen_bits) reuses of one slot to
  * alias a live one.  Unknown, stale and repeated tokens are rejected with
- * -EINVAL and counted; they never touch a buffer.
+ * -EINVAL and counted; they never touch a buffer.  Only a buffer someone
+ * holds gets a token (checked at add), so a release puts what was held;
+ * destroying the table puts what its live tokens still hold.
  */
 #include "core.h"
 #include <errno.h>
@@ -64,6 +66,8 @@ NM_API void nm_token_table_destroy(struct nm_token_table *t)
 {
 	if (!t)
 		return;
+	/* A live token's buffer has no other way back to its pool. */
+	nm_token_release_all(t);
 	free(t->slots);
 	free(t->freeq);
 	free(t);
@@ -80,8 +84,14 @@ NM_API int nm_token_add(struct nm_token_table *t, const struct nm_buf *buf,
 	struct tok_slot *s;
 	uint32_t i;
 
+	int r;
+
 	if (!t || !buf || !token || !buf->iov)
 		return -EINVAL;
+	/* A token for a buffer nobody holds would put it once too often. */
+	r = nm_buf_check(buf);
+	if (r)
+		return r;
 	if (t->fhead == t->ftail)
 		return -ENOSPC;
 	i = t->freeq[t->fhead++ % t->cap];
@@ -124,15 +134,20 @@ NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
  * 1 .. gen_mask - 1, so a token is never 0 in its generation bits (which
  * no valid token has) nor all ones (UINT32_MAX, the receiver's "no
  * token", would otherwise be the token of the last slot of a table of a
- * power-of-two size). */
-static void tok_free(struct nm_token_table *t, struct tok_slot *s, uint32_t i)
+ * power-of-two size).  Return the put's result: a buffer put behind the
+ * table's back (its token is spent either way) is not a release. */
+static int tok_free(struct nm_token_table *t, struct tok_slot *s, uint32_t i)
 {
-	nm_buf_put(&s->buf);
+	int r = nm_buf_put(&s->buf);
+
 	s->live = 0;
 	if (++s->gen >= gen_mask(t))
 		s->gen = 1;
 	t->freeq[t->ftail++ % t->cap] = i;
 	t->count--;
+	if (r)
+		t->rejected++;
+	return r;
 }
 
 NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
@@ -149,8 +164,8 @@ NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
 			t->rejected++;
 			continue;
 		}
-		tok_free(t, s, tokens[k] & t->idx_mask);
-		ok++;
+		if (!tok_free(t, s, tokens[k] & t->idx_mask))
+			ok++;
 	}
 	return ok;
 }
@@ -164,8 +179,8 @@ NM_API int nm_token_release_all(struct nm_token_table *t)
 	for (uint32_t i = 0; i < t->cap && t->count; i++) {
 		if (!t->slots[i].live)
 			continue;
-		tok_free(t, &t->slots[i], i);
-		ok++;
+		if (!tok_free(t, &t->slots[i], i))
+			ok++;
 	}
 	return ok;
 }
