@@ -49,8 +49,9 @@ struct nm_cuda_args {
 /**
  * nm_cuda_status - why CUDA is on or off in this process, as one line:
  * "CUDA driver 13.0, 1 device(s)", "no CUDA driver (libcuda.so.1: ...)",
- * "CUDA driver present but cuInit failed: ...".  Never NULL.  Loads the
- * driver on first call (thread-safe).
+ * "CUDA driver present but cuInit failed: ...".  Loads the driver on
+ * first call (thread-safe).
+ * Return: that line, a static string; never NULL, never fails.
  */
 NM_API const char *nm_cuda_status(void);
 
@@ -156,8 +157,9 @@ NM_API int nm_cuda_area_stats(const struct nm_area *area, struct nm_cuda_stats *
 /**
  * nm_cuda_area_stream - the CUstream the area's placements run on, so a
  * consumer can order GPU work after them (cuStreamWaitEvent /
- * cudaStreamWaitEvent) without waiting on the CPU.  NULL (errno EINVAL or
- * ENODEV) for a non-cuda or torn-down area.
+ * cudaStreamWaitEvent) without waiting on the CPU.
+ * Return: the stream, or NULL with errno: EINVAL (NULL, or not a cuda
+ * area), ENODEV (the area's device memory is torn down).
  */
 NM_API void *nm_cuda_area_stream(const struct nm_area *area);
 

@@ -47,7 +47,8 @@ extern "C" {
 #define NETMEM_VERSION_MINOR 1
 #define NETMEM_VERSION_PATCH 0
 
-/** nm_version - the library's version as "MAJOR.MINOR.PATCH". */
+/** nm_version - the library's version as "MAJOR.MINOR.PATCH".
+ * Return: a static string; never fails. */
 NM_API const char *nm_version(void);
 
 struct nm_area;
@@ -218,6 +219,7 @@ NM_API int nm_pool_destroy(struct nm_pool *pool);
  * nm_pool_set_owner - make the calling thread the pool's allocating thread.
  * Only needed when allocation moves from one thread to another; the caller
  * must make sure the old thread no longer touches the pool.
+ * Return: 0, or -EINVAL for NULL.
  */
 NM_API int nm_pool_set_owner(struct nm_pool *pool);
 
@@ -314,10 +316,13 @@ NM_API void *nm_buf_data(const struct nm_buf *buf);
  * Return: 0 and *addr set; -ENODEV (revoked); -EINVAL. */
 NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr);
 
-/** nm_buf_area - the area a buffer lives in, or NULL if not a buffer. */
+/** nm_buf_area - the area a buffer lives in.
+ * Return: the area, or NULL when @buf is NULL or not a buffer of any area;
+ * never sets errno. */
 NM_API struct nm_area *nm_buf_area(const struct nm_buf *buf);
 
-/** nm_buf_chunk_index - index of the buffer's chunk in its area. */
+/** nm_buf_chunk_index - index of the buffer's chunk in its area.
+ * Return: the index (>= 0), or -EINVAL (NULL, or not a buffer). */
 NM_API int nm_buf_chunk_index(const struct nm_buf *buf);
 
 /* Sync directions for nm_buf_sync(). */
@@ -406,14 +411,18 @@ struct nm_held {
 NM_API long nm_pool_held(const struct nm_pool *pool, struct nm_held *out,
 			 size_t max);
 
-/** nm_pool_area - the area a pool draws from. */
+/** nm_pool_area - the area a pool draws from.
+ * Return: the area, or NULL for a NULL @pool; never sets errno. */
 NM_API struct nm_area *nm_pool_area(const struct nm_pool *pool);
 
-/** nm_pool_chunk_size - bytes per chunk of the pool's area (0 for NULL). */
+/** nm_pool_chunk_size - bytes per chunk of the pool's area.
+ * Return: the chunk size, or 0 for a NULL @pool; never fails otherwise. */
 NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *pool);
 
-/** nm_strerror - a short message for a netmem -errno, with netmem's own
- * meaning where it differs from strerror() (e.g. EALREADY: "double put"). */
+/** nm_strerror - a short message for a netmem -errno (or errno), with
+ * netmem's own meaning where it differs from strerror() (e.g. EALREADY:
+ * "double put").
+ * Return: a string that must not be modified; never NULL, never fails. */
 NM_API const char *nm_strerror(int err);
 
 /* ------------------------------------------------------------------ */
@@ -430,12 +439,35 @@ NM_API const char *nm_strerror(int err);
  */
 struct nm_token_table;
 
+/**
+ * nm_token_table_create - a table for up to @capacity live tokens.
+ * Return: the table, or NULL with errno: EINVAL (@capacity 0 or above
+ * 2^24), ENOMEM.
+ */
 NM_API struct nm_token_table *nm_token_table_create(unsigned int capacity);
+/**
+ * nm_token_table_destroy - put the buffers of live tokens back (as
+ * nm_token_release_all() does) and free the table.
+ * Return: nothing; NULL is ignored.  Never fails.
+ */
 NM_API void nm_token_table_destroy(struct nm_token_table *t);
-/** Store @buf; return its token (>= 0... as uint32 in *token), -ENOSPC, -EINVAL. */
+/**
+ * nm_token_add - store @buf, a buffer the caller holds, in the table and
+ * give out its token in *@token.  The token now stands for the caller's
+ * reference: nm_token_release() puts it.
+ * Return: 0; -EINVAL (NULL arguments); -EFAULT (not a buffer of any area);
+ * -ERANGE (off/len outside the chunk); -EALREADY (nobody holds the
+ * chunk); -ENOSPC (the table holds @capacity live tokens).  Nothing is
+ * stored or counted on error.
+ */
 NM_API int nm_token_add(struct nm_token_table *t, const struct nm_buf *buf,
 			uint32_t *token);
-/** Look a token up without releasing it. Return: 0, -EINVAL. */
+/**
+ * nm_token_lookup - the buffer of a live @token into *@buf, without
+ * releasing it.
+ * Return: 0; -EINVAL (NULL arguments, or an unknown, stale or released
+ * token).
+ */
 NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
 			   struct nm_buf *buf);
 /**
@@ -451,8 +483,11 @@ NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
  * Return: how many were released; -EINVAL for NULL.
  */
 NM_API int nm_token_release_all(struct nm_token_table *t);
-/** Number of live tokens, and of rejected tokens ever. */
+/** nm_token_count - the number of live tokens in @t.
+ * Return: the count; 0 for NULL.  Never fails. */
 NM_API unsigned int nm_token_count(const struct nm_token_table *t);
+/** nm_token_rejected - how many invalid tokens @t has been given, ever.
+ * Return: the count; 0 for NULL.  Never fails. */
 NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);
 
 /* ------------------------------------------------------------------ */

@@ -102,19 +102,37 @@ struct nm_provider_ops {
  */
 NM_API int nm_provider_register(const struct nm_provider_ops *ops);
 
-/** nm_provider_find - look a provider up by name; NULL (errno ENOENT). */
+/** nm_provider_find - look a provider up by name.
+ * Return: its ops table, or NULL with errno: ENOENT (no such provider),
+ * EINVAL (@name NULL). */
 NM_API const struct nm_provider_ops *nm_provider_find(const char *name);
 
-/** nm_provider_list - names of registered providers; returns the count. */
+/** nm_provider_list - names of registered providers, up to @max of them
+ * into @names.
+ * Return: how many providers are registered (may exceed @max), or
+ * -EINVAL (@max negative, or @names NULL with @max > 0). */
 NM_API int nm_provider_list(const char **names, int max);
 
 /* The core's gen_pool-like chunk allocator, for providers' alloc_bulk and
  * release slots.  Thread-safe; bulk operations take its lock once. */
+/**
+ * nm_genpool_alloc_bulk - take up to @n free chunks of the area from the
+ * core's allocator; their indexes into @idx.  A ready-made alloc_bulk slot.
+ * Return: how many were taken (0 when none is free), or -EINVAL (@mem
+ * without an allocator, @idx NULL).
+ */
 NM_API int nm_genpool_alloc_bulk(struct nm_area_mem *mem, uint32_t *idx,
 				 unsigned int n);
+/**
+ * nm_genpool_release - give @n chunks back to the core's allocator.  A
+ * ready-made release slot.  An index out of range or already free is
+ * skipped (the pool refuses double puts before they get here).
+ * Return: nothing; never fails.
+ */
 NM_API void nm_genpool_release(struct nm_area_mem *mem, const uint32_t *idx,
 			       unsigned int n);
-/* Free chunks left in the allocator. */
+/** nm_genpool_avail - free chunks left in the allocator.
+ * Return: the count; 0 for NULL.  Never fails. */
 NM_API uint32_t nm_genpool_avail(const struct nm_genpool *gp);
 
 #ifdef __cplusplus

@@ -176,7 +176,11 @@ NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue);
  * nm_rx_run - run the receiver until nm_rx_stop() or @timeout_ms passes
  * (< 0: no timeout).  Queue 0 runs in the calling thread; queues 1.. in
  * threads started here and joined before it returns.
- * Return: 0 (stopped or timed out), or -errno of a fatal engine error.
+ * Return: 0 (stopped or timed out); -EINVAL (NULL); -EBUSY (already
+ * running, or nm_rx_poll() is); -EAGAIN (a queue thread could not be
+ * started); or the -errno of a fatal engine error: what the kernel said to
+ * the engine's wait (io_uring_enter, epoll_wait), after which the
+ * receiver is stopped.
  */
 NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms);
 
@@ -185,7 +189,8 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms);
  * wait) for completions, deliver what arrived, refill.  For a caller with
  * its own loop; only with one queue.
  * Return: the number of messages delivered (>= 0), -EINVAL (NULL, more
- * than one queue), or -errno of a fatal engine error.
+ * than one queue), -EBUSY (nm_rx_run() or another nm_rx_poll() is
+ * running), or the -errno of a fatal engine error (as nm_rx_run).
  */
 NM_API int nm_rx_poll(struct nm_rx *rx, int timeout_ms);
 
@@ -203,11 +208,22 @@ NM_API int nm_rx_stop(struct nm_rx *rx);
 NM_API int nm_rx_release_tokens(struct nm_rx *rx, const uint32_t *tokens,
 				unsigned int n);
 
-/* Per-connection. */
-NM_API int nm_rx_conn_fd(const struct nm_rx_conn *c);          /* or -EINVAL */
-NM_API uint64_t nm_rx_conn_id(const struct nm_rx_conn *c);     /* unique, 1.. */
-NM_API int nm_rx_conn_queue(const struct nm_rx_conn *c);       /* or -EINVAL */
+/* Per-connection, from a callback on the connection's queue. */
+/** nm_rx_conn_fd - the connection's socket (the receiver's: do not close
+ * it).  Return: the fd, or -EINVAL for NULL. */
+NM_API int nm_rx_conn_fd(const struct nm_rx_conn *c);
+/** nm_rx_conn_id - the connection's id, unique in the receiver, from 1.
+ * Return: the id; 0 for NULL.  Never fails otherwise. */
+NM_API uint64_t nm_rx_conn_id(const struct nm_rx_conn *c);
+/** nm_rx_conn_queue - the queue the connection is received on.
+ * Return: the queue index (>= 0), or -EINVAL for NULL. */
+NM_API int nm_rx_conn_queue(const struct nm_rx_conn *c);
+/** nm_rx_conn_user - the pointer nm_rx_conn_set_user() stored.
+ * Return: that pointer; NULL when none was set or @c is NULL.  Never sets
+ * errno. */
 NM_API void *nm_rx_conn_user(const struct nm_rx_conn *c);
+/** nm_rx_conn_set_user - store a pointer of the application's with the
+ * connection.  Return: 0, or -EINVAL for NULL. */
 NM_API int nm_rx_conn_set_user(struct nm_rx_conn *c, void *user);
 /** nm_rx_conn_close - close a connection from a callback on its queue:
  * on_close(@err) follows.  Return: 0, -EINVAL, -EALREADY. */
@@ -232,7 +248,9 @@ struct nm_rx_info {
  * Return: 0, -EINVAL (NULL, @size too small). */
 NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *info, size_t size);
 
-/** nm_rx_engines - names of the engines built in; returns the count. */
+/** nm_rx_engines - names of the engines built in, up to @max of them into
+ * @names (which may be NULL to count them).
+ * Return: how many engines there are (may exceed @max); never fails. */
 NM_API int nm_rx_engines(const char **names, int max);
 
 struct nm_rx_stats {
