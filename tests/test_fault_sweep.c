@@ -15,10 +15,12 @@
  */
 #include "harness.h"
 #include "util/fault.h"
+#include <netmem/dmabuf.h>
 #include <netmem/provider.h>
 #include <netmem/rx.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -157,16 +159,16 @@ static const struct nm_provider_ops dev_ops = {
 
 /* An area and a pool: whole chunks in bulk, a fragment, a sync of each
  * (a no-op without a sync hook), all put back, both destroyed. */
-static int area_pool(const char *prov, size_t size, unsigned int pflags)
+static int area_pool_opts(const char *prov, const struct nm_area_opts *ao,
+			  unsigned int pflags)
 {
-	NM_OPTS(nm_area_opts, ao, .size = size);
 	NM_OPTS(nm_pool_opts, po, .flags = pflags);
 	struct nm_buf b[40], fr;
 	struct nm_area *a;
 	struct nm_pool *p;
 	int n, r = 0, have_frag = 0;
 
-	a = nm_area_create(prov, &ao);
+	a = nm_area_create(prov, ao);
 	if (!a)
 		return -errno;
 	p = nm_pool_create(a, &po);
@@ -198,6 +200,34 @@ static int area_pool(const char *prov, size_t size, unsigned int pflags)
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
 	return r;
+}
+
+static int area_pool(const char *prov, size_t size, unsigned int pflags)
+{
+	NM_OPTS(nm_area_opts, ao, .size = size);
+
+	return area_pool_opts(prov, &ao, pflags);
+}
+
+/* A sealed memfd the import scenarios share (made once, outside them). */
+static int shared_memfd = -1;
+
+static int sc_memfd_import(void)
+{
+	NM_OPTS(nm_area_opts, ao, .size = 64 << 12, .fd = shared_memfd,
+		.flags = NM_AREA_F_IMPORT_FD);
+
+	return area_pool_opts("memfd", &ao, 0);
+}
+
+/* The dmabuf provider over a memfd standing in for a dmabuf, mapped. */
+static int sc_dmabuf(void)
+{
+	NM_OPTS(nm_dmabuf_args, da, .flags = NM_DMABUF_F_CPU_MAP);
+	NM_OPTS(nm_area_opts, ao, .size = 64 << 12, .fd = shared_memfd,
+		.flags = NM_AREA_F_ALLOW_ANY_FD, .provider_arg = &da);
+
+	return area_pool_opts("dmabuf", &ao, 0);
 }
 
 static int sc_host(void)
@@ -605,7 +635,7 @@ static int rx_scenario(const struct rx_sc *sc)
 	return r;
 }
 
-static const struct rx_sc rx_uring = { "uring", 1, NM_RX_F_TOKENS, 2 };
+static const struct rx_sc rx_uring = { "uring", 2, NM_RX_F_TOKENS, 3 };
 static const struct rx_sc rx_socket = { "socket", 2, 0, 3 };
 static const struct rx_sc rx_split = { "uring", 1, NM_RX_F_SPLIT, 2 };
 static const struct rx_sc rx_split_sock = { "socket", 1, NM_RX_F_SPLIT | NM_RX_F_TOKENS, 2 };
@@ -699,6 +729,8 @@ int main(int argc, char **argv)
 		{ "host", sc_host, 0 },
 		{ "memfd", sc_memfd, 0 },
 		{ "hugepage", sc_hugepage, 0 },
+		{ "memfd-import", sc_memfd_import, 0 },
+		{ "dmabuf", sc_dmabuf, 0 },
 		{ "sync", sc_sync, 0 },
 		{ "tokens", sc_tokens, 0 },
 		{ "rx-uring", sc_rx_uring, 1 },
@@ -711,6 +743,10 @@ int main(int argc, char **argv)
 	struct nm_pool *pp;
 	struct nm_rx *prx;
 
+	shared_memfd = memfd_create("fault-sweep", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	REQUIRE(shared_memfd >= 0);
+	REQUIRE(!ftruncate(shared_memfd, 64 << 12));
+	REQUIRE(!fcntl(shared_memfd, F_ADD_SEALS, F_SEAL_SHRINK));
 	REQUIRE(!nm_provider_register(&fsync_ops));
 	REQUIRE(!nm_provider_register(&dev_ops));
 	/* Is io_uring here?  (A sandbox may refuse it: the uring scenarios
@@ -736,5 +772,6 @@ int main(int argc, char **argv)
 			continue;
 		sweep(sc[i].name, sc[i].fn);
 	}
+	close(shared_memfd);
 	return t_done();
 }
