@@ -9,23 +9,35 @@
 #include <netmem/netmem.h>
 #include <netmem/provider.h>
 #include "cmds.h"
+#include "opts.h"
 
 #pragma weak cmd_rx
 #pragma weak cmd_tx
 #pragma weak cmd_probe
+#pragma weak cmd_stat
+#pragma weak nm_cmd_rx
+#pragma weak nm_cmd_tx
+#pragma weak nm_cmd_stat
 #pragma weak cmd_bench_pool
 #pragma weak cmd_bench_rx
 #pragma weak cmd_bench_gpu
 
 typedef int (*cmd_fn)(int, char **);
 
+/* A subcommand with an option table: its synopsis and summary from there. */
+static void usage_cmd(FILE *f, const struct nm_cmd *c)
+{
+	if (c)
+		fprintf(f, "  %s %s\n      %s\n", c->name, c->synopsis, c->summary);
+}
+
 static int usage(FILE *f)
 {
+	fprintf(f, "usage: netmem COMMAND [ARGS]   (netmem COMMAND --help for its options)\n");
+	usage_cmd(f, &nm_cmd_rx);
+	usage_cmd(f, &nm_cmd_tx);
+	usage_cmd(f, &nm_cmd_stat);
 	fprintf(f,
-		"usage: netmem COMMAND [ARGS]\n"
-		"  rx --listen HOST:PORT [--engine uring|socket] [--provider host|hugepage|memfd|cuda]\n"
-		"     [--split] [--out FILE] [--once] [--json]   receive into pooled buffers\n"
-		"  tx --connect HOST:PORT --bytes N [--msg-size S] [--conns C]   send a test stream\n"
 		"  probe [--json]            which receive features this host has, and why not\n"
 		"  bench pool|rx|gpu [--json]  benchmarks with baselines from the same run\n"
 		"  providers                 list memory providers\n"
@@ -65,6 +77,8 @@ int main(int argc, char **argv)
 		return run(cmd_rx, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "tx"))
 		return run(cmd_tx, cmd, argc - 1, argv + 1);
+	if (!strcmp(cmd, "stat"))
+		return run(cmd_stat, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "probe"))
 		return run(cmd_probe, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench")) {

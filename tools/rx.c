@@ -4,12 +4,13 @@
  * one of the receive engines (include/netmem/rx.h), and say how fast and at
  * what CPU cost, checking what arrived on the way.
  *
- *   netmem rx --listen HOST:PORT [--engine uring|socket]
- *             [--provider host|hugepage|memfd|cuda] [--chunk-order N]
- *             [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]
- *             [--once] [--expect N] [--timeout SECS] [--ring N]
- *             [--buf-size N] [--no-inc] [--bundle|--no-bundle] [--json]
- *             [--quiet]
+ *   netmem rx (-s [-p PORT] [-B HOST] | --listen HOST:PORT) [OPTIONS]
+ *
+ * The options are the table nm_cmd_rx below, which also prints the usage
+ * (tools/opts.h).  iperf3's habits work: -s listens on port 5201 of every
+ * address (-p, -B to change that), -1 exits after one run, -i SEC prints
+ * a line per interval (every second by default with -s), -J is --json,
+ * -A pins the command's threads.
  *
  * The memory: one area from the provider, chunks of 4 KiB << --chunk-order
  * (default 4: 64 KiB, a whole chunk per receive buffer), and one pool per
@@ -27,15 +28,23 @@
  * --expect of them, default 1), which is what a script wants; otherwise it
  * runs until SIGINT/SIGTERM.  Throughput is measured from the first
  * connection to the last close; CPU time is getrusage (user + sys, every
- * thread of the process, io_uring's included) over the same span.  Runs
- * longer than two seconds print a progress line to stderr every second.
- * The summary goes to stdout: text, or one JSON object with --json.
+ * thread of the process, io_uring's included) over the same span.  With
+ * -i SEC a line per interval goes to stdout (a JSON line each with -J);
+ * without it, runs longer than two seconds print a progress line to
+ * stderr every second.  The summary goes to stdout: text, or one JSON
+ * object with --json.  Sizes: bytes, GB (10^9) and Gbit/s; chunk sizes
+ * KiB.
+ *
+ * Live stats: unless --no-stats, the pools, the area and the receiver are
+ * served on a unix socket (nm_stats_srv_create, netmem.h) for
+ * `netmem stat`; the "listening on" line names it.
  * Exit status: 0; 1 when a check failed, a connection ended with an error,
  * --timeout passed, or setup failed; 2 for bad arguments.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -49,15 +58,21 @@
 #include <netmem/cuda.h>
 #include "txrx.h"
 #include "cmds.h"
+#include "opts.h"
+
+#define RX_DEFAULT_PORT 5201   /* iperf3's */
 
 struct rx_cfg {
-	const char *listen, *engine, *provider, *out;
-	unsigned int queues, order, ring, expect;
+	const char *listen, *engine, *provider, *out, *bind, *stats_path;
+	char listen_buf[300];
+	unsigned int queues, order, ring, expect, port;
 	uint32_t buf_size;
-	double timeout;
+	double timeout, interval;  /* interval < 0: not given */
 	struct nm_pat pat;
 	unsigned int eng_flags;  /* NM_RX_F_NO_INC, NM_RX_F_{NO,REQUIRE}_BUNDLE */
-	bool split, once, json, quiet;
+	bool split, once, json, quiet, server, no_stats, have_port;
+	bool have_cpus;
+	cpu_set_t cpus;
 };
 
 /* Per connection, hung off nm_rx_conn_set_user(). */
@@ -80,6 +95,13 @@ struct rx_state {
 	double cpu_u0, cpu_s0;
 	uint64_t csw_v0, csw_i0;
 	atomic_flag cpu_taken;
+	char memory[96];      /* what the provider got: the area's detail */
+};
+
+/* Interval reports (-i): the interval under way. */
+struct rx_iv {
+	double start;         /* 0: none yet (no connection) */
+	uint64_t bytes0;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -89,31 +111,62 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+enum {
+	O_SERVER = 1, O_PORT, O_BIND, O_LISTEN, O_ONCE, O_EXPECT, O_TIMEOUT,
+	O_ENGINE, O_PROVIDER, O_CHUNK_ORDER, O_QUEUES, O_SPLIT, O_OUT, O_VERIFY,
+	O_RING, O_BUF_SIZE, O_NO_INC, O_BUNDLE, O_NO_BUNDLE, O_INTERVAL, O_JSON,
+	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP,
+};
+
+static const struct nm_opt rx_opts[] = {
+	NM_OPT(O_SERVER, 's', "--server", NULL, "listen on every address, port 5201 (iperf3's -s)"),
+	NM_OPT(O_PORT, 'p', "--port", "PORT", "with -s: port to listen on (0: any free port, printed)"),
+	NM_OPT(O_BIND, 'B', "--bind", "HOST", "with -s: listen on this address only"),
+	NM_OPT(O_LISTEN, 0, "--listen", "HOST:PORT",
+	  "address to listen on (port 0: any free port, printed)"),
+	NM_OPT(O_ONCE, '1', "--once", NULL, "exit when the accepted connections have closed"),
+	NM_OPT(O_EXPECT, 0, "--expect", "N", "with --once, wait for N connections (default 1)"),
+	NM_OPT(O_TIMEOUT, 0, "--timeout", "SECS", "give up (exit 1) after SECS"),
+	NM_OPT(O_ENGINE, 0, "--engine", "uring|socket",
+	  "receive engine (default: uring where the kernel has it)"),
+	NM_OPT(O_PROVIDER, 0, "--provider", "host|hugepage|memfd|cuda",
+	  "payload memory provider (default host); what memory it got is printed"),
+	NM_OPT(O_CHUNK_ORDER, 0, "--chunk-order", "N", "chunks of 4 KiB << N (default 4: 64 KiB)"),
+	NM_OPT(O_QUEUES, 0, "--queues", "Q", "receive queues, one thread each (default 1)"),
+	NM_OPT(O_SPLIT, 0, "--split", NULL, "header/data split on 4-byte big-endian length frames"),
+	NM_OPT(O_OUT, 0, "--out", "FILE", "write the received stream to FILE (one connection)"),
+	NM_OPT(O_VERIFY, 0, "--verify", "seq|random:SEED", "check payload against tx's pattern"),
+	NM_OPT(O_RING, 0, "--ring", "N", "uring: provided buffers per queue, all posted (power of 2;\n"
+	  "default: a ring of 256 with 16 posted)"),
+	NM_OPT(O_BUF_SIZE, 0, "--buf-size", "N", "bytes per receive buffer (default: a whole chunk)"),
+	NM_OPT(O_NO_INC, 0, "--no-inc", NULL, "uring: without incremental buffer consumption"),
+	NM_OPT(O_BUNDLE, 0, "--bundle", NULL, "uring: recv bundles (off by default; fails without them)"),
+	NM_OPT(O_NO_BUNDLE, 0, "--no-bundle", NULL, "uring: without recv bundles (the default)"),
+	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS",
+	  "a report line every SECS (default: 1 with -s, else none; 0: none)"),
+	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
+	NM_OPT(O_AFFINITY, 'A', "--affinity", "CPUS", "run the command's threads on CPUS (\"1\", \"0,2\", \"0-3\")"),
+	NM_OPT(O_STATS_SOCKET, 0, "--stats-socket", "PATH",
+	  "serve live stats here (\"@NAME\": abstract; default\n"
+	  "$XDG_RUNTIME_DIR or /tmp/netmem-PID.sock)"),
+	NM_OPT(O_NO_STATS, 0, "--no-stats", NULL, "do not serve live stats (netmem stat)"),
+	NM_OPT(O_QUIET, 'q', "--quiet", NULL, "no listening, progress or interval lines"),
+	NM_OPT(O_HELP, 'h', "--help", NULL, "this text"),
+	{ 0 },
+};
+
+const struct nm_cmd nm_cmd_rx = {
+	.name = "rx",
+	.synopsis = "(-s [-p PORT] [-B HOST] | --listen HOST:PORT) [OPTIONS]",
+	.summary = "Receive TCP streams into pooled buffers and say how fast, at what CPU cost.",
+	.opts = rx_opts,
+	.footer = "Sizes take binary suffixes (64K, 1M); reports give bytes, GB (10^9) and Gbit/s.\n"
+		  "Exit: 0; 1 when a check, a connection or setup failed; 2 for bad arguments.\n",
+};
+
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: netmem rx --listen HOST:PORT [--engine uring|socket]\n"
-		"                 [--provider host|hugepage|memfd|cuda] [--chunk-order N]\n"
-		"                 [--queues Q] [--split] [--out FILE] [--verify seq|random:SEED]\n"
-		"                 [--once] [--expect N] [--timeout SECS] [--ring N] [--buf-size N]\n"
-		"                 [--no-inc] [--bundle|--no-bundle] [--json] [--quiet]\n"
-		"  --listen HOST:PORT  address to listen on (port 0: any free port, printed)\n"
-		"  --engine E          receive engine (default: uring where the kernel has it)\n"
-		"  --provider P        payload memory provider (default host)\n"
-		"  --chunk-order N     chunks of 4 KiB << N (default 4: 64 KiB)\n"
-		"  --queues Q          receive queues, one thread each (default 1)\n"
-		"  --split             header/data split on 4-byte big-endian length frames\n"
-		"  --out FILE          write the received stream to FILE (one connection)\n"
-		"  --verify P          check payload against tx's pattern seq or random:SEED\n"
-		"  --once              exit when the accepted connections have closed\n"
-		"  --expect N          with --once, wait for N connections (default 1)\n"
-		"  --timeout SECS      give up (exit 1) after SECS\n"
-		"  --ring N            uring: provided buffers per queue, all posted (power of 2;\n"
-		"                      default: a ring of 256 with 16 posted)\n"
-		"  --buf-size N        bytes per receive buffer (default: a whole chunk)\n"
-		"  --no-inc            uring: without incremental buffer consumption\n"
-		"  --bundle            uring: recv bundles (off by default; fails without them)\n"
-		"  --no-bundle         uring: without recv bundles (the default)\n");
+	nm_opt_usage(&nm_cmd_rx, stderr);
 	return 2;
 }
 
@@ -251,98 +304,132 @@ static void rx_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *u
 
 static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 {
-	static const char *const flags[] = {
-		"--json", "--quiet", "-q", "--split", "--once", "--no-inc",
-		"--no-bundle", "--bundle", "-h", "--help", NULL,
-	};
-	static const char *const valued[] = {
-		"--listen", "--engine", "--provider", "--out", "--verify",
-		"--queues", "--chunk-order", "--expect", "--timeout", "--ring",
-		"--buf-size", NULL,
-	};
 	uint64_t v;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a, *next;
-		int k = nm_opt_next("rx", argc, argv, &i, flags, valued, &a, &next);
+		const char *next;
+		int k = nm_opt_parse(&nm_cmd_rx, argc, argv, &i, &next);
 
-		if (k < 0)
-			return k;
-		if (!strcmp(a, "--json")) {
-			cfg->json = true;
-		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			cfg->quiet = true;
-		} else if (!strcmp(a, "--split")) {
-			cfg->split = true;
-		} else if (!strcmp(a, "--once")) {
-			cfg->once = true;
-		} else if (!strcmp(a, "--no-inc")) {
-			cfg->eng_flags |= NM_RX_F_NO_INC;
-		} else if (!strcmp(a, "--no-bundle")) {
+		switch (k) {
+		case O_JSON: cfg->json = true; break;
+		case O_QUIET: cfg->quiet = true; break;
+		case O_SPLIT: cfg->split = true; break;
+		case O_ONCE: cfg->once = true; break;
+		case O_SERVER: cfg->server = true; break;
+		case O_NO_STATS: cfg->no_stats = true; break;
+		case O_NO_INC: cfg->eng_flags |= NM_RX_F_NO_INC; break;
+		case O_NO_BUNDLE:
 			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_REQUIRE_BUNDLE) |
 					 NM_RX_F_NO_BUNDLE;
-		} else if (!strcmp(a, "--bundle")) {
+			break;
+		case O_BUNDLE:
 			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_NO_BUNDLE) |
 					 NM_RX_F_REQUIRE_BUNDLE;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage();
+			break;
+		case O_HELP:
+			nm_opt_usage(&nm_cmd_rx, stdout);
 			exit(0);
-		}
-		if (!k)
-			continue;
-		if (!strcmp(a, "--listen")) {
-			cfg->listen = next;
-		} else if (!strcmp(a, "--engine")) {
-			cfg->engine = next;
-		} else if (!strcmp(a, "--provider")) {
-			cfg->provider = next;
-		} else if (!strcmp(a, "--out")) {
-			cfg->out = next;
-		} else if (!strcmp(a, "--verify")) {
+		case O_LISTEN: cfg->listen = next; break;
+		case O_BIND: cfg->bind = next; break;
+		case O_ENGINE: cfg->engine = next; break;
+		case O_PROVIDER: cfg->provider = next; break;
+		case O_OUT: cfg->out = next; break;
+		case O_STATS_SOCKET: cfg->stats_path = next; break;
+		case O_PORT:
+			if (nm_parse_uint(next, 0, 65535, &v)) {
+				fprintf(stderr, "netmem rx: -p '%s': expected a port, 0 to 65535\n", next);
+				return -EINVAL;
+			}
+			cfg->port = v;
+			cfg->have_port = true;
+			break;
+		case O_INTERVAL:
+			if (!strcmp(next, "0")) {
+				cfg->interval = 0;
+			} else if (nm_parse_secs(next, &cfg->interval) || cfg->interval < 0.1) {
+				fprintf(stderr, "netmem rx: -i '%s': expected seconds >= 0.1, or 0\n", next);
+				return -EINVAL;
+			}
+			break;
+		case O_AFFINITY:
+			if (nm_parse_cpus(next, &cfg->cpus)) {
+				fprintf(stderr, "netmem rx: -A '%s': expected CPUs such as 1, 0,2 or 0-3\n", next);
+				return -EINVAL;
+			}
+			cfg->have_cpus = true;
+			break;
+		case O_VERIFY:
 			if (nm_pat_parse(&cfg->pat, next, NULL)) {
 				fprintf(stderr, "netmem rx: --verify '%s': expected seq or random:SEED\n", next);
 				return -EINVAL;
 			}
-		} else if (!strcmp(a, "--queues")) {
+			break;
+		case O_QUEUES:
 			if (nm_parse_uint(next, 1, NM_RX_MAX_QUEUES, &v)) {
 				fprintf(stderr, "netmem rx: --queues '%s': expected 1 to %d\n",
 					next, NM_RX_MAX_QUEUES);
 				return -EINVAL;
 			}
 			cfg->queues = v;
-		} else if (!strcmp(a, "--chunk-order")) {
+			break;
+		case O_CHUNK_ORDER:
 			if (nm_parse_uint(next, 0, 9, &v)) {
 				fprintf(stderr, "netmem rx: --chunk-order '%s': expected 0 (4 KiB) to 9 (2 MiB)\n", next);
 				return -EINVAL;
 			}
 			cfg->order = v;
-		} else if (!strcmp(a, "--expect")) {
+			break;
+		case O_EXPECT:
 			if (nm_parse_uint(next, 1, 1u << 20, &v)) {
 				fprintf(stderr, "netmem rx: --expect '%s': expected a count >= 1\n", next);
 				return -EINVAL;
 			}
 			cfg->expect = v;
-		} else if (!strcmp(a, "--timeout")) {
+			break;
+		case O_TIMEOUT:
 			if (nm_parse_secs(next, &cfg->timeout)) {
 				fprintf(stderr, "netmem rx: --timeout '%s': expected seconds > 0\n", next);
 				return -EINVAL;
 			}
-		} else if (!strcmp(a, "--ring")) {
+			break;
+		case O_RING:
 			if (nm_parse_uint(next, 1, 32768, &v) || (v & (v - 1))) {
 				fprintf(stderr, "netmem rx: --ring '%s': expected a power of 2 up to 32768\n", next);
 				return -EINVAL;
 			}
 			cfg->ring = v;
-		} else if (!strcmp(a, "--buf-size")) {
+			break;
+		case O_BUF_SIZE:
 			if (nm_parse_size(next, &v) || !v || v > (2u << 20)) {
 				fprintf(stderr, "netmem rx: --buf-size '%s': expected 1 to 2M\n", next);
 				return -EINVAL;
 			}
 			cfg->buf_size = v;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
+	if (cfg->server && cfg->listen) {
+		fprintf(stderr, "netmem rx: give -s [-p PORT] or --listen HOST:PORT, not both\n");
+		return -EINVAL;
+	}
+	if (!cfg->server && (cfg->have_port || cfg->bind)) {
+		fprintf(stderr, "netmem rx: -p and -B go with -s\n");
+		return -EINVAL;
+	}
+	if (cfg->server) {
+		const char *h = cfg->bind ? cfg->bind : "";
+		bool v6 = strchr(h, ':') && h[0] != '[';
+
+		snprintf(cfg->listen_buf, sizeof(cfg->listen_buf), "%s%s%s:%u", v6 ? "[" : "", h,
+			 v6 ? "]" : "", cfg->have_port ? cfg->port : RX_DEFAULT_PORT);
+		cfg->listen = cfg->listen_buf;
+	}
+	if (cfg->interval < 0)
+		cfg->interval = cfg->server ? 1.0 : 0;
 	if (!cfg->listen) {
-		fprintf(stderr, "netmem rx: --listen HOST:PORT is required\n");
+		fprintf(stderr, "netmem rx: --listen HOST:PORT is required (or -s [-p PORT])\n");
 		return -EINVAL;
 	}
 	if (cfg->engine) {
@@ -416,6 +503,7 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 	}
 	nm_area_info(*area, &ai, sizeof(ai));
 	st->readable = ai.cpu_base != NULL;
+	snprintf(st->memory, sizeof(st->memory), "%s", ai.detail[0] ? ai.detail : "?");
 	if (!st->readable && (cfg->out || cfg->pat.kind)) {
 		fprintf(stderr, "netmem rx: provider %s memory has no CPU mapping; "
 			"--out and --verify need readable memory\n", cfg->provider);
@@ -513,6 +601,20 @@ static const char *feature_list(unsigned int f, char *buf, size_t len, bool json
 	return buf;
 }
 
+/* @s as a JSON string body (the area's detail is the provider's text). */
+static const char *json_str(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[o++] = '\\';
+		buf[o++] = (unsigned char)*s >= 0x20 ? *s : ' ';
+	}
+	buf[o] = 0;
+	return buf;
+}
+
 static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_info *info,
 		   double secs, double cpu_u, double cpu_s, uint64_t csw_v, uint64_t csw_i,
 		   bool timed_out)
@@ -521,7 +623,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	struct nm_rx_stats rs = { 0 };
 	uint64_t bytes = atomic_load(&st->bytes);
 	double cpu = cpu_u + cpu_s;
-	char feats[128], pname[32];
+	char feats[128], pname[32], mem[200];
 	unsigned int checks = atomic_load(&st->check_errs);
 
 	sum_stats(st->pools, cfg->queues, &ps);
@@ -530,13 +632,13 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	nm_pat_name(&cfg->pat, pname, sizeof(pname));
 	if (cfg->json) {
 		printf("{\"cmd\":\"rx\",\"engine\":\"%s\",\"provider\":\"%s\",\"split\":%s,"
-		       "\"queues\":%u,\"chunk_size\":%u,\"buf_size\":%u,\"ring_entries\":%u,"
+		       "\"memory\":\"%s\",\"queues\":%u,\"chunk_size\":%u,\"buf_size\":%u,\"ring_entries\":%u,"
 		       "\"features\":[%s],\"conns\":%u,\"conn_errors\":%u,\"bytes\":%llu,"
 		       "\"hdr_bytes\":%llu,\"frames\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
 		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
 		       "\"cpu_s_per_gb\":%.4f,\"csw_voluntary\":%llu,\"csw_involuntary\":%llu,",
 		       info->engine, cfg->provider, cfg->split ? "true" : "false",
-		       info->nr_queues, 4096u << cfg->order, info->buf_size,
+		       json_str(st->memory, mem, sizeof(mem)), info->nr_queues, 4096u << cfg->order, info->buf_size,
 		       info->ring_entries, feature_list(info->features, feats, sizeof(feats), true),
 		       atomic_load(&st->opened), atomic_load(&st->conn_errs),
 		       (unsigned long long)bytes,
@@ -571,8 +673,9 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	       (unsigned long long)csw_v, csw_v ? bytes / 1024.0 / csw_v : 0.0,
 	       (unsigned long long)csw_i);
 	feature_list(info->features, feats, sizeof(feats), false);
-	printf("rx: engine %s%s%s%s, provider %s, %u queue%s, %u KiB chunks, %u-byte buffers",
-	       info->engine, feats[0] ? " [" : "", feats, feats[0] ? "]" : "", cfg->provider, info->nr_queues, info->nr_queues == 1 ? "" : "s",
+	printf("rx: engine %s%s%s%s, provider %s (%s), %u queue%s, %u KiB chunks, %u-byte buffers",
+	       info->engine, feats[0] ? " [" : "", feats, feats[0] ? "]" : "", cfg->provider,
+	       st->memory, info->nr_queues, info->nr_queues == 1 ? "" : "s",
 	       (4096u << cfg->order) >> 10, info->buf_size);
 	if (info->ring_entries)
 		printf(", ring %u", info->ring_entries);
@@ -603,6 +706,80 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	fflush(stdout);
 }
 
+/* How long the loop may wait: up to @dflt ms, less when an interval ends. */
+static int iv_wait_ms(const struct rx_cfg *cfg, struct rx_state *st, const struct rx_iv *iv,
+		      int dflt)
+{
+	double left;
+
+	if (cfg->interval <= 0 || !iv->start)
+		return dflt;
+	left = iv->start + cfg->interval - nm_now();
+	return left <= 0 ? 0 : left * 1000 < dflt ? (int)(left * 1000) + 1 : dflt;
+}
+
+/*
+ * Print the interval under way when it is over (or, @last, whatever is
+ * left of it): seconds since the first connection, bytes, GB (10^9) and
+ * Gbit/s, connections open; a JSON line with -J.
+ */
+static void iv_tick(const struct rx_cfg *cfg, struct rx_state *st, struct rx_iv *iv,
+		    double now, bool last)
+{
+	double first = atomic_load(&st->t_first), secs;
+	uint64_t b = atomic_load(&st->bytes), db;
+	unsigned int open = atomic_load(&st->opened) - atomic_load(&st->closed);
+
+	if (!first)
+		return;
+	if (!iv->start)
+		iv->start = first;
+	if (!last && now < iv->start + cfg->interval)
+		return;
+	secs = now - iv->start;
+	db = b - iv->bytes0;
+	if (last && (secs <= 0 || (!db && secs < cfg->interval / 2)))
+		return;
+	if (cfg->json)
+		printf("{\"event\":\"interval\",\"cmd\":\"rx\",\"start\":%.3f,\"end\":%.3f,"
+		       "\"bytes\":%llu,\"gbit_per_s\":%.3f,\"conns\":%u}\n",
+		       iv->start - first, now - first, (unsigned long long)db,
+		       nm_gbit(db, secs), open);
+	else
+		printf("rx: %6.2f-%6.2f s  %8.3f GB  %7.2f Gbit/s  %u connection%s open\n",
+		       iv->start - first, now - first, db / 1e9, nm_gbit(db, secs), open,
+		       open == 1 ? "" : "s");
+	fflush(stdout);
+	iv->start = now;
+	iv->bytes0 = b;
+}
+
+/* Serve live stats (netmem stat): the area(s), the pools, the receiver.
+ * A failure costs the stats only, with a warning. */
+static struct nm_stats_srv *stats_start(const struct rx_cfg *cfg, struct rx_state *st,
+					struct nm_area *area, struct nm_area *hdr_area)
+{
+	NM_OPTS(nm_stats_srv_opts, so, .path = cfg->stats_path);
+	struct nm_stats_srv *srv = nm_stats_srv_create(&so);
+
+	if (!srv) {
+		fprintf(stderr, "netmem rx: live stats off: %s%s%s\n",
+			cfg->stats_path ? cfg->stats_path : "", cfg->stats_path ? ": " : "",
+			nm_strerror(-errno));
+		return NULL;
+	}
+	nm_stats_srv_add_rx(srv, st->rx, "rx");
+	nm_stats_srv_add_area(srv, area, "rx");
+	if (hdr_area)
+		nm_stats_srv_add_area(srv, hdr_area, "rx-hdr");
+	for (unsigned int q = 0; q < cfg->queues; q++) {
+		nm_stats_srv_add_pool(srv, st->pools[q], "rx", (int)q);
+		if (st->hdr_pools[q])
+			nm_stats_srv_add_pool(srv, st->hdr_pools[q], "rx-hdr", (int)q);
+	}
+	return srv;
+}
+
 /* "HOST:PORT" into a numeric host for nm_rx_listen() and a port. */
 static int listen_addr(const char *s, char *host, size_t hlen, int *port)
 {
@@ -628,7 +805,7 @@ static int listen_addr(const char *s, char *host, size_t hlen, int *port)
 
 int cmd_rx(int argc, char **argv)
 {
-	struct rx_cfg cfg = { .provider = "host", .queues = 1, .order = 4 };
+	struct rx_cfg cfg = { .provider = "host", .queues = 1, .order = 4, .interval = -1 };
 	struct rx_state st = { .cfg = &cfg, .out_fd = -1, .cpu_taken = ATOMIC_FLAG_INIT };
 	struct nm_area *area = NULL, *hdr_area = NULL;
 	struct nm_rx_info info = { 0 };
@@ -636,11 +813,19 @@ int cmd_rx(int argc, char **argv)
 	char host[INET6_ADDRSTRLEN];
 	double t_start, t_next, t_prev = 0, t_end, cpu_u1, cpu_s1;
 	uint64_t last_bytes = 0, csw_v1, csw_i1;
+	struct rx_iv iv = { 0 };
+	struct nm_stats_srv *srv = NULL;
 	bool timed_out = false;
 	int port, rc = 1;
 
 	if (parse_args(argc, argv, &cfg) || listen_addr(cfg.listen, host, sizeof(host), &port))
 		return usage();
+	/* Before any thread starts: the queue threads and the stats thread
+	 * inherit the mask. */
+	if (cfg.have_cpus && sched_setaffinity(0, sizeof(cfg.cpus), &cfg.cpus)) {
+		fprintf(stderr, "netmem rx: -A: %s\n", strerror(errno));
+		return 1;
+	}
 	if (cfg.pat.kind && nm_pat_init(&cfg.pat, 0)) {
 		fprintf(stderr, "netmem rx: out of memory\n");
 		return 1;
@@ -675,6 +860,11 @@ int cmd_rx(int argc, char **argv)
 		goto out;
 	}
 	nm_rx_info(st.rx, &info, sizeof(info));
+	if (!cfg.no_stats) {
+		srv = stats_start(&cfg, &st, area, hdr_area);
+		if (!srv && cfg.stats_path)
+			goto out;	/* asked for by name: not optional */
+	}
 	rc = nm_rx_listen(st.rx, host, port);
 	if (rc < 0) {
 		fprintf(stderr, "netmem rx: listen on %s: %s\n", cfg.listen, nm_strerror(rc));
@@ -684,10 +874,12 @@ int cmd_rx(int argc, char **argv)
 	port = rc;
 	rc = 1;
 	if (!cfg.quiet) {
-		fprintf(stderr, "rx: listening on %s%s%s:%d (engine %s, provider %s, %u KiB chunks%s)\n",
+		fprintf(stderr, "rx: listening on %s%s%s:%d (engine %s, provider %s: %s, %u KiB chunks%s)\n",
 			strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
-			info.engine, cfg.provider, (4096u << cfg.order) >> 10,
+			info.engine, cfg.provider, st.memory, (4096u << cfg.order) >> 10,
 			cfg.split ? ", split" : "");
+		if (srv)
+			fprintf(stderr, "rx: live stats: netmem stat %s\n", nm_stats_srv_path(srv));
 		fflush(stderr);
 	}
 
@@ -701,7 +893,7 @@ int cmd_rx(int argc, char **argv)
 
 		/* Short slices: the loop notices signals, the timeout and the
 		 * progress line without a thread of its own. */
-		r = nm_rx_run(st.rx, 250);
+		r = nm_rx_run(st.rx, iv_wait_ms(&cfg, &st, &iv, 250));
 		if (r < 0) {
 			fprintf(stderr, "netmem rx: engine: %s\n", nm_strerror(r));
 			goto out;
@@ -712,6 +904,10 @@ int cmd_rx(int argc, char **argv)
 			break;
 		}
 		first = atomic_load(&st.t_first);
+		if (cfg.interval > 0 && !cfg.quiet) {
+			iv_tick(&cfg, &st, &iv, now, false);
+			continue;
+		}
 		if (cfg.quiet || first == 0 || now - first < 2.0 || atomic_load(&st.done))
 			continue;
 		if (t_next == 0) {
@@ -732,6 +928,8 @@ int cmd_rx(int argc, char **argv)
 	nm_cpu(&cpu_u1, &cpu_s1);
 	nm_csw(&csw_v1, &csw_i1);
 	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
+	if (cfg.interval > 0 && !cfg.quiet)
+		iv_tick(&cfg, &st, &iv, t_end, true);
 	if (atomic_load(&st.t_first) == 0) {
 		st.t_first = t_end;
 		st.cpu_u0 = cpu_u1;
@@ -747,6 +945,9 @@ int cmd_rx(int argc, char **argv)
 		fprintf(stderr, "netmem rx: --timeout %.1f s passed before the connections closed\n",
 			cfg.timeout);
 out:
+	/* The server reads the pools and the receiver: it goes first. */
+	if (srv)
+		nm_stats_srv_destroy(srv);
 	if (st.rx)
 		nm_rx_destroy(st.rx);
 	if (st.out_fd >= 0 && close(st.out_fd) && !rc) {

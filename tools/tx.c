@@ -3,9 +3,14 @@
  * tx.c - `netmem tx`: send a deterministic test stream over TCP, the
  * sender half of `netmem rx`, the demo and `netmem bench rx`.
  *
- *   netmem tx --connect HOST:PORT (--bytes N | --seconds T)
- *             [--msg-size S | MIN:MAX] [--conns C] [--pattern seq|random SEED]
- *             [--framed] [--wait SECS] [--json] [--quiet]
+ *   netmem tx (-c HOST [-p PORT] | --connect HOST:PORT) [--bytes N | --seconds T]
+ *             [OPTIONS]
+ *
+ * The options are the table nm_cmd_tx below, which also prints the usage
+ * (tools/opts.h).  iperf3's habits work: -c HOST -p PORT (default 5201),
+ * -t SECS, -n BYTES, -P conns, -l write size, -i SECS interval reports
+ * as it goes, -J JSON, -A pins the command to CPUs.  With -c and neither
+ * -t nor -n it sends for 10 s, as iperf3 does; --connect wants one of them.
  *
  * --bytes is per connection: every connection carries the same stream
  * (byte i is the pattern's byte i, see txrx.h), so the receiver checks each
@@ -22,13 +27,16 @@
  * One connection is driven by blocking writes; several by one thread
  * polling non-blocking sockets, so the sender takes at most one core
  * whatever C is and leaves the other to the receiver being measured.
- * At the end: bytes, seconds, Gbit/s and CPU time (getrusage, user+sys)
- * as a line of text, or one JSON object with --json, on stdout; errors go
- * to stderr with exit status 1, bad arguments with 2.
+ * With -i SECS a line per interval (bytes, GB = 10^9, Gbit/s) goes to
+ * stdout while it sends, a JSON line each with -J.  At the end: bytes,
+ * seconds, Gbit/s and CPU time (getrusage, user+sys) as a line of text, or
+ * one JSON object with --json, on stdout; errors go to stderr with exit
+ * status 1, bad arguments with 2.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +50,14 @@
 #include "txrx.h"
 #include <netmem/rx.h>
 #include "cmds.h"
+#include "opts.h"
 
 #define TX_MAX_CONNS   1024
 #define TX_MAX_MSG     (16u << 20)
 /* rx.h's built-in framing: a 4-byte big-endian payload length */
 #define TX_HDR_LEN     4
+#define TX_DEFAULT_PORT 5201  /* iperf3's */
+#define TX_DEFAULT_SECS 10.0  /* iperf3's -t */
 
 struct tx_conn {
 	int fd;
@@ -62,29 +73,60 @@ struct tx_conn {
 };
 
 struct tx_cfg {
-	const char *connect;
+	const char *connect, *client;
+	char connect_buf[300];
 	uint64_t bytes;
-	double seconds;
+	double seconds, interval;
 	uint32_t msg_min, msg_max;
-	unsigned int conns;
+	unsigned int conns, port;
 	struct nm_pat pat;
-	bool framed, json, quiet;
+	bool framed, json, quiet, have_port, have_cpus;
+	cpu_set_t cpus;
 	double wait;
+};
+
+/* Interval reports (-i): the interval under way. */
+struct tx_iv {
+	double t0, start, next;
+	uint64_t bytes0;
+};
+
+enum {
+	O_CLIENT = 1, O_PORT, O_CONNECT, O_TIME, O_BYTES, O_PARALLEL, O_LENGTH,
+	O_PATTERN, O_FRAMED, O_WAIT, O_INTERVAL, O_JSON, O_AFFINITY, O_QUIET, O_HELP,
+};
+
+static const struct nm_opt tx_opts[] = {
+	NM_OPT(O_CLIENT, 'c', "--client", "HOST", "connect to HOST, port 5201 or -p (iperf3's -c)"),
+	NM_OPT(O_PORT, 'p', "--port", "PORT", "with -c: the port (default 5201)"),
+	NM_OPT(O_CONNECT, 0, "--connect", "HOST:PORT", "connect here"),
+	NM_OPT(O_TIME, 't', "--seconds", "T", "send for T seconds (with -c: default 10)"),
+	NM_OPT(O_BYTES, 'n', "--bytes", "N", "send N payload bytes per connection (K/M/G suffixes)"),
+	NM_OPT(O_PARALLEL, 'P', "--conns", "C", "connections, each carrying the whole stream (default 1)"),
+	NM_OPT(O_LENGTH, 'l', "--msg-size", "S|MIN:MAX", "bytes per write (default 64K, at most 16M)"),
+	NM_OPT(O_PATTERN, 0, "--pattern", "P", "seq (default) or random SEED (also random:SEED)"),
+	NM_OPT(O_FRAMED, 0, "--framed", NULL, "length-prefix each message (for rx --split)"),
+	NM_OPT(O_WAIT, 0, "--wait", "SECS", "keep retrying a refused connect for this long"),
+	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS", "a report line every SECS while sending (0: none, the default)"),
+	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
+	NM_OPT(O_AFFINITY, 'A', "--affinity", "CPUS", "run on CPUS (\"1\", \"0,2\", \"0-3\")"),
+	NM_OPT(O_QUIET, 'q', "--quiet", NULL, "no summary line (JSON is still printed)"),
+	NM_OPT(O_HELP, 'h', "--help", NULL, "this text"),
+	{ 0 },
+};
+
+const struct nm_cmd nm_cmd_tx = {
+	.name = "tx",
+	.synopsis = "(-c HOST [-p PORT] | --connect HOST:PORT) [-t SECS | -n BYTES] [OPTIONS]",
+	.summary = "Send a deterministic test stream over TCP (the sender for netmem rx).",
+	.opts = tx_opts,
+	.footer = "Sizes take binary suffixes (64K, 1G = 2^30); reports give bytes, GB (10^9) and Gbit/s.\n"
+		  "Exit: 0; 1 when a connect or a send failed; 2 for bad arguments.\n",
 };
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: netmem tx --connect HOST:PORT (--bytes N | --seconds T)\n"
-		"                 [--msg-size S|MIN:MAX] [--conns C] [--pattern seq|random SEED]\n"
-		"                 [--framed] [--wait SECS] [--json] [--quiet]\n"
-		"  --bytes N      payload bytes per connection (K/M/G suffixes)\n"
-		"  --seconds T    send for T seconds instead\n"
-		"  --msg-size S   bytes per write (default 64K, at most 16M)\n"
-		"  --conns C      connections, each carrying the whole stream (default 1)\n"
-		"  --pattern P    seq (default) or random SEED (also random:SEED)\n"
-		"  --framed       length-prefix each message (for rx --split)\n"
-		"  --wait SECS    keep retrying a refused connect for this long\n");
+	nm_opt_usage(&nm_cmd_tx, stderr);
 	return 2;
 }
 
@@ -191,8 +233,52 @@ static int send_msg(const struct tx_cfg *cfg, struct tx_conn *c)
 	return 1;
 }
 
+/*
+ * Report the interval under way if it is over (or, @last, what is left of
+ * it): seconds since the start, bytes sent (every connection), GB (10^9),
+ * Gbit/s; a JSON line with -J.  Cheap when there is nothing to print.
+ */
+static void iv_tick(const struct tx_cfg *cfg, const struct tx_conn *cs, struct tx_iv *iv,
+		    bool last)
+{
+	double now, secs;
+	uint64_t b = 0, db;
+
+	if (cfg->interval <= 0)
+		return;
+	now = nm_now();
+	if (!last && now < iv->next)
+		return;
+	for (unsigned int i = 0; i < cfg->conns; i++)
+		b += cs[i].sent;
+	secs = now - iv->start;
+	db = b - iv->bytes0;
+	if (last && (secs <= 0 || (!db && secs < cfg->interval / 2)))
+		return;
+	if (cfg->json)
+		printf("{\"event\":\"interval\",\"cmd\":\"tx\",\"start\":%.3f,\"end\":%.3f,"
+		       "\"bytes\":%llu,\"gbit_per_s\":%.3f}\n", iv->start - iv->t0, now - iv->t0,
+		       (unsigned long long)db, nm_gbit(db, secs));
+	else
+		printf("tx: %6.2f-%6.2f s  %8.3f GB  %7.2f Gbit/s\n", iv->start - iv->t0,
+		       now - iv->t0, db / 1e9, nm_gbit(db, secs));
+	fflush(stdout);
+	iv->start = now;
+	iv->next = now + cfg->interval;
+	iv->bytes0 = b;
+}
+
+/* How long the poll may wait: 10 s, less when an interval ends sooner. */
+static int poll_ms(const struct tx_cfg *cfg, const struct tx_iv *iv)
+{
+	double left = cfg->interval > 0 ? iv->next - nm_now() : 10;
+
+	return left <= 0 ? 0 : left < 10 ? (int)(left * 1000) + 1 : 10000;
+}
+
 /* Drive every connection to its end; 0 or -errno of the first failure. */
-static int tx_run(const struct tx_cfg *cfg, struct tx_conn *cs, double t_end)
+static int tx_run(const struct tx_cfg *cfg, struct tx_conn *cs, double t_end,
+		  struct tx_iv *iv)
 {
 	unsigned int live = cfg->conns;
 	struct pollfd *pfd;
@@ -200,9 +286,11 @@ static int tx_run(const struct tx_cfg *cfg, struct tx_conn *cs, double t_end)
 
 	if (cfg->conns == 1) {
 		struct tx_conn *c = &cs[0];
-		while (next_msg(cfg, c, t_end))
+		while (next_msg(cfg, c, t_end)) {
 			if ((rc = send_msg(cfg, c)) < 0)
 				return rc;
+			iv_tick(cfg, cs, iv, false);
+		}
 		c->done = true;
 		return 0;
 	}
@@ -236,10 +324,11 @@ static int tx_run(const struct tx_cfg *cfg, struct tx_conn *cs, double t_end)
 				}
 			}
 		}
-		if (np && poll(pfd, np, 10000) < 0 && errno != EINTR) {
+		if (np && poll(pfd, np, poll_ms(cfg, iv)) < 0 && errno != EINTR) {
 			rc = -errno;
 			goto out;
 		}
+		iv_tick(cfg, cs, iv, false);
 	}
 	rc = 0;
 out:
@@ -249,47 +338,58 @@ out:
 
 static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 {
-	static const char *const flags[] = {
-		"--json", "--quiet", "-q", "--framed", "-h", "--help", NULL,
-	};
-	static const char *const valued[] = {
-		"--connect", "--bytes", "--seconds", "--msg-size", "--conns",
-		"--pattern", "--wait", NULL,
-	};
 	bool have_pat = false;
 	uint64_t v;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a, *next;
-		int k = nm_opt_next("tx", argc, argv, &i, flags, valued, &a, &next);
+		const char *next;
+		int k = nm_opt_parse(&nm_cmd_tx, argc, argv, &i, &next);
 
-		if (k < 0)
-			return k;
-		if (!strcmp(a, "--json")) {
-			cfg->json = true;
-		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			cfg->quiet = true;
-		} else if (!strcmp(a, "--framed")) {
-			cfg->framed = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage();
+		switch (k) {
+		case O_JSON: cfg->json = true; break;
+		case O_QUIET: cfg->quiet = true; break;
+		case O_FRAMED: cfg->framed = true; break;
+		case O_HELP:
+			nm_opt_usage(&nm_cmd_tx, stdout);
 			exit(0);
-		}
-		if (!k)
-			continue;
-		if (!strcmp(a, "--connect")) {
-			cfg->connect = next;
-		} else if (!strcmp(a, "--bytes")) {
+		case O_CONNECT: cfg->connect = next; break;
+		case O_CLIENT: cfg->client = next; break;
+		case O_PORT:
+			if (nm_parse_uint(next, 1, 65535, &v)) {
+				fprintf(stderr, "netmem tx: -p '%s': expected a port, 1 to 65535\n", next);
+				return -EINVAL;
+			}
+			cfg->port = v;
+			cfg->have_port = true;
+			break;
+		case O_BYTES:
 			if (nm_parse_size(next, &cfg->bytes) || !cfg->bytes) {
 				fprintf(stderr, "netmem tx: --bytes '%s': expected a size > 0 (e.g. 4G)\n", next);
 				return -EINVAL;
 			}
-		} else if (!strcmp(a, "--seconds")) {
+			break;
+		case O_TIME:
 			if (nm_parse_secs(next, &cfg->seconds)) {
 				fprintf(stderr, "netmem tx: --seconds '%s': expected a number > 0\n", next);
 				return -EINVAL;
 			}
-		} else if (!strcmp(a, "--msg-size")) {
+			break;
+		case O_INTERVAL:
+			if (!strcmp(next, "0")) {
+				cfg->interval = 0;
+			} else if (nm_parse_secs(next, &cfg->interval) || cfg->interval < 0.1) {
+				fprintf(stderr, "netmem tx: -i '%s': expected seconds >= 0.1, or 0\n", next);
+				return -EINVAL;
+			}
+			break;
+		case O_AFFINITY:
+			if (nm_parse_cpus(next, &cfg->cpus)) {
+				fprintf(stderr, "netmem tx: -A '%s': expected CPUs such as 1, 0,2 or 0-3\n", next);
+				return -EINVAL;
+			}
+			cfg->have_cpus = true;
+			break;
+		case O_LENGTH: {
 			const char *colon = strchr(next, ':');
 			uint64_t lo, hi;
 			char tmp[64];
@@ -307,13 +407,16 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 			}
 			cfg->msg_min = lo;
 			cfg->msg_max = hi;
-		} else if (!strcmp(a, "--conns")) {
+			break;
+		}
+		case O_PARALLEL:
 			if (nm_parse_uint(next, 1, TX_MAX_CONNS, &v)) {
 				fprintf(stderr, "netmem tx: --conns '%s': expected 1 to %d\n", next, TX_MAX_CONNS);
 				return -EINVAL;
 			}
 			cfg->conns = v;
-		} else if (!strcmp(a, "--pattern")) {
+			break;
+		case O_PATTERN: {
 			const char *seed = NULL;
 
 			if (!strcmp(next, "random")) {
@@ -329,15 +432,37 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 				return -EINVAL;
 			}
 			have_pat = true;
-		} else if (!strcmp(a, "--wait")) {
+			break;
+		}
+		case O_WAIT:
 			if (nm_parse_secs(next, &cfg->wait)) {
 				fprintf(stderr, "netmem tx: --wait '%s': expected seconds > 0\n", next);
 				return -EINVAL;
 			}
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
+	if (cfg->client && cfg->connect) {
+		fprintf(stderr, "netmem tx: give -c HOST [-p PORT] or --connect HOST:PORT, not both\n");
+		return -EINVAL;
+	}
+	if (cfg->have_port && !cfg->client) {
+		fprintf(stderr, "netmem tx: -p goes with -c\n");
+		return -EINVAL;
+	}
+	if (cfg->client) {
+		bool v6 = strchr(cfg->client, ':') && cfg->client[0] != '[';
+
+		snprintf(cfg->connect_buf, sizeof(cfg->connect_buf), "%s%s%s:%u", v6 ? "[" : "",
+			 cfg->client, v6 ? "]" : "", cfg->have_port ? cfg->port : TX_DEFAULT_PORT);
+		cfg->connect = cfg->connect_buf;
+		if (!cfg->bytes && !(cfg->seconds > 0))
+			cfg->seconds = TX_DEFAULT_SECS;
+	}
 	if (!cfg->connect) {
-		fprintf(stderr, "netmem tx: --connect HOST:PORT is required\n");
+		fprintf(stderr, "netmem tx: --connect HOST:PORT is required (or -c HOST [-p PORT])\n");
 		return -EINVAL;
 	}
 	if (!cfg->bytes == !(cfg->seconds > 0)) {
@@ -358,10 +483,15 @@ int cmd_tx(int argc, char **argv)
 	char err[160], pname[32], msz[48];
 	double t0, t1, u0, s0, u1, s1, secs, cpu;
 	uint64_t bytes = 0, wire = 0;
+	struct tx_iv iv = { 0 };
 	int rc;
 
 	if (parse_args(argc, argv, &cfg))
 		return usage();
+	if (cfg.have_cpus && sched_setaffinity(0, sizeof(cfg.cpus), &cfg.cpus)) {
+		fprintf(stderr, "netmem tx: -A: %s\n", strerror(errno));
+		return 1;
+	}
 	if (nm_parse_hostport(cfg.connect, false, &ss, &sslen, err, sizeof(err))) {
 		fprintf(stderr, "netmem tx: --connect %s\n", err);
 		return 2;
@@ -391,7 +521,10 @@ int cmd_tx(int argc, char **argv)
 		}
 		cs[i].fd = rc;
 	}
-	rc = tx_run(&cfg, cs, t0 + cfg.seconds);
+	iv.t0 = iv.start = t0;
+	iv.next = t0 + cfg.interval;
+	rc = tx_run(&cfg, cs, t0 + cfg.seconds, &iv);
+	iv_tick(&cfg, cs, &iv, true);
 	t1 = nm_now();
 	nm_cpu(&u1, &s1);
 	for (unsigned int i = 0; i < cfg.conns; i++) {

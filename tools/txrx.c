@@ -170,6 +170,37 @@ int nm_parse_secs(const char *s, double *v)
 	return 0;
 }
 
+int nm_parse_cpus(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	if (!s || !*s)
+		return -EINVAL;
+	while (*s) {
+		unsigned long lo, hi;
+		char *e;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		lo = hi = strtoul(s, &e, 10);
+		if (*e == '-') {
+			s = e + 1;
+			if (*s < '0' || *s > '9')
+				return -EINVAL;
+			hi = strtoul(s, &e, 10);
+		}
+		if (hi < lo || hi >= CPU_SETSIZE)
+			return -EINVAL;
+		for (unsigned long c = lo; c <= hi; c++)
+			CPU_SET(c, set);
+		s = e;
+		if (*s == ',' && s[1])
+			s++;
+		else if (*s)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 static bool in_list(const char *s, const char *const *list)
 {
 	for (; *list; list++)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * txrx.h - what `netmem tx`, `netmem rx` and `netmem bench rx` share: the
- * test-stream patterns, argument parsing (sizes, HOST:PORT), and the
+ * test-stream patterns, argument parsing (sizes, HOST:PORT, CPU lists;
+ * the options themselves are tables, tools/opts.h), and the
  * clock and CPU-time figures every one of them prints.
  *
  * The patterns.  A test stream must be checkable by the receiver without
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #define NM_PAT_PERIOD 1048573u /* 2^20 - 3, a prime */
@@ -69,8 +71,14 @@ int nm_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *v);
 /* A positive number of seconds (fractions allowed). */
 int nm_parse_secs(const char *s, double *v);
 
+/* A CPU list, "1", "0,2", "0-3,6", into @set (taskset's -c syntax).
+ * Return 0, or -EINVAL (empty, malformed, a CPU beyond CPU_SETSIZE). */
+int nm_parse_cpus(const char *s, cpu_set_t *set);
+
 /*
- * nm_opt_next - one step of a command's option loop over argv[*i]: a flag
+ * nm_opt_next - one step of a command's option loop over argv[*i] (for
+ * commands without an option table yet; rx, tx and stat have tables,
+ * tools/opts.h, which also print their usage): a flag
  * from @flags (NULL-terminated) returns 0; an option from @valued takes the
  * next argument as its value (*val, and *i moves past it) and returns 1.
  * Anything else, or a valued option at the end, prints "netmem @cmd: ..."
