@@ -1209,24 +1209,32 @@ NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *p)
 	return p ? p->chunk_size : 0;
 }
 
+/* One text per errno, true for every call that returns it (the header's
+ * doc comments list them): where netmem gives an errno several meanings,
+ * the text names them all; where it means what strerror() says, the
+ * C library's text is used. */
 NM_API const char *nm_strerror(int err)
 {
 	if (err < 0 && err != INT_MIN)	/* -INT_MIN overflows */
 		err = -err;
 	switch (err) {
 	case 0: return "success";
-	case EALREADY: return "double put: the buffer holds no reference (or already done)";
+	case EALREADY: return "already done: a double put (the buffer holds no reference), "
+			      "or already revoked, destroyed, closed or pinned";
 	case EXDEV: return "the buffer belongs to another pool";
-	case EFAULT: return "not a buffer of any area";
-	case ERANGE: return "offset or length outside the chunk";
-	case ENODEV: return "the area was revoked";
+	case EFAULT: return "not a buffer of any area, or memory without a CPU address";
+	case ERANGE: return "out of range: a window outside its chunk, more bytes than the "
+			    "buffer holds, or a size beyond the file";
+	case ENODEV: return "no device: the area was revoked or its memory is gone, or no "
+			    "such device";
 	case ENOMEM: return "out of buffers or memory";
 	case E2BIG: return "unknown non-zero bytes at the end of an options struct";
 	case EINVAL: return "invalid argument";
-	case ENOENT: return "no such provider";
-	case EOPNOTSUPP: return "not supported on this host";
-	case ENOSPC: return "table full";
-	case EEXIST: return "already registered";
+	case ENOENT: return "not found: no such provider, engine, registration, pin or path";
+	case EOPNOTSUPP: return "not supported here (by this kernel, driver, device or memory)";
+	case ENOSPC: return "limit reached: a table is full, or too many areas, providers, "
+			    "pins, registrations or connections";
+	case EEXIST: return "already exists: the name is registered, or the path is taken";
 	default: return strerror(err);
 	}
 }
