@@ -86,8 +86,10 @@ typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 /* A connection ended: @err 0 for an orderly end of stream, else -errno:
  * -EMSGSIZE (split: a frame longer than max_frame, or a header longer than
  * NM_RX_MAX_HDR), -EPIPE (split: the peer closed in the middle of a frame),
- * -ECONNRESET or another socket error, or what on_data/the framing callback
- * returned.  The fd is closed after this returns. */
+ * -ECONNRESET or another socket error, -ENOMEM (no memory to deliver a
+ * message with its tokens: its buffers went back unseen), or what
+ * on_data/the framing callback returned.  The fd is closed after this
+ * returns. */
 typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
 			       void *user);
 
@@ -136,7 +138,10 @@ struct nm_rx_opts {
 /**
  * nm_rx_create - make a receiver.
  * Return: the receiver, or NULL with errno: EINVAL (NULL opts, no on_data,
- * no pool, SPLIT without a header pool or with an unreadable header pool,
+ * no pool, a payload pool over memory with no CPU mapping (dmabuf, CUDA,
+ * NM_AREA_F_NO_CPU_MAP) without SPLIT: the kernel can receive only into
+ * CPU-mapped memory, so such memory is reached only by split's placement;
+ * SPLIT without a header pool or with an unreadable header pool,
  * unknown flags, bad ring_entries/nr_queues, REQUIRE with NO of the same
  * feature), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
  * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),
@@ -180,7 +185,9 @@ NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue);
  * running, or nm_rx_poll() is); -EAGAIN (a queue thread could not be
  * started); or the -errno of a fatal engine error: what the kernel said to
  * the engine's wait (io_uring_enter, epoll_wait), after which the
- * receiver is stopped.
+ * receiver is stopped; -EFAULT: a receive buffer had no CPU address (its
+ * memory has no CPU mapping): it was not handed to the kernel, and the
+ * queue has failed (every later run or poll returns -EFAULT).
  */
 NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms);
 
@@ -276,6 +283,9 @@ struct nm_rx_stats {
 	uint64_t frame_too_big;  /* split: connections closed with -EMSGSIZE */
 	uint64_t tok_rejected;   /* bad tokens given to nm_rx_release_tokens */
 	uint64_t tok_full;       /* buffers delivered without a token */
+	uint64_t unreadable;     /* buffers not handed to the kernel: no CPU
+				  * address (the queue failed, -EFAULT, or
+				  * their area was revoked) */
 };
 /** nm_rx_stats - sum of the queues' counters into @st, of @size bytes
  * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL

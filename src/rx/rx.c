@@ -288,27 +288,20 @@ int nm_rxq_put_bufs(struct nm_rxq *q, struct nm_buf *bufs, unsigned int n)
 	return 0;
 }
 
-static int scratch_grow(struct nm_rxq *q, unsigned int n)
+/* A buffer an engine took to receive into has no CPU address (see
+ * nm_rxq_post_addr).  Give it back; fail the queue unless the area was
+ * revoked under it (a normal event: the pool gives no more buffers). */
+void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b)
 {
-	struct nm_buf *nb;
-	uint32_t *nt;
-	unsigned int cap;
+	struct nm_area *a = nm_buf_area(b);
+	int live = a && nm_area_live(a);
 
-	if (n <= q->dcap)
-		return 0;
-	cap = q->dcap ? q->dcap : 64;
-	while (cap < n)
-		cap *= 2;
-	nb = nm_realloc(q->dbufs, cap * sizeof(*nb));
-	if (!nb)
-		return -ENOMEM;
-	q->dbufs = nb;
-	nt = nm_realloc(q->dtoks, cap * sizeof(*nt));
-	if (!nt)
-		return -ENOMEM;
-	q->dtoks = nt;
-	q->dcap = cap;
-	return 0;
+	RXS_ADD(q, unreadable, 1);
+	nm_buf_put(b);
+	b->iov = NULL;
+	if (live && !q->fatal)
+		q->fatal = -EFAULT;
+	return NULL;
 }
 
 static uint32_t token_of(struct nm_rx *rx, struct nm_rxq *q, const struct nm_buf *b)
@@ -342,13 +335,16 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 	if (hdr)
 		m.hdr_len = hdr->len;
 	if (rx->tok) {
-		uint32_t *toks = bufs == q->dbufs ? q->dtoks : NULL;
-		uint32_t local[8];
+		uint32_t local[8], *toks = local;
 
-		if (!toks) {
-			toks = n <= 8 ? local : nm_malloc(n * sizeof(*toks));
-			if (!toks && n)
-				toks = local, n = 0;	/* cannot happen at n <= 8 */
+		if (n > 8 && !(toks = nm_malloc(n * sizeof(*toks)))) {
+			/* No room for the tokens: the application never sees
+			 * these buffers, they go back, the connection ends. */
+			nm_rxq_put_bufs(q, bufs, n);
+			if (hdr)
+				nm_buf_put(hdr);
+			nm_rxq_conn_end(q, c, -ENOMEM);
+			return -ENOMEM;
 		}
 		pthread_mutex_lock(&rx->tok_lock);
 		for (unsigned int i = 0; i < n; i++)
@@ -358,7 +354,7 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		pthread_mutex_unlock(&rx->tok_lock);
 		m.tokens = toks;
 		r = rx->o.on_data(rx, c, &m, rx->o.user);
-		if (toks != local && toks != q->dtoks)
+		if (toks != local)
 			free(toks);
 	} else {
 		r = rx->o.on_data(rx, c, &m, rx->o.user);
@@ -435,8 +431,7 @@ static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 	q->free_slots = nm_malloc(maxc * sizeof(*q->free_slots));
 	q->inbox = nm_malloc(maxc * sizeof(*q->inbox));
 	q->closing = nm_malloc(maxc * sizeof(*q->closing));
-	if (!q->conns || !q->free_slots || !q->inbox || !q->closing ||
-	    scratch_grow(q, 64))
+	if (!q->conns || !q->free_slots || !q->inbox || !q->closing)
 		return -ENOMEM;
 	/* Lowest slots first, so a small test touches few. */
 	for (unsigned int i = 0; i < maxc; i++)
@@ -483,8 +478,6 @@ static void queue_fini(struct nm_rx *rx, struct nm_rxq *q, int eng_up)
 	free(q->free_slots);
 	free(q->inbox);
 	free(q->closing);
-	free(q->dbufs);
-	free(q->dtoks);
 	if (q->evfd >= 0)
 		close(q->evfd);
 	pthread_mutex_destroy(&q->inbox_lock);
@@ -513,8 +506,14 @@ static int opts_validate(const struct nm_rx_opts *o)
 		for (unsigned int j = 0; j < i; j++)	/* one pool per queue */
 			if (o->pools[j] == p)
 				return -EINVAL;
-		if (!(o->flags & NM_RX_F_SPLIT))
+		/* Memory without a CPU mapping is reached only through split's
+		 * placement: an engine must never give the kernel an address
+		 * that did not come from one (DESIGN.md). */
+		if (!(o->flags & NM_RX_F_SPLIT)) {
+			if (!pool_readable(p))
+				return -EINVAL;
 			continue;
+		}
 		h = o->hdr_pools ? o->hdr_pools[i] : (nq == 1 ? o->hdr_pool : NULL);
 		if (!h || h == p || !pool_readable(h))
 			return -EINVAL;
@@ -735,6 +734,8 @@ static int queue_pass(struct nm_rxq *q, int timeout_ms)
 	struct nm_area *pa = NULL;
 	int r, n = 0;
 
+	if (q->fatal)
+		return q->fatal;
 	inbox_drain(q);
 	if (rx->features & NM_RX_FEAT_PLACE) {
 		pa = nm_pool_area(q->pool);
@@ -754,6 +755,8 @@ static int queue_pass(struct nm_rxq *q, int timeout_ms)
 	if (pa && q->places_inflight)
 		nm_area_poll(pa);
 	closing_sweep(q);
+	if (q->fatal)
+		return q->fatal;
 	return r < 0 ? r : n;
 }
 

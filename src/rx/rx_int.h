@@ -96,7 +96,7 @@ struct nm_rxq {
 	int evfd;                    /* wakes the queue: stop, inbox */
 	pthread_t thr;
 	int thr_started;
-	int fatal;
+	int fatal;                   /* sticky -errno: the queue has failed */
 	unsigned int seen_run;       /* last run generation this thread ran */
 	int run_ret;
 
@@ -114,11 +114,6 @@ struct nm_rxq {
 	int *inbox;
 	unsigned int inbox_n;
 	_Atomic unsigned int inbox_pending;
-
-	/* delivery scratch */
-	struct nm_buf *dbufs;
-	uint32_t *dtoks;
-	unsigned int dcap;
 
 	/* split: free frame objects */
 	struct nm_split_frame *frame_cache;
@@ -176,6 +171,7 @@ void nm_rxq_conn_free(struct nm_rxq *q, struct nm_rx_conn *c);
 struct nm_rx_conn *nm_rxq_conn_lookup(struct nm_rxq *q, uint32_t slot, uint32_t gen);
 void nm_rxq_drain_wake(struct nm_rxq *q);
 int nm_rxq_put_bufs(struct nm_rxq *q, struct nm_buf *bufs, unsigned int n);
+void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b);
 /* Deliver a message built by the caller (split uses it). */
 int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		unsigned int n, const struct nm_buf *hdr, unsigned int flags);
@@ -196,6 +192,24 @@ static inline int nm_rxq_alloc(struct nm_rxq *q, struct nm_buf *b)
 	if (q->buf_size == nm_pool_chunk_size(q->rx_pool))
 		return nm_pool_alloc(q->rx_pool, b);
 	return nm_pool_alloc_frag(q->rx_pool, b, q->buf_size, 64);
+}
+
+/*
+ * The CPU address at which the kernel may write into @b, a buffer the
+ * engine has just taken to receive into; call it where the buffer is
+ * handed to the kernel (a buffer-ring entry, a recv() target).  An engine
+ * never hands the kernel an address that did not come from a CPU mapping
+ * of the area (DESIGN.md): nm_rx_create() refuses an unreadable payload
+ * pool without split, and this holds the line even if that check were
+ * missed.  NULL: @b has no CPU address; it has been given back, the
+ * refusal counted (stats unreadable), and, unless its area was merely
+ * revoked, the queue failed with -EFAULT (q->fatal).  Post nothing then.
+ */
+static inline void *nm_rxq_post_addr(struct nm_rxq *q, struct nm_buf *b)
+{
+	void *p = nm_buf_data(b);
+
+	return nm_likely(p != NULL) ? p : nm_rxq_post_refused(q, b);
 }
 
 #endif /* NM_RX_INT_H */

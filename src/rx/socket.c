@@ -33,6 +33,7 @@ struct sock_eng {
 	int epfd;
 	int lfd;
 	struct nm_buf cur;        /* receive buffer being carved; one ref ours */
+	char *cur_base;           /* its CPU address (nm_rxq_post_addr) */
 	uint32_t used;
 	int have_cur;
 	struct nm_rx_conn *parked; /* waiting for buffers */
@@ -135,6 +136,10 @@ static inline int cur_ready(struct nm_rxq *q, struct sock_eng *e)
 		RXS_ADD(q, pool_empty, 1);
 		return -ENOMEM;
 	}
+	/* recv() gets only an address from the area's CPU mapping. */
+	e->cur_base = nm_rxq_post_addr(q, &e->cur);
+	if (!e->cur_base)
+		return -EFAULT;
 	RXS_ADD(q, refill, 1);
 	e->used = 0;
 	e->have_cur = 1;
@@ -170,7 +175,7 @@ static int conn_read(struct nm_rxq *q, struct sock_eng *e, struct nm_rx_conn *c)
 			break;
 		}
 		room = e->cur.len - e->used;
-		got = recv(c->fd, (char *)nm_buf_data(&e->cur) + e->used, room, 0);
+		got = recv(c->fd, e->cur_base + e->used, room, 0);
 		RXS_ADD(q, recv_calls, 1);
 		if (got > 0) {
 			s.iov = e->cur.iov;

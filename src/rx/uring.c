@@ -182,17 +182,22 @@ static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
 		uint16_t bid = e->free_bids[e->nfree - 1];
 		struct nm_buf *b = &e->bufs[bid];
 		uint16_t pos = (uint16_t)(e->tail + n);
+		void *addr;
 
 		if (nm_rxq_alloc(q, b)) {
 			RXS_ADD(q, pool_empty, 1);
 			break;
 		}
+		/* Only an address from the area's CPU mapping goes to the
+		 * kernel; the bid stays free otherwise. */
+		addr = nm_rxq_post_addr(q, b);
+		if (!addr)
+			break;
 		e->nfree--;
 		e->boff[bid] = 0;
 		e->bpos[bid] = pos;
 		e->pos_bid[pos & e->mask] = bid;
-		io_uring_buf_ring_add(e->br, (char *)nm_iov_cpu(b->iov) + b->off,
-				      b->len, bid, (int)e->mask, (int)n);
+		io_uring_buf_ring_add(e->br, addr, b->len, bid, (int)e->mask, (int)n);
 		n++;
 	}
 	if (!n)
