@@ -253,7 +253,10 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *pool, struct nm_buf *bufs,
  * nm_pool_alloc_frag - carve a @size-byte fragment from the pool's current
  * chunk (starting a new chunk when the current one has less left).  All
  * fragments of a chunk share its reference count; the chunk is recycled
- * when its last fragment is put.  @align is a power of 2 (0 means 64).
+ * when its last fragment is put.  A put of a fragment once every
+ * fragment of its chunk is back is a double put (-EALREADY), also while
+ * the pool is still carving that chunk.  @align is a power of 2 (0 means
+ * 64).
  * Return: 0; -EINVAL (size 0, size larger than a chunk, bad align, NULL);
  * -ENOMEM; -ENODEV.
  */
@@ -264,7 +267,8 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
  * nm_pool_put - return a buffer to @pool, from any thread.
  * Return: 0; -EXDEV when the buffer belongs to another pool; -EFAULT when
  * it is not a buffer of any area; -ERANGE when off/len lie outside the
- * chunk; -EALREADY when the chunk holds no reference (a double put);
+ * chunk; -EALREADY when nobody holds the chunk (a double put: every
+ * reference on it, every fragment carved from it included, was put);
  * -EINVAL for NULL.  On error nothing changes and the error is counted.
  * A buffer of a revoked area is accepted (0) and released, not recycled.
  * Put by a thread other than the pool's owner, the chunk may wait with
@@ -273,13 +277,16 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *pool, struct nm_buf *buf,
  * chunks when it has nothing else left, and destroy and revocation
  * release them, so none is lost or held back from an owner that needs it.
  *
- * What a reference count cannot tell (as in the kernel's page_pool and
- * DPDK's mbufs): a put of an old copy of a buffer whose chunk has since
- * been handed out again is taken as a put of the new holder's buffer; and
- * a fragment put twice while other fragments (or nm_buf_get references)
- * of its chunk are still held drops the chunk's count once too often, so
- * the chunk is recycled while its last fragment is still held.  Every
- * other double put is refused.
+ * A reference belongs to the chunk, not to a window of it (an engine
+ * hands its reference on with a smaller window; any window inside the
+ * chunk may be put), so what a count of holders cannot tell (as in the
+ * kernel's page_pool and DPDK's mbufs) is which holder a put comes from:
+ * a put of an old copy of a buffer whose chunk has since been handed out
+ * again is taken as the new holder's; and a buffer put twice while its
+ * chunk has another holder (another fragment, an nm_buf_get reference)
+ * is taken as that holder's put, so the chunk goes back while that holder
+ * still has it.  Every other double put is refused: a put when the chunk
+ * has no holder left never succeeds, so its count is never short.
  */
 NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
 
@@ -300,20 +307,23 @@ NM_API int nm_buf_put(const struct nm_buf *buf);
 
 /**
  * nm_buf_get - take another reference on a buffer's chunk (a fragment
- * shared with another consumer).  Return: 0, -ENODEV, -EFAULT, -EALREADY
- * (no reference held), -EINVAL.
+ * shared with another consumer); one more put is then due.  Return: 0,
+ * -ENODEV (revoked), -EFAULT (not a buffer of any area), -ERANGE (off/len
+ * outside the chunk), -EALREADY (nobody holds the chunk), -EINVAL (NULL).
  */
 NM_API int nm_buf_get(const struct nm_buf *buf);
 
 /**
  * nm_buf_data - the CPU address of a buffer's first byte.
  * Return: NULL when the memory is unreadable (device memory, a revoked
- * area) or the buffer is invalid.  Never sets errno.
+ * area) or the buffer is invalid (not a buffer of any area, or off/len
+ * outside its chunk).  Never sets errno.
  */
 NM_API void *nm_buf_data(const struct nm_buf *buf);
 
 /** nm_buf_io_addr - the buffer's IO (DMA) address / offset in the dmabuf.
- * Return: 0 and *addr set; -ENODEV (revoked); -EINVAL. */
+ * Return: 0 and *addr set; -ENODEV (revoked); -ERANGE (off/len outside the
+ * chunk); -EINVAL (NULL, or not a buffer of any area). */
 NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr);
 
 /** nm_buf_area - the area a buffer lives in.
@@ -342,7 +352,8 @@ NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir);
  * called with the status once the bytes have landed and @src may be
  * reused: before this returns for readable memory, from nm_area_poll()
  * later for asynchronous providers.  @done may be NULL.
- * Return: 0 (queued or done); -ERANGE (len beyond the buffer); -ENODEV;
+ * Return: 0 (queued or done); -ERANGE (len beyond the buffer, or the
+ * buffer's off/len outside its chunk); -ENODEV;
  * -EOPNOTSUPP (the memory can be neither mapped nor copied to); -EINVAL.
  */
 NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
@@ -472,21 +483,25 @@ NM_API int nm_token_lookup(const struct nm_token_table *t, uint32_t token,
 			   struct nm_buf *buf);
 /**
  * nm_token_release - put the buffers of @n tokens back to their pools.
- * Return: how many tokens were valid and released; invalid ones are
- * skipped and counted.  -EINVAL for NULL arguments.
+ * A token whose buffer was put behind the table's back (the put fails) is
+ * spent all the same, but it is not a release: it counts as rejected.
+ * Return: how many tokens were valid and their buffers put; invalid ones
+ * are skipped and counted.  -EINVAL for NULL arguments.
  */
 NM_API int nm_token_release(struct nm_token_table *t, const uint32_t *tokens,
 			    unsigned int n);
 /**
  * nm_token_release_all - put the buffers of every live token back (a
  * queue being torn down, a connection reset).  Their tokens become stale.
- * Return: how many were released; -EINVAL for NULL.
+ * Return: how many buffers were put (a failed put counts as rejected, as
+ * in nm_token_release()); -EINVAL for NULL.
  */
 NM_API int nm_token_release_all(struct nm_token_table *t);
 /** nm_token_count - the number of live tokens in @t.
  * Return: the count; 0 for NULL.  Never fails. */
 NM_API unsigned int nm_token_count(const struct nm_token_table *t);
-/** nm_token_rejected - how many invalid tokens @t has been given, ever.
+/** nm_token_rejected - how many invalid tokens @t has been given, ever,
+ * and how many valid ones whose buffer could not be put.
  * Return: the count; 0 for NULL.  Never fails. */
 NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);
 
