@@ -21,6 +21,7 @@
 #pragma weak cmd_bench_pool
 #pragma weak cmd_bench_rx
 #pragma weak cmd_bench_gpu
+#pragma weak cmd_soak
 
 typedef int (*cmd_fn)(int, char **);
 
@@ -40,6 +41,7 @@ static int usage(FILE *f)
 	fprintf(f,
 		"  probe [--json]            which receive features this host has, and why not\n"
 		"  bench pool|rx|gpu [--json]  benchmarks with baselines from the same run\n"
+		"  soak [--seconds S] [--conns N] [--json]   long loopback run with resets and revocations\n"
 		"  providers                 list memory providers\n"
 		"  version\n");
 	return f == stderr ? 2 : 0;
@@ -77,6 +79,8 @@ int main(int argc, char **argv)
 		return run(cmd_rx, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "tx"))
 		return run(cmd_tx, cmd, argc - 1, argv + 1);
+	if (!strcmp(cmd, "soak"))
+		return run(cmd_soak, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "stat"))
 		return run(cmd_stat, cmd, argc - 1, argv + 1);
 	if (!strcmp(cmd, "probe"))
