@@ -30,13 +30,17 @@
  * ~0.01 s with --quick; --reps N), the implementations interleaved run by
  * run; a ratio is the median of the ratios within each such pair.  The
  * single-thread loops run on the first CPU of the affinity mask; the
- * cross-thread pair on the first two.  With DPDK built in, EAL is started
- * (no hugepages, no PCI, no shared config) on those two CPUs, and both
- * threads of every cross-thread run are its lcores, so DPDK's per-lcore
- * caches are used; without it, or when EAL refuses, the reason is printed
- * and the netmem and malloc parts still run.
+ * cross-thread pair on the first two.  DPDK's part is a module of its own
+ * (netmem-bench-dpdk.so, bench_dpdk.h), loaded when the bench starts, so
+ * the command does not need DPDK to run.  With it, EAL is started (no
+ * hugepages, no PCI, no shared config) on those two CPUs, and both threads
+ * of every cross-thread run are its lcores, so DPDK's per-lcore caches are
+ * used; without the module or DPDK's libraries, or when EAL refuses, the
+ * reason is printed and the netmem and malloc parts still run.
  */
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -46,24 +50,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <netmem/netmem.h>
+#include "bench_dpdk.h"
 #include "bench_util.h"
 #include "cmds.h"
-
-#ifdef NM_HAVE_DPDK
-#include <rte_eal.h>
-#include <rte_errno.h>
-#include <rte_launch.h>
-#include <rte_lcore.h>
-#include <rte_log.h>
-#include <rte_mempool.h>
-#endif
 
 #define OBJ_ORDER   0u            /* netmem chunk order: 4 KiB */
 #define OBJ_SIZE    4096u
 #define NR_OBJS     8192u         /* netmem area chunks */
 #define DPDK_OBJS   8191u         /* 2^n - 1: the size rte_mempool likes */
 #define DPDK_CACHE  256u
-#define BULK        32u
+#define BULK        NM_BENCH_DPDK_BULK
 #define Q_SIZE      1024u         /* hand-off queue slots, power of 2 */
 #define MAX_REPS    25
 
@@ -110,12 +106,8 @@ struct bench {
 
 	bool dpdk;                /* mempool ready */
 	bool eal;                 /* EAL lcores run the cross-thread pair */
-	char dpdk_why[160];
-#ifdef NM_HAVE_DPDK
-	struct rte_mempool *mp;
-	unsigned int worker;      /* the second lcore */
-	char rundir[256];
-#endif
+	char dpdk_why[1024];
+	const struct nm_bench_dpdk *dk;  /* the loaded module, or NULL */
 	struct figure base[NR_BASE];
 	struct figure fig[NR_BENCH][NR_IMPLS];
 };
@@ -223,36 +215,6 @@ static void malloc_bulk(void *arg, uint64_t n)
 	}
 }
 
-#ifdef NM_HAVE_DPDK
-static void dpdk_single(void *arg, uint64_t n)
-{
-	struct rte_mempool *mp = arg;
-	void *o;
-
-	for (uint64_t i = 0; i < n; i++) {
-		if (__builtin_expect(rte_mempool_get(mp, &o) != 0, 0)) {
-			loop_err = 1;
-			return;
-		}
-		rte_mempool_put(mp, o);
-	}
-}
-
-static void dpdk_bulk(void *arg, uint64_t n)
-{
-	struct rte_mempool *mp = arg;
-	void *o[BULK];
-
-	for (uint64_t i = 0; i < n; i++) {
-		if (__builtin_expect(rte_mempool_get_bulk(mp, o, BULK) != 0, 0)) {
-			loop_err = 1;
-			return;
-		}
-		rte_mempool_put_bulk(mp, o, BULK);
-	}
-}
-#endif
-
 /* ------------------------------------------------------------------ */
 /* Cross-thread: a single-producer single-consumer hand-off queue       */
 /* ------------------------------------------------------------------ */
@@ -320,7 +282,7 @@ struct xt {
 	struct spsc *q;
 	enum impl impl;
 	struct nm_pool *pool;
-	void *mp;
+	const struct nm_bench_dpdk *dk;
 	int cpu;                  /* for a pthread consumer */
 	_Atomic int ready, stop;
 	int err;
@@ -370,12 +332,10 @@ static int xt_consumer(void *arg)
 			for (uint32_t i = 0; i < n; i++)
 				o[i] = q->slot[(t + i) & (Q_SIZE - 1)].obj;
 			spsc_release(q, n);
-#ifdef NM_HAVE_DPDK
 			if (x->impl == IMPL_DPDK) {
-				rte_mempool_put_bulk(x->mp, o, n);
+				x->dk->put_bulk(o, n);
 				continue;
 			}
-#endif
 			for (uint32_t i = 0; i < n; i++)
 				free(o[i]);
 		}
@@ -400,16 +360,13 @@ static inline unsigned int xt_take(struct xt *x, union xslot *s)
 		return (unsigned int)r;
 	}
 	case IMPL_DPDK: {
-#ifdef NM_HAVE_DPDK
 		void *o[BULK];
 
-		if (rte_mempool_get_bulk(x->mp, o, BULK))
+		if (x->dk->get_bulk(o, BULK))
 			return 0;
 		for (unsigned int i = 0; i < BULK; i++)
 			s[i].obj = o[i];
-		n = BULK;
-#endif
-		return n;
+		return BULK;
 	}
 	default:
 		for (n = 0; n < BULK; n++) {
@@ -480,27 +437,22 @@ static void *xt_thread(void *arg)
 static double xthread_run(struct bench *b, enum impl impl, double secs)
 {
 	struct spsc *q;
-	struct xt x = { .impl = impl, .pool = b->xpool, .cpu = b->cpu[b->ncpu > 1] };
+	struct xt x = { .impl = impl, .pool = b->xpool, .dk = b->dk,
+			.cpu = b->cpu[b->ncpu > 1] };
 	pthread_t th;
 	double rate;
 
-#ifdef NM_HAVE_DPDK
-	x.mp = b->mp;
-#endif
 	q = aligned_alloc(64, sizeof(*q));
 	if (!q)
 		return -1;
 	memset(q, 0, sizeof(*q));
 	x.q = q;
-#ifdef NM_HAVE_DPDK
 	if (b->eal) {
-		if (rte_eal_remote_launch(xt_consumer, &x, b->worker)) {
+		if (b->dk->launch(xt_consumer, &x)) {
 			free(q);
 			return -1;
 		}
-	} else
-#endif
-	if (pthread_create(&th, NULL, xt_thread, &x)) {
+	} else if (pthread_create(&th, NULL, xt_thread, &x)) {
 		free(q);
 		return -1;
 	}
@@ -508,11 +460,9 @@ static double xthread_run(struct bench *b, enum impl impl, double secs)
 		sched_yield();
 	rate = xt_producer(&x, secs);
 	atomic_store_explicit(&x.stop, 1, memory_order_release);
-#ifdef NM_HAVE_DPDK
 	if (b->eal)
-		rte_eal_wait_lcore(b->worker);
+		b->dk->wait();
 	else
-#endif
 		pthread_join(th, NULL);
 	free(q);
 	return x.err ? -1 : rate;
@@ -552,74 +502,78 @@ static void netmem_teardown(struct bench *b)
 		nm_area_destroy(b->area);
 }
 
-#ifdef NM_HAVE_DPDK
+/* The DPDK module: $NETMEM_BENCH_DPDK if set, else beside the command
+ * (a build tree), else where `make install` puts it, relative to the
+ * command (NM_BENCH_DPDK_RELDIR: from bindir to libdir/netmem). */
+#ifndef NM_BENCH_DPDK_RELDIR
+#define NM_BENCH_DPDK_RELDIR "../lib/netmem"
+#endif
+
+static const struct nm_bench_dpdk *dpdk_load(char *why, size_t why_sz)
+{
+	const char *env = getenv("NETMEM_BENCH_DPDK");
+	char exe[PATH_MAX], path[2][PATH_MAX + 64];
+	int npath = 0;
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(path[npath++], sizeof(path[0]), "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0) {
+			snprintf(why, why_sz, "cannot find the command's folder: %s",
+				 strerror(errno));
+			return NULL;
+		}
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(path[npath++], sizeof(path[0]), "%s/%s", exe, NM_BENCH_DPDK_FILE);
+		snprintf(path[npath++], sizeof(path[0]), "%s/%s/%s", exe,
+			 NM_BENCH_DPDK_RELDIR, NM_BENCH_DPDK_FILE);
+	}
+	for (int i = 0; i < npath; i++) {
+		const struct nm_bench_dpdk *dk;
+		void *h;
+
+		if (access(path[i], F_OK))
+			continue;
+		/* Never closed: EAL's threads run its code until exit. */
+		h = dlopen(path[i], RTLD_NOW | RTLD_LOCAL);
+		if (!h) {
+			snprintf(why, why_sz, "not available (%s)", dlerror());
+			return NULL;
+		}
+		dk = dlsym(h, NM_BENCH_DPDK_SYM);
+		if (!dk) {
+			snprintf(why, why_sz, "not available (%.300s: no %s)", path[i],
+				 NM_BENCH_DPDK_SYM);
+			return NULL;
+		}
+		return dk;
+	}
+	snprintf(why, why_sz, "not available (no %s: netmem was built without "
+		 "libdpdk, or it is not installed; looked for %.300s%s%.300s)",
+		 NM_BENCH_DPDK_FILE, path[0], npath > 1 ? " and " : "",
+		 npath > 1 ? path[1] : "");
+	return NULL;
+}
+
 static void dpdk_setup(struct bench *b)
 {
-	char lcores[32], prefix[64];
-	char *argv[16];
-	int argc = 0;
-
-	if (b->ncpu > 1)
-		snprintf(lcores, sizeof(lcores), "%d,%d", b->cpu[0], b->cpu[1]);
-	else
-		snprintf(lcores, sizeof(lcores), "%d", b->cpu[0]);
-	/* Our own runtime directory: runs side by side do not meet. */
-	snprintf(prefix, sizeof(prefix), "--file-prefix=netmem-bench-%d", (int)getpid());
-	argv[argc++] = "netmem-bench";
-	argv[argc++] = "--no-huge";
-	argv[argc++] = "-m";
-	argv[argc++] = "512";
-	argv[argc++] = "--no-pci";
-	argv[argc++] = "--no-shconf";
-	argv[argc++] = "--no-telemetry";
-	argv[argc++] = "--log-level=error";
-	argv[argc++] = "-l";
-	argv[argc++] = lcores;
-	argv[argc++] = prefix;
-	argv[argc] = NULL;
-
-	/* EAL logs to stdout by default; keep stdout for results. */
-	rte_openlog_stream(stderr);
-	if (rte_eal_init(argc, argv) < 0) {
-		snprintf(b->dpdk_why, sizeof(b->dpdk_why), "EAL init failed: %s",
-			 rte_strerror(rte_errno));
+	b->dk = dpdk_load(b->dpdk_why, sizeof(b->dpdk_why));
+	if (!b->dk)
 		return;
-	}
-	snprintf(b->rundir, sizeof(b->rundir), "%s", rte_eal_get_runtime_dir());
-	b->eal = b->ncpu > 1;
-	b->worker = rte_get_next_lcore(-1, 1, 0);
-	if (b->eal && b->worker >= RTE_MAX_LCORE)
-		b->eal = false;
-	b->mp = rte_mempool_create("nm_bench", DPDK_OBJS, OBJ_SIZE, DPDK_CACHE, 0,
-				   NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
-	if (!b->mp) {
-		snprintf(b->dpdk_why, sizeof(b->dpdk_why), "rte_mempool_create: %s",
-			 rte_strerror(rte_errno));
+	if (b->dk->init(b->cpu, b->ncpu, DPDK_OBJS, OBJ_SIZE, DPDK_CACHE, &b->eal,
+			b->dpdk_why, sizeof(b->dpdk_why)))
 		return;
-	}
 	b->dpdk = true;
 }
 
 static void dpdk_teardown(struct bench *b)
 {
-	if (b->mp)
-		rte_mempool_free(b->mp);
-	if (b->rundir[0]) {
-		rte_eal_cleanup();
-		rmdir(b->rundir);
-	}
+	if (b->dk)
+		b->dk->fini();
 }
-#else
-static void dpdk_setup(struct bench *b)
-{
-	snprintf(b->dpdk_why, sizeof(b->dpdk_why),
-		 "not built in (libdpdk was not found when netmem was configured)");
-}
-
-static void dpdk_teardown(struct bench *b)
-{
-}
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Measuring                                                            */
@@ -662,12 +616,10 @@ static void run_same_thread(struct bench *b, enum bench_id id)
 	fn[IMPL_NETMEM] = id == B_SINGLE ? netmem_single : netmem_bulk;
 	arg[IMPL_NETMEM] = b->pool;
 	fn[IMPL_MALLOC] = id == B_SINGLE ? malloc_single : malloc_bulk;
-#ifdef NM_HAVE_DPDK
 	if (b->dpdk) {
-		fn[IMPL_DPDK] = id == B_SINGLE ? dpdk_single : dpdk_bulk;
-		arg[IMPL_DPDK] = b->mp;
+		fn[IMPL_DPDK] = id == B_SINGLE ? b->dk->single : b->dk->bulk;
+		arg[IMPL_DPDK] = &loop_err;
 	}
-#endif
 	for (int i = 0; i < NR_IMPLS; i++) {
 		if (!fn[i])
 			continue;
