@@ -88,8 +88,9 @@ int main(void)
 	E(2, "--timeout '-1'", "rx", "--listen", "127.0.0.1:0", "--timeout", "-1");
 	E(2, "--out takes one connection", "rx", "--listen", "127.0.0.1:0", "--out",
 	  "/dev/null", "--queues", "2");
+	E(2, "--provider 'floppy': no such provider", "rx", "--listen", "127.0.0.1:0",
+	  "--provider", "floppy");
 	/* rx: setup failures */
-	E(1, "no such provider", "rx", "--listen", "127.0.0.1:0", "--provider", "floppy");
 	E(1, "--out /nonexistent/dir/file", "rx", "--listen", "127.0.0.1:0", "--out",
 	  "/nonexistent/dir/file");
 	E(1, "Address already in use", "rx", "--listen", busy);

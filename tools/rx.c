@@ -56,6 +56,7 @@
 #include <netmem/netmem.h>
 #include <netmem/rx.h>
 #include <netmem/cuda.h>
+#include <netmem/provider.h>
 #include "txrx.h"
 #include "cmds.h"
 #include "opts.h"
@@ -446,6 +447,17 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 			fprintf(stderr, ")\n");
 			return -EINVAL;
 		}
+	}
+	if (!nm_provider_find(cfg->provider)) {
+		const char *names[16];
+		int n = nm_provider_list(names, 16);
+
+		fprintf(stderr, "netmem rx: --provider '%s': no such provider (registered:",
+			cfg->provider);
+		for (int k = 0; k < n && k < 16; k++)
+			fprintf(stderr, " %s", names[k]);
+		fprintf(stderr, ")\n");
+		return -EINVAL;
 	}
 	if (cfg->buf_size > (4096u << cfg->order)) {
 		fprintf(stderr, "netmem rx: --buf-size %u is larger than a chunk (%u bytes)\n",
