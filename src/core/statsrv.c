@@ -237,8 +237,8 @@ static void fmt_text(struct nm_stats_srv *s, struct sbuf *b)
 			if (nm_rx_stats(o->obj, &rs, sizeof(rs)) ||
 			    nm_rx_info(o->obj, &ri, sizeof(ri)))
 				continue;
-			sb_add(b, "rx %s: engine %s, %u queue%s; %llu bytes in %llu buffers, "
-			       "%llu connections open (%llu opened, %llu with errors), "
+			sb_add(b, "rx %s: engine %s, %u queue%s; %llu bytes in %llu buffers; "
+			       "connections: %llu open, %llu opened, %llu with errors; "
 			       "%llu enobufs, %llu pool empty, %llu refills\n", o->label,
 			       ri.engine, ri.nr_queues, ri.nr_queues == 1 ? "" : "s",
 			       (unsigned long long)rs.bytes, (unsigned long long)rs.bufs,
