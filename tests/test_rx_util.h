@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +86,26 @@ static inline int t_send_all(int fd, const void *p, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+/* A connected TCP pair on loopback: sv[0] the accepted end (to hand to
+ * nm_rx_add_fd), sv[1] the connecting one.  Both blocking. */
+static inline void t_tcp_pair(int sv[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	REQUIRE(l >= 0);
+	REQUIRE(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 1));
+	REQUIRE(!getsockname(l, (struct sockaddr *)&a, &al));
+	sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(sv[1] >= 0);
+	REQUIRE(!connect(sv[1], (struct sockaddr *)&a, sizeof(a)));
+	sv[0] = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	REQUIRE(sv[0] >= 0);
+	close(l);
 }
 
 /* Send seed then @total pattern bytes in messages of random sizes. */
@@ -269,15 +290,47 @@ static inline int t_pool_done(struct nm_pool *p)
 
 /* A sender thread: @nconn connections, each seed then @per_conn pattern
  * bytes in messages of random sizes up to @maxmsg, interleaved; framed
- * (4-byte BE length) when @framed, the seed its first frame. */
+ * (4-byte BE length) when @framed, the seed its first frame.
+ *
+ * The receiver may fail (a bug, a timeout) and stop reading while the
+ * sender is blocked in send() on a full socket: t_sender_join() first
+ * tells the sender to give up, which it does within a send timeout
+ * (100 ms): it closes its sockets and ends with an error.  So a join never
+ * hangs, and a receive failure fails the test instead of hanging the
+ * suite.  (After a receive that succeeded the sender has sent everything
+ * and closed already: giving up changes nothing.) */
 struct t_sender {
 	int port, nconn, framed;
 	uint32_t seed0;
 	uint64_t per_conn;
 	uint32_t maxmsg;
+	unsigned int recv_ms;     /* t_send_and_receive's bound; 0: default */
 	pthread_t th;
 	int err;
+	_Atomic int abort;
 };
+
+/* Send all of @p unless the sender is aborted; 0 or -1. */
+static inline int t_sender_send(struct t_sender *s, int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t r = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) &&
+			    !atomic_load(&s->abort))
+				continue;	/* the send timeout: look again */
+			return -1;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
 
 static inline void *t_sender_main(void *arg)
 {
@@ -286,23 +339,27 @@ static inline void *t_sender_main(void *arg)
 	int *fds = calloc((size_t)s->nconn, sizeof(int));
 	uint64_t *off = calloc((size_t)s->nconn, sizeof(uint64_t));
 	uint64_t rs = 0x2545f4914f6cdd1dull ^ s->seed0;
-	int left = s->nconn;
+	struct timeval tmo = { .tv_usec = 100000 };
+	int left = s->nconn, err = 0;
 
 	REQUIRE(fds && off);
-	for (int i = 0; i < s->nconn; i++) {
+	for (int i = 0; i < s->nconn; i++)
+		fds[i] = -1;
+	for (int i = 0; i < s->nconn && !err; i++) {
 		uint32_t seed = s->seed0 + (uint32_t)i;
 		uint8_t hs[8] = { 0, 0, 0, 4, seed, seed >> 8, seed >> 16, seed >> 24 };
 
 		fds[i] = t_connect(s->port);
 		if (fds[i] < 0) {
-			s->err = -1;
-			return NULL;
+			err = -1;
+			break;
 		}
-		if (t_send_all(fds[i], s->framed ? hs : hs + 4, s->framed ? 8 : 4))
-			s->err = -1;
+		setsockopt(fds[i], SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
+		if (t_sender_send(s, fds[i], s->framed ? hs : hs + 4, s->framed ? 8 : 4))
+			err = -1;
 	}
-	while (left) {
-		for (int i = 0; i < s->nconn; i++) {
+	while (left && !err) {
+		for (int i = 0; i < s->nconn && !err; i++) {
 			uint32_t seed = s->seed0 + (uint32_t)i;
 			uint64_t n;
 			uint8_t *p = s->framed ? buf + 4 : buf;
@@ -320,8 +377,8 @@ static inline void *t_sender_main(void *arg)
 				buf[0] = (uint8_t)(n >> 24); buf[1] = (uint8_t)(n >> 16);
 				buf[2] = (uint8_t)(n >> 8); buf[3] = (uint8_t)n;
 			}
-			if (n && t_send_all(fds[i], buf, n + (s->framed ? 4 : 0)))
-				s->err = -1;
+			if (n && t_sender_send(s, fds[i], buf, n + (s->framed ? 4 : 0)))
+				err = -1;
 			off[i] += n;
 			if (off[i] == s->per_conn) {
 				close(fds[i]);
@@ -330,32 +387,46 @@ static inline void *t_sender_main(void *arg)
 			}
 		}
 	}
+	for (int i = 0; i < s->nconn; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	free(fds);
 	free(off);
+	s->err = err;
 	return NULL;
 }
 
 static inline void t_sender_start(struct t_sender *s)
 {
+	atomic_store(&s->abort, 0);
 	REQUIRE(!pthread_create(&s->th, NULL, t_sender_main, s));
 }
 
+/* Stop the sender if it still sends (see struct t_sender), wait for it,
+ * and check it sent everything. */
 static inline void t_sender_join(struct t_sender *s)
 {
+	atomic_store(&s->abort, 1);
 	pthread_join(s->th, NULL);
 	CHECK_EQ(s->err, 0);
 }
 
 /* The common run: listen on loopback, send from s->nconn connections,
- * run @rx until all of them closed (or a byte came wrong, or 20 s), and
- * check every byte arrived and none was wrong. */
+ * run @rx until all of them closed (or a byte came wrong, or the bound:
+ * s->recv_ms, default 20 s, 60 s under a sanitizer), and check every byte
+ * arrived and none was wrong.  A receive that fails does not hang on the
+ * sender (t_sender_join). */
 static inline void t_send_and_receive(struct nm_rx *rx, struct t_sender *s, struct t_rx *t)
 {
+	unsigned int ms = s->recv_ms ? s->recv_ms : t_sanitized() ? 60000 : 20000;
+	int r;
+
 	s->port = nm_rx_listen(rx, "127.0.0.1", 0);
 	REQUIRE(s->port > 0);
 	t_sender_start(s);
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t->closed) == s->nconn ||
-				 atomic_load(&t->bad), 20000), 0);
+	r = T_RUN_UNTIL(rx, atomic_load(&t->closed) == s->nconn ||
+			    atomic_load(&t->bad), ms);
+	CHECK_EQ(r, 0);
 	t_sender_join(s);
 	CHECK_EQ(atomic_load(&t->bad), 0);
 	CHECK_EQ(atomic_load(&t->bytes), s->per_conn * (uint64_t)s->nconn);
