@@ -51,6 +51,7 @@
 #include <unistd.h>
 #include <netmem/netmem.h>
 #include "bench_dpdk.h"
+#include "bench_plot.h"
 #include "bench_util.h"
 #include "cmds.h"
 
@@ -95,6 +96,7 @@ struct figure {
 
 struct bench {
 	bool json, quick;
+	const char *plot;         /* --plot FILE.svg */
 	int reps;
 	double target_s;          /* one timed single-thread run */
 	double xt_s;              /* one timed cross-thread run */
@@ -804,13 +806,73 @@ static void print_table(const struct bench *b)
 	       "1.00 means netmem is faster; for Mobj/s above 1.00 means netmem is faster.\n");
 }
 
+/* The figure of --plot: the baselines, then each bench's three bars, a
+ * baseline's with netmem's ratio to it (the median of the paired runs'
+ * ratios and their min-max, as the table prints them). */
+static int write_plot(const struct bench *b)
+{
+	struct bp_panel p[1 + NR_BENCH];
+	char sub[256];
+	int np = 0, r;
+
+	memset(p, 0, sizeof(p));
+	p[0].title = "machine baselines";
+	p[0].unit = "ns/op";
+	for (int i = 0; i < NR_BASE; i++) {
+		struct bp_bar *bar = &p[0].bar[p[0].nbar++];
+		const struct figure *f = &b->base[i];
+
+		bar->name = i == BASE_LOOP ? "loop" : i == BASE_RELAXED ? "relaxed" : "locked";
+		bar->have = f->have;
+		bar->med = f->med, bar->lo = f->lo, bar->hi = f->hi;
+		snprintf(bar->note, sizeof(bar->note), "%.2f  %s", f->med, base_info[i].label);
+	}
+	np = 1;
+	for (int id = 0; id < NR_BENCH; id++, np++) {
+		double scale = bench_info[id].higher_better ? 1e-6 : 1;
+
+		p[np].title = bench_info[id].label;
+		p[np].unit = bench_info[id].unit;
+		p[np].higher_better = bench_info[id].higher_better;
+		for (int i = 0; i < NR_IMPLS; i++) {
+			struct bp_bar *bar = &p[np].bar[p[np].nbar++];
+			const struct figure *f = &b->fig[id][i];
+			double lo = 0, hi = 0, ra;
+
+			bar->name = impl_name[i];
+			bar->have = f->have;
+			bar->med = f->med * scale, bar->lo = f->lo * scale, bar->hi = f->hi * scale;
+			if (!f->have) {
+				snprintf(bar->note, sizeof(bar->note), "not measured%s",
+					 i == IMPL_DPDK ? ": DPDK skipped" : "");
+				continue;
+			}
+			ra = i == IMPL_NETMEM ? 0 : ratio_spread(b, id, (enum impl)i, &lo, &hi);
+			if (ra > 0)
+				snprintf(bar->note, sizeof(bar->note), "%.2f   netmem/%s %.2f (%.2f-%.2f)",
+					 bar->med, impl_name[i], ra, lo, hi);
+			else
+				snprintf(bar->note, sizeof(bar->note), "%.2f", bar->med);
+		}
+	}
+	snprintf(sub, sizeof(sub), "%u-byte objects; median of %d runs (bar), min-max (whisker); "
+		 "ratio: median of paired runs' ratios; netmem %s", OBJ_SIZE, b->reps,
+		 nm_version());
+	r = bp_svg(b->plot, "netmem bench pool: netmem's pool against DPDK's mempool and malloc",
+		   sub, p, np);
+	if (r)
+		fprintf(stderr, "netmem bench pool: --plot %s: %s\n", b->plot, strerror(-r));
+	return r;
+}
+
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: netmem bench pool [--json] [--quick] [--reps N]\n"
+	fprintf(f, "usage: netmem bench pool [--json] [--quick] [--reps N] [--plot FILE.svg]\n"
 		   "  --json    one JSON object per line: "
 		   "{\"bench\":...,\"impl\":...,\"metric\":...,\"value\":...}\n"
 		   "  --quick   short runs (a smoke test, not figures to quote)\n"
-		   "  --reps N  timed runs per figure, 1 to %d (default 5, 3 with --quick)\n",
+		   "  --reps N  timed runs per figure, 1 to %d (default 5, 3 with --quick)\n"
+		   "  --plot FILE.svg  also draw the figures, with their spread and ratios\n",
 		MAX_REPS);
 	return f == stderr ? 2 : 0;
 }
@@ -841,6 +903,13 @@ int cmd_bench_pool(int argc, char **argv)
 			}
 			b->reps = (int)v;
 			i++;
+		} else if (!strcmp(argv[i], "--plot")) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				fprintf(stderr, "netmem bench pool: --plot: expected a file name\n");
+				free(b);
+				return usage(stderr);
+			}
+			b->plot = argv[++i];
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			free(b);
 			return usage(stdout);
@@ -877,6 +946,8 @@ int cmd_bench_pool(int argc, char **argv)
 	else
 		print_table(b);
 	fflush(stdout);
+	if (b->plot && write_plot(b))
+		rc = 1;
 out:
 	netmem_teardown(b);
 	dpdk_teardown(b);
