@@ -76,6 +76,7 @@
 #include <sys/wait.h>
 #include <netmem/netmem.h>
 #include <netmem/rx.h>
+#include "bench_plot.h"
 #include "bench_util.h"
 #include "txrx.h"
 #include "cmds.h"
@@ -91,6 +92,7 @@ struct bcfg {
 	unsigned int reps, conns;
 	uint64_t msg;
 	bool json, verbose;
+	const char *plot;	/* --plot FILE.svg */
 	int rx_cpu, tx_cpu;	/* -1: not pinned */
 	bool run[NR_IMPL];
 	char self[4096];
@@ -657,12 +659,67 @@ static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS], cons
 		printf("\nslow reps: none (every engine run at or above plain's median)\n");
 }
 
+/*
+ * --plot: throughput and CPU per GB, a bar per case (median, min-max
+ * whisker), each engine's bar with its ratio to plain recv(), plain's and
+ * iperf3's with uring's ratio to them.
+ */
+static int write_plot(const struct bcfg *cfg, double v[2][NR_IMPL][MAX_REPS],
+		      const double med[2][NR_IMPL], const int *nok, char note[][160])
+{
+	static const char *const title[2] = { "loopback TCP receive throughput",
+					      "receiver CPU per GB received" };
+	static const char *const unit[2] = { "Gbit/s", "CPU s/GB" };
+	struct bp_panel p[2];
+	char sub[256];
+	int r;
+
+	memset(p, 0, sizeof(p));
+	for (int m = 0; m < 2; m++) {
+		p[m].title = title[m];
+		p[m].unit = unit[m];
+		p[m].higher_better = m == 0;
+		for (int k = 0; k < NR_IMPL; k++) {
+			struct bp_bar *b = &p[m].bar[p[m].nbar++];
+			int base = k == IMPL_URING || k == IMPL_SOCKET ? IMPL_PLAIN : IMPL_URING;
+			int num = k == IMPL_URING || k == IMPL_SOCKET ? k : IMPL_URING;
+			int den = k == IMPL_URING || k == IMPL_SOCKET ? base : k;
+			const char *fmt = m ? "%.4f" : "%.2f";
+			int len;
+
+			b->name = impl_name[k];
+			b->have = nok[k] > 0;
+			if (!b->have) {
+				snprintf(b->note, sizeof(b->note), "not measured%s%.80s",
+					 note[k][0] ? ": " : "", note[k]);
+				continue;
+			}
+			b->med = med[m][k];
+			b->lo = min_of(v[m][k], nok[k]);
+			b->hi = max_of(v[m][k], nok[k]);
+			len = snprintf(b->note, sizeof(b->note), fmt, b->med);
+			if (num != den && nok[num] && nok[den] && med[m][den] > 0)
+				snprintf(b->note + len, sizeof(b->note) - len, "   %s/%s %.2f",
+					 impl_name[num], impl_name[den], med[m][num] / med[m][den]);
+		}
+	}
+	snprintf(sub, sizeof(sub), "%u connection%s, %llu-byte writes, %.1f s x %u reps per case, "
+		 "interleaved; median (bar), min-max (whisker); netmem %s", cfg->conns,
+		 cfg->conns > 1 ? "s" : "", (unsigned long long)cfg->msg, cfg->seconds, cfg->reps,
+		 nm_version());
+	r = bp_svg(cfg->plot, "netmem bench rx: netmem's engines against recv() and iperf3",
+		   sub, p, 2);
+	if (r)
+		fprintf(stderr, "netmem bench rx: --plot %s: %s\n", cfg->plot, strerror(-r));
+	return r;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
 		"usage: netmem bench rx [--json] [--seconds S] [--reps N] [--conns C]\n"
 		"                       [--msg-size S] [--impl uring,socket,plain,iperf3] [--no-pin]\n"
-		"                       [--verbose]\n");
+		"                       [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
 
@@ -678,6 +735,7 @@ int cmd_bench_rx(int argc, char **argv)
 	bool impl_given = false;
 	double busy_worst = 0, busy_wall = 1;
 	unsigned int retried = 0;
+	int plot_rc = 0;
 	uint64_t v;
 	ssize_t n;
 
@@ -690,6 +748,9 @@ int cmd_bench_rx(int argc, char **argv)
 			cfg.json = true;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			cfg.verbose = true;
+		} else if (!strcmp(a, "--plot") && next && *next) {
+			cfg.plot = next;
+			i++;
 		} else if (!strcmp(a, "--no-pin")) {
 			pin = false;
 		} else if (!strcmp(a, "--seconds") && next) {
@@ -830,6 +891,16 @@ again:
 		med_g[k] = median(gbit[k], nok[k]);
 		med_c[k] = median(cpu[k], nok[k]);
 	}
+	if (cfg.plot) {
+		static double both[2][NR_IMPL][MAX_REPS];
+		double meds[2][NR_IMPL];
+
+		memcpy(both[0], gbit, sizeof(both[0]));
+		memcpy(both[1], cpu, sizeof(both[1]));
+		memcpy(meds[0], med_g, sizeof(meds[0]));
+		memcpy(meds[1], med_c, sizeof(meds[1]));
+		plot_rc = write_plot(&cfg, both, (const double (*)[NR_IMPL])meds, nok, note) ? 1 : 0;
+	}
 
 	if (busy_worst > 0.1 * busy_wall)
 		fprintf(stderr, "netmem bench rx: warning: other programs used %.2f CPU s during a "
@@ -845,7 +916,8 @@ again:
 			printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":\"cpu_s_per_gb\",\"value\":%.4f}\n",
 			       impl_name[k], med_c[k]);
 		}
-		return nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] || nok[IMPL_IPERF3] ? 0 : 1;
+		return plot_rc || !(nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] ||
+				    nok[IMPL_IPERF3]) ? 1 : 0;
 	}
 
 	printf("\n%-8s %12s %15s %14s %6s   %s\n", "impl", "Gbit/s", "(min-max)", "CPU s/GB",
@@ -891,5 +963,5 @@ again:
 		printf("  %s/%-7s throughput %.3f   CPU per GB %.3f\n", impl_name[a], impl_name[b],
 		       med_g[a] / med_g[b], med_c[b] > 0 ? med_c[a] / med_c[b] : 0);
 	}
-	return 0;
+	return plot_rc;
 }

@@ -6,8 +6,9 @@
  * the bench said it skipped DPDK) dpdk in each, a whisker for the spread
  * where the runs differ, and netmem's ratio to each baseline.  A file that
  * cannot be written fails the command (exit 1, the reason on stderr);
- * --plot without a file name is a usage error (2).  Short runs: what is
- * drawn matters here, not how fast anything is.
+ * --plot without a file name is a usage error (2).  `netmem bench rx
+ * --plot` likewise draws throughput and CPU per GB, a bar per case run.
+ * Short runs: what is drawn matters here, not how fast anything is.
  */
 #include "harness.h"
 #include "install_util.h"
@@ -76,6 +77,23 @@ int main(void)
 		     "/nonexistent/dir/p.svg 2>&1 >/dev/null", NM_BUILD_DIR) == 1);
 	CHECK(strstr(out, "/nonexistent/dir/p.svg") != NULL);
 	CHECK(iu_sh("'%s/netmem' bench pool --plot >/dev/null 2>&1", NM_BUILD_DIR) == 2);
+
+	/* bench rx: two cases, one short rep each. */
+	CHECK(iu_out(out, sizeof(out), "'%s/netmem' bench rx --seconds 0.2 --reps 1 "
+		     "--impl uring,plain --plot '%s' 2>&1", NM_BUILD_DIR, file) == 0);
+	f = fopen(file, "r");
+	REQUIRE(f);
+	n = fread(svg, 1, sizeof(svg) - 1, f);
+	svg[n] = 0;
+	fclose(f);
+	if (!iu_sh("command -v xmllint >/dev/null"))
+		CHECK(iu_sh("xmllint --noout '%s'", file) == 0);
+	CHECK(n > 7 && !strcmp(svg + n - 7, "</svg>\n"));
+	CHECK(strstr(svg, "loopback TCP receive throughput, Gbit/s") != NULL);
+	CHECK(strstr(svg, "receiver CPU per GB received, CPU s/GB") != NULL);
+	CHECK_EQ(count(svg, "data-impl=\"uring\""), 2);
+	CHECK_EQ(count(svg, "data-impl=\"plain\""), 2);
+	CHECK_EQ(count(svg, "uring/plain "), 4);
 
 	unlink(file);
 	rmdir(path);
