@@ -4,6 +4,7 @@
 #   make test       build and run every test; last line "N passed, N failed, N skipped"
 #   make demo       a real loopback receive into pooled buffers, figures printed
 #   make bench      the benchmarks (pool, rx), baselines and ratios
+#   make plots      the same, drawn: $(BUILD)/plots/bench-pool.svg, bench-rx.svg
 #   make sanitize   the whole suite under ASan+UBSan (build-asan/)
 #   make tsan       the concurrent tests under TSan (build-tsan/)
 #   make test-gpu   the CUDA tests, on a machine with an NVIDIA GPU
@@ -15,7 +16,7 @@ CMAKE_FLAGS ?=
 # bash: the build recipe needs pipefail (dash has none).
 SHELL := /bin/bash
 
-.PHONY: all deps build test demo bench sanitize tsan test-gpu install clean
+.PHONY: all deps build test demo bench plots sanitize tsan test-gpu install clean
 
 all: build
 
@@ -43,6 +44,13 @@ demo: build
 bench: build
 	@$(BUILD)/netmem bench pool
 	@$(BUILD)/netmem bench rx
+
+# Build output, not committed: docs/benchmarks.md says what they show.
+plots: build
+	@mkdir -p $(BUILD)/plots
+	@$(BUILD)/netmem bench pool --plot $(BUILD)/plots/bench-pool.svg
+	@$(BUILD)/netmem bench rx --plot $(BUILD)/plots/bench-rx.svg
+	@echo "plots: $(BUILD)/plots/bench-pool.svg $(BUILD)/plots/bench-rx.svg"
 
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CMAKE_FLAGS="-DNM_SANITIZE=address,undefined" build
