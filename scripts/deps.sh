@@ -65,7 +65,7 @@ apt-get install -y -q --no-install-recommends -o APT::Status-Fd=3 "${missing[@]}
 		if [ "$now" != "$phase" ]; then
 			phase=$now last=-5
 		fi
-		if [ "$p" -ge $((last + 5)) ]; then
+		if [ "$p" -ge $((last + 5)) ] || { [ "$p" -eq 100 ] && [ "$last" -ne 100 ]; }; then
 			last=$p
 			printf 'deps: %s %3d%%  %s\n' "$phase" "$p" "$what"
 		fi
