@@ -116,7 +116,10 @@ void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	struct nm_split *sp = &c->sp;
 
-	while (sp->head && sp->head->complete && !sp->head->pending) {
+	/* Once the connection ended with an error (a frame lost, on_data
+	 * said stop), nothing after it may be delivered: abort drops it. */
+	while (sp->head && sp->head->complete && !sp->head->pending &&
+	       (c->state == CONN_OPEN || !c->close_err)) {
 		struct nm_split_frame *f = sp->head;
 
 		sp->head = f->next;
