@@ -304,7 +304,7 @@ static int sc_tokens(void)
 /* --- receivers ---------------------------------------------------- */
 
 #define MAXC 4
-#define DEV_ORDER 4
+#define DEV_ORDER 0	/* 4 KiB chunks: a frame spans several (>8 tokens) */
 
 static inline uint8_t pat(uint32_t seed, uint64_t i)
 {
@@ -449,8 +449,8 @@ static int send_one(struct snd *s, int i)
 				 .sin_port = htons((uint16_t)s->port) };
 	struct timeval tv = { s->tmo_ms / 1000, (s->tmo_ms % 1000) * 1000 };
 	uint32_t seed = s->seed0 + (uint32_t)i;
-	uint8_t buf[8192 + 4], *pl = s->framed ? buf + 4 : buf;
-	uint64_t off = 0;
+	uint8_t buf[48 << 10], *pl = s->framed ? buf + 4 : buf;
+	uint64_t off = 0, k = 0;
 	int fd, r;
 	char c;
 
@@ -467,9 +467,11 @@ static int send_one(struct snd *s, int i)
 	pl[2] = (uint8_t)(seed >> 16), pl[3] = (uint8_t)(seed >> 24);
 	for (uint64_t n = 4, first = 1; first || off < s->total; first = 0) {
 		if (!first) {
-			n = s->total - off < 3000 ? s->total - off : 3000 + off % 5000;
-			for (uint64_t k = 0; k < n; k++)
-				pl[k] = pat(seed, off + k);
+			n = k++ % 2 ? 36000 : 3000 + 500 * k;
+			if (n > s->total - off)
+				n = s->total - off;
+			for (uint64_t j = 0; j < n; j++)
+				pl[j] = pat(seed, off + j);
 			off += n;
 		}
 		if (s->framed) {
@@ -519,7 +521,7 @@ static int errno_clear(int r)
 static int rx_scenario(const struct rx_sc *sc)
 {
 	NM_OPTS(nm_area_opts, ao, .size = 256 << 14, .order = 2);
-	NM_OPTS(nm_area_opts, dao, .size = (size_t)64 << (12 + DEV_ORDER), .order = DEV_ORDER);
+	NM_OPTS(nm_area_opts, dao, .size = (size_t)128 << (12 + DEV_ORDER), .order = DEV_ORDER);
 	NM_OPTS(nm_area_opts, hao, .size = 64 << 14, .order = 2);
 	int split = !!(sc->flags & NM_RX_F_SPLIT);
 	struct nm_pool *pools[2] = { 0 }, *hpool = NULL;
