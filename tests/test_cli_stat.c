@@ -4,8 +4,8 @@
  * text, JSON and Prometheus text, with the receiver's pool, area and
  * engine in it.  Hostile clients of the stats socket (one that connects
  * and says nothing, one that sends garbage, one that sends a megabyte, one
- * that asks and never reads, a flood of connections beyond the server's
- * slots) are held open while a verified stream goes through: the stream
+ * that asks and never reads, one that sends half a request and stops, a
+ * flood of connections beyond the server's slots) are held open while a verified stream goes through: the stream
  * still completes intact, and `netmem stat` is still answered meanwhile.
  */
 #include "cli_util.h"
@@ -125,9 +125,11 @@ int main(void)
 	push(hostile[nh++], mb, 1 << 20);
 	hostile[nh] = dial_nb(path);                      /* asks, never reads */
 	push(hostile[nh++], "json\n", 5);
+	hostile[nh] = dial_nb(path);                      /* half a line, then silence */
+	push(hostile[nh++], "js", 2);
 	for (int i = 0; i < FLOOD; i++)                    /* beyond every slot */
 		hostile[nh++] = dial_nb(path);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		CHECK(hostile[i] >= 0);
 
 	/* First connection: a verified stream while they hang on. */
@@ -141,7 +143,7 @@ int main(void)
 	{
 		/* the flood took every slot and the backlog (17 at least) */
 		int c = 0;
-		for (int i = 4; i < nh; i++)
+		for (int i = 5; i < nh; i++)
 			c += hostile[i] >= 0;
 		CHECK(c > 8);
 		fprintf(stderr, "stat answered in %.1f s with %d flood clients connected\n",
@@ -150,7 +152,7 @@ int main(void)
 	CHECK_EQ(t_wait(tx, 120), 0);
 	/* Every hostile client was dropped or answered, none left hanging:
 	 * reading each ends (EOF or reset) instead of waiting forever. */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		char b[256];
 		if (hostile[i] < 0)
 			continue;
