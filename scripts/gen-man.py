@@ -404,8 +404,9 @@ def render_help(lines):
         if m:
             if item:
                 o.append(item)
-            item = '.TP\n.B %s\n%s\n' % (esc(m.group(1).strip()),
-                                           text_line(m.group(3).strip()))
+            desc = m.group(3).strip()
+            item = '.TP\n.B %s\n%s' % (esc(m.group(1).strip()),
+                                       text_line(desc) + '\n' if desc else '')
         elif item and ln.strip():
             item += text_line(ln.strip()) + '\n'
         elif ln.strip():

@@ -76,22 +76,30 @@ static void options_in_page(const char *cmd, const char *page)
 
 	iu_out(help, sizeof(help), "'%s/netmem' %s --help 2>&1", NM_BUILD_DIR, cmd);
 	for (line = strtok_r(help, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char opt[64], esc[160], *e = esc;
+		char *tag = line + strspn(line, " "), *end = strstr(tag, "  ");
 
-		if (sscanf(line, " %63s", opt) != 1 || strncmp(opt, "--", 2))
+		/* An option line: "  -s, --server   text" or "  --listen H:P  text". */
+		if (*tag != '-')
 			continue;
-		/* The page writes '-' as "\-". */
-		for (const char *s = opt; *s && e < esc + sizeof(esc) - 3; s++) {
-			if (*s == '-')
-				*e++ = '\\';
-			*e++ = *s;
+		if (end)
+			*end = 0;
+		for (char *o = strstr(tag, "--"); o; o = strstr(o + 2, "--")) {
+			char esc[160], *e = esc;
+
+			/* The page writes '-' as "\-". */
+			for (const char *s = o; (*s == '-' || isalnum((unsigned char)*s)) &&
+			     e < esc + sizeof(esc) - 3; s++) {
+				if (*s == '-')
+					*e++ = '\\';
+				*e++ = *s;
+			}
+			*e = 0;
+			if (!strstr(page, esc)) {
+				fprintf(stderr, "netmem.1 lacks %s %s\n", cmd, o);
+				nm_test_failures++;
+			}
+			n++;
 		}
-		*e = 0;
-		if (!strstr(page, esc)) {
-			fprintf(stderr, "netmem.1 lacks %s %s\n", cmd, opt);
-			nm_test_failures++;
-		}
-		n++;
 	}
 	printf("netmem %s: %d options, all in netmem.1\n", cmd, n);
 	CHECK(n > 3);
