@@ -9,10 +9,15 @@
  * put the chunk's count is right: with more fragments carved from it and
  * one of them still held, the chunk is never handed out again (every
  * other chunk of the area is taken to prove it), and at the end the area
- * has every chunk back.
+ * has every chunk back.  And no good put is taken for a double put: with
+ * the owner carving two fragments per chunk (so carving moves on all the
+ * time) and another thread putting each fragment as soon as it is
+ * carved, every put succeeds and every chunk comes back.
  */
 #include "harness.h"
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 
 #define NR 8
 
@@ -43,6 +48,59 @@ static uint64_t double_puts(void)
 
 	REQUIRE(nm_pool_get_stats(pool, &st, sizeof(st)) == 0);
 	return st.err_double_put;
+}
+
+/* Fragments from the owner to a putter thread, one slot at a time
+ * (single producer, single consumer). */
+#define QN 256
+static struct nm_buf qb[QN];
+static _Atomic unsigned int qhead, qtail;
+static _Atomic int qdone;
+static long q_ok, q_bad;
+
+static void *q_putter(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		unsigned int t = atomic_load_explicit(&qtail, memory_order_relaxed);
+
+		if (t == atomic_load_explicit(&qhead, memory_order_acquire)) {
+			if (atomic_load_explicit(&qdone, memory_order_acquire) &&
+			    t == atomic_load_explicit(&qhead, memory_order_acquire))
+				return NULL;
+			sched_yield();
+			continue;
+		}
+		if (nm_pool_put(pool, &qb[t % QN]) == 0)
+			q_ok++;
+		else
+			q_bad++;
+		atomic_store_explicit(&qtail, t + 1, memory_order_release);
+	}
+}
+
+static void carve_and_hand_over(long n)
+{
+	pthread_t th;
+
+	REQUIRE(pthread_create(&th, NULL, q_putter, NULL) == 0);
+	for (long i = 0; i < n; i++) {
+		unsigned int h = atomic_load_explicit(&qhead, memory_order_relaxed);
+		struct nm_buf b;
+		int r;
+
+		while (h - atomic_load_explicit(&qtail, memory_order_acquire) >= QN)
+			sched_yield();
+		while ((r = nm_pool_alloc_frag(pool, &b, 2048, 0)) == -ENOMEM)
+			sched_yield();	/* the putter has them all */
+		REQUIRE(r == 0);
+		qb[h % QN] = b;
+		atomic_store_explicit(&qhead, h + 1, memory_order_release);
+	}
+	atomic_store_explicit(&qdone, 1, memory_order_release);
+	REQUIRE(pthread_join(th, NULL) == 0);
+	CHECK_EQ(q_ok, n);
+	CHECK_EQ(q_bad, 0);
 }
 
 /* References nm_pool_held reports on @b's chunk (0: not held). */
@@ -163,6 +221,10 @@ int main(void)
 	CHECK(h.iov == f.iov);	/* still carving it */
 	CHECK_EQ(refs_of(&h), 1);
 	CHECK_EQ(nm_pool_put(pool, &h), 0);
+	CHECK_EQ(double_puts(), dp);
+
+	/* 6. Another thread puts fragments while the owner carves on. */
+	carve_and_hand_over(t_sanitized() ? 200000 : 2000000);
 	CHECK_EQ(double_puts(), dp);
 
 	/* Everything is back: the pool holds nothing, the area has all. */

@@ -709,19 +709,31 @@ static inline int frag_biased(uint32_t r)
 	return r >= NM_FRAG_BIAS / 2;
 }
 
-/* Whether the chunk @p is carving, whose count reads @r, has no holder
- * left: every fragment carved from it (and every extra reference) put.
- * @r is the bias less the puts plus the gets, so the holders are
- * r + carved - bias.  @r must come from an acquire load (or a failed
- * CAS's): a put that it counts came after its fragment's carve, so the
- * carve count read after it covers that fragment.  If carving moved on
- * to another chunk meanwhile, the caller's CAS on the count fails (the
- * bias was dropped first, and frag_cnt's release store orders the two). */
-static inline int frag_unheld(struct nm_pool *p, uint32_t r)
+/* Whether the chunk @iov that @p is carving, whose count read *@r, has
+ * no holder left: every fragment carved from it (and every extra
+ * reference) put.  *@r is the bias less the puts plus the gets, so the
+ * holders are r + carved - bias.  *@r must come from an acquire load (or
+ * a failed CAS's): a put that it counts came after its fragment's carve,
+ * so the carve count read after it covers that fragment.
+ * The carve count may already be the next chunk's (carving moved on
+ * after *@r was read): then the count has changed, since frag_finish
+ * dropped the bias before frag_cnt's release store, which our acquire
+ * load saw.  So "no holder" stands only if the count still reads *@r;
+ * otherwise *@r gets the new count and the caller starts over (-1).  A
+ * "holder left" needs no second look: the caller's CAS from *@r fails
+ * if the count moved.  Return 1 (no holder), 0 (a holder), -1 (again). */
+static inline int frag_unheld(struct nm_pool *p, struct nm_iov *iov, uint32_t *r)
 {
 	uint32_t carved = atomic_load_explicit(&p->frag_cnt, memory_order_acquire);
+	uint32_t now;
 
-	return (uint64_t)r + carved <= NM_FRAG_BIAS;
+	if ((uint64_t)*r + carved > NM_FRAG_BIAS)
+		return 0;
+	now = atomic_load_explicit(&iov->ref, memory_order_acquire);
+	if (now == *r)
+		return 1;
+	*r = now;
+	return -1;
 }
 
 /* Drop one reference on a chunk of @p.  Return 1 if it was the last, 0 if
@@ -744,8 +756,16 @@ static inline int iov_unref(struct nm_pool *p, struct nm_iov *iov)
 	/* CAS, not fetch_sub: a count never passes through -1, where a
 	 * racing put would take it for a chunk being carved. */
 	for (;;) {
-		if (nm_unlikely(r == 0 || (frag_biased(r) && frag_unheld(p, r))))
+		if (nm_unlikely(r == 0))
 			return -EALREADY;
+		if (nm_unlikely(frag_biased(r))) {
+			int u = frag_unheld(p, iov, &r);
+
+			if (u > 0)
+				return -EALREADY;
+			if (u < 0)
+				continue;
+		}
 		if (atomic_compare_exchange_weak_explicit(&iov->ref, &r, r - 1,
 							  memory_order_acq_rel,
 							  memory_order_acquire))
@@ -936,22 +956,31 @@ NM_API int nm_buf_put(const struct nm_buf *buf)
 	return nm_pool_put(p, buf);
 }
 
-/* Whether a chunk whose count reads @r (an acquire load) has a holder. */
-static int iov_held(const struct nm_iov *iov, uint32_t r)
+/* Whether a chunk whose count read *@r (an acquire load) has a holder;
+ * *@r may be updated to a newer count on the way. */
+static int iov_held(struct nm_iov *iov, uint32_t *r)
 {
-	struct nm_pool *p;
+	for (;;) {
+		struct nm_pool *p;
+		int u;
 
-	if (!r)
-		return 0;
-	if (!frag_biased(r))
-		return 1;
-	p = atomic_load_explicit(&((struct nm_iov *)iov)->pool, memory_order_relaxed);
-	return p && !frag_unheld(p, r);
+		if (!*r)
+			return 0;
+		if (!frag_biased(*r))
+			return 1;
+		p = atomic_load_explicit(&iov->pool, memory_order_relaxed);
+		if (!p)
+			return 0;
+		u = frag_unheld(p, iov, r);
+		if (u >= 0)
+			return !u;
+	}
 }
 
 int nm_buf_check(const struct nm_buf *buf)
 {
 	struct nm_area *a = buf_area(buf);
+	uint32_t r;
 
 	if (!buf || !buf->iov)
 		return -EINVAL;
@@ -959,7 +988,8 @@ int nm_buf_check(const struct nm_buf *buf)
 		return -EFAULT;
 	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
 		return -ERANGE;
-	if (!iov_held(buf->iov, atomic_load_explicit(&buf->iov->ref, memory_order_acquire)))
+	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
+	if (!iov_held(buf->iov, &r))
 		return -EALREADY;
 	return 0;
 }
@@ -980,7 +1010,7 @@ NM_API int nm_buf_get(const struct nm_buf *buf)
 	/* acquire: frag_unheld needs it (a chunk being carved) */
 	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
 	do {
-		if (!iov_held(buf->iov, r))
+		if (!iov_held(buf->iov, &r))
 			return -EALREADY;
 	} while (!atomic_compare_exchange_weak_explicit(&buf->iov->ref, &r, r + 1,
 							memory_order_acquire,
