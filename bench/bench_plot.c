@@ -9,7 +9,7 @@
 #include <string.h>
 #include "bench_plot.h"
 
-#define W        820   /* figure width */
+#define W        860   /* figure width */
 #define LABEL_W  80    /* implementation names */
 #define BAR_X    (LABEL_W + 10)
 #define BAR_W    440   /* the longest bar */

@@ -247,12 +247,31 @@ def th(name, sec, date=''):
                                                   VERSION, TITLE)
 
 
+TYPES = {}         # "struct nm_x" / "enum nm_x" -> its definition's lines
+
+
+def parse_types(path):
+    """The struct and enum definitions of @path, as written (comments too)."""
+    with open(path) as f:
+        src = f.read()
+    for m in re.finditer(r'^((struct|enum) (nm_\w+) \{.*?^\};)', src, re.S | re.M):
+        TYPES['%s %s' % (m.group(2), m.group(3))] = \
+            [ln.rstrip() for ln in m.group(1).expandtabs(8).split('\n')]
+
+
 def lib_page(d, include, all_names):
     o = [th(d.name, 3)]
     o.append('.SH NAME\n%s \\- %s\n' % (esc(d.name), inline(d.summary)))
     o.append('.SH SYNOPSIS\n.nf\n.B #include <%s>\n.PP\n' % include)
     for ln in d.proto:
         o.append('.B "%s"\n' % esc(ln).replace('"', '\\(dq'))
+    # The definitions of the structs and enums it takes, as liburing's
+    # pages show theirs (the opaque ones have none).
+    for t in dict.fromkeys(re.findall(r'\b((?:struct|enum) nm_\w+)', ' '.join(d.proto))):
+        if t in TYPES:
+            o.append('.PP\n')
+            for ln in TYPES[t]:
+                o.append('\\&%s\n' % esc(ln))
     o.append('.fi\n')
     o.append('.SH DESCRIPTION\n')
     if d.params:
@@ -306,6 +325,8 @@ def index_page(docs):
 
 def cmd_lib(outdir, headers, check_only):
     problems, docs = [], []
+    for h in headers:
+        parse_types(h)
     for h in headers:
         inc = 'netmem/' + os.path.basename(h)
         for d in parse_header(h, problems):
