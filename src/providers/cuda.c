@@ -307,7 +307,7 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 {
 	struct cu_area *ca = mem->priv;
 	struct cu_place *left = NULL;
-	uint32_t nleft = 0;
+	uint32_t nleft = 0, lhead = 0, lmask = 0;
 	int status;
 
 	if (!ca)
@@ -318,15 +318,10 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 		 * freed, and their sources must not be reused before they
 		 * land: wait for them (the slow path, once). */
 		ca->cu->StreamSynchronize(ca->stream);
-		if (ca->pq_len) {
-			left = nm_malloc(ca->pq_len * sizeof(*left));
-			for (uint32_t i = 0; i < ca->pq_len; i++) {
-				struct cu_place *p = pq_at(ca, i);
-				if (p->ev)
-					ca->cu->EventDestroy(p->ev);
-				if (left)
-					left[nleft++] = *p;
-			}
+		for (uint32_t i = 0; i < ca->pq_len; i++) {
+			struct cu_place *p = pq_at(ca, i);
+			if (p->ev)
+				ca->cu->EventDestroy(p->ev);
 		}
 		for (uint32_t i = 0; i < ca->dq_len; i++)
 			ca->cu->EventDestroy(ca->dq[i].ev);
@@ -337,6 +332,15 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 		ca->cu->StreamDestroy(ca->stream);
 		ctx_leave(ca);
 	}
+	/* The queue itself goes to the completions below: no allocation
+	 * here, where failing would lose them. */
+	if (ca->pq_len) {
+		left = ca->pq;
+		nleft = ca->pq_len;
+		lhead = ca->pq_head;
+		lmask = ca->pq_cap - 1;
+		ca->pq = NULL;
+	}
 	status = ca->gone ? -ENODEV : 0;
 	if (mem->fd >= 0) {
 		close(mem->fd);
@@ -346,9 +350,12 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 	pthread_mutex_unlock(&ca->lock);
 	cu_area_free(ca);
 	/* Every queued completion runs exactly once, even at teardown. */
-	for (uint32_t i = 0; i < nleft; i++)
-		if (left[i].done)
-			left[i].done(left[i].arg, status);
+	for (uint32_t i = 0; i < nleft; i++) {
+		struct cu_place *p = &left[(lhead + i) & lmask];
+
+		if (p->done)
+			p->done(p->arg, status);
+	}
 	free(left);
 }
 
