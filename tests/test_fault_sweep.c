@@ -15,7 +15,9 @@
  * at exit in the sanitizer build).
  */
 #include "harness.h"
+#include "cuda_mock.h"
 #include "util/fault.h"
+#include <netmem/cuda.h>
 #include <netmem/dmabuf.h>
 #include <netmem/provider.h>
 #include <netmem/rx.h>
@@ -299,6 +301,73 @@ static int sc_tokens(void)
 	}
 	CHECK_EQ(nm_pool_destroy(p), 0);
 	CHECK_EQ(nm_area_destroy(a), 0);
+	return r;
+}
+
+/* The cuda provider over the stand-in driver (tests/cuda_mock.h): copies
+ * placed into device memory and buffers put after GPU work, the copies
+ * still in flight at teardown (area_fini must complete each once). */
+static void (*mock_busy)(unsigned long long), (*mock_now)(unsigned long long);
+static int (*mock_live_events)(void), (*mock_live_mem)(void);
+
+static void cu_done(void *arg, int status)
+{
+	(*(int *)arg)++;
+}
+
+static int sc_cuda(void)
+{
+	NM_OPTS(nm_area_opts, ao, .size = 16 << 16, .order = 4);
+	static uint8_t src[3000];
+	struct nm_area *a;
+	struct nm_pool *p;
+	struct nm_buf b[8];
+	int n, r = 0, calls = 0, placed = 0;
+
+	a = nm_area_create("cuda", &ao);
+	if (!a)
+		return -errno;
+	p = nm_pool_create(a, NULL);
+	if (!p) {
+		r = -errno;
+		CHECK_EQ(nm_area_destroy(a), 0);
+		return r;
+	}
+	n = nm_pool_alloc_bulk(p, b, 8);
+	if (n < 0) {
+		r = n;
+		n = 0;
+	} else if (n < 8) {
+		r = -ENOMEM;
+	}
+	mock_now(0);
+	mock_busy(500);			/* GPU work the puts wait for */
+	for (int i = n / 2; i < n; i++) {
+		int e = nm_cuda_put_after(&b[i], (void *)0x1000);
+
+		if (e) {
+			r = r ? r : e;
+			CHECK_EQ(nm_pool_put(p, &b[i]), 0);
+		}
+	}
+	mock_busy(1000);		/* copies that outlast the area */
+	for (int i = 0; i < n / 2; i++) {
+		int e = nm_buf_place(&b[i], src, sizeof(src), cu_done, &calls);
+
+		if (!e)
+			placed++;
+		else
+			r = r ? r : e;
+	}
+	mock_now(500);
+	nm_area_poll(a);		/* the deferred puts land */
+	for (int i = 0; i < n / 2; i++)
+		CHECK_EQ(nm_pool_put(p, &b[i]), 0);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+	CHECK_EQ(calls, placed);	/* every completion ran, once */
+	CHECK_EQ(mock_live_events(), 0);
+	CHECK_EQ(mock_live_mem(), 0);
 	return r;
 }
 
@@ -690,6 +759,30 @@ static int sc_rx_sock_slow(void) { return rx_scenario(&rx_sock_slow); }
 
 static int uring_ok;
 
+/* Load the stand-in CUDA driver once; 0 where it cannot be built. */
+static int cuda_mock(void)
+{
+	static struct t_cuda_mock m;
+	static int state;	/* 0 unknown, 1 loaded, -1 not here */
+
+	if (state)
+		return state > 0;
+	state = -1;
+	if (system("command -v cc >/dev/null 2>&1")) {
+		printf("no C compiler for the stand-in CUDA driver: cuda scenario skipped\n");
+		return 0;
+	}
+	t_cuda_mock_load(&m);
+	*(void **)&mock_busy = dlsym(m.h, "mock_busy");
+	*(void **)&mock_now = dlsym(m.h, "mock_now");
+	*(void **)&mock_live_events = dlsym(m.h, "mock_live_events");
+	*(void **)&mock_live_mem = dlsym(m.h, "mock_live_mem");
+	REQUIRE(mock_busy && mock_now && mock_live_events && mock_live_mem);
+	t_cuda_mock_unlink(&m);
+	state = 1;
+	return 1;
+}
+
 static void sweep(const char *name, int (*fn)(void))
 {
 	unsigned long count;
@@ -772,6 +865,7 @@ int main(int argc, char **argv)
 		{ "dmabuf", sc_dmabuf, 0 },
 		{ "sync", sc_sync, 0 },
 		{ "tokens", sc_tokens, 0 },
+		{ "cuda-mock", sc_cuda, 2 },
 		{ "rx-uring", sc_rx_uring, 1 },
 		{ "rx-socket", sc_rx_socket, 0 },
 		{ "rx-split", sc_rx_split, 1 },
@@ -810,7 +904,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
 		if (only && strcmp(only, sc[i].name))
 			continue;
-		if (sc[i].uring && !uring_ok)
+		if (sc[i].uring == 1 && !uring_ok)
+			continue;
+		if (sc[i].uring == 2 && !cuda_mock())
 			continue;
 		sweep(sc[i].name, sc[i].fn);
 	}
