@@ -10,6 +10,7 @@
  * binaries built against CUDA 3.x and take 32-bit sizes.
  */
 #include "cudadrv.h"
+#include "fault.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -291,7 +292,7 @@ static int rtc_try(const char *src, const char *name, const char *arch, int cubi
 	r = rtc.CompileProgram(prog, 1, opts);
 	if (r) {
 		if (log && loglen && rtc.GetProgramLogSize(prog, &ln) == 0 && ln) {
-			char *l = malloc(ln);
+			char *l = nm_malloc(ln);
 			if (l && rtc.GetProgramLog(prog, l) == 0)
 				snprintf(log, loglen, "nvrtc %s: %s", arch, l);
 			free(l);
@@ -307,7 +308,7 @@ static int rtc_try(const char *src, const char *name, const char *arch, int cubi
 		rtc.DestroyProgram(&prog);
 		return -EINVAL;
 	}
-	buf = malloc(n + 1);
+	buf = nm_malloc(n + 1);
 	if (!buf) {
 		rtc.DestroyProgram(&prog);
 		return -ENOMEM;
