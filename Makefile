@@ -8,6 +8,7 @@
 #   make sanitize   the whole suite under ASan+UBSan (build-asan/)
 #   make tsan       the concurrent tests under TSan (build-tsan/)
 #   make test-gpu   the CUDA tests, on a machine with an NVIDIA GPU
+#   make fuzz       the libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (build-fuzz/, clang)
 #   make install PREFIX=/usr/local
 PREFIX ?= /usr/local
 BUILD ?= build
@@ -70,4 +71,20 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
+
+# Fuzzing: every fuzz/fuzz_*.c built with clang for libFuzzer, ASan and
+# UBSan in build-fuzz/, then each run FUZZ_SECONDS from the seed corpus
+# (FUZZERS="fuzz_pool fuzz_split" for some).  Fails on a crash, a sanitizer
+# report or a model mismatch, with the reproducer's path.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD ?= build-fuzz
+FUZZERS ?=
+.PHONY: fuzz
+$(FUZZ_BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DNM_FUZZ=ON >/dev/null
+
+fuzz: deps $(FUZZ_BUILD)/CMakeCache.txt
+	@set -o pipefail; cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers 2>&1 | \
+		{ grep -vE '^\[|^-- |Consolidate compiler|^g?make\[[0-9]+\]: (Entering|Leaving) directory' || true; }
+	@fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZERS)
