@@ -752,6 +752,11 @@ static void iv_tick(const struct rx_cfg *cfg, struct rx_state *st, struct rx_iv 
 	db = b - iv->bytes0;
 	if (last && (secs <= 0 || (!db && secs < cfg->interval / 2)))
 		return;
+	if (!db && !open) {
+		/* idle between runs (no --once): nothing to say, as iperf3 -s */
+		iv->start = now;
+		return;
+	}
 	if (cfg->json)
 		printf("{\"event\":\"interval\",\"cmd\":\"rx\",\"start\":%.3f,\"end\":%.3f,"
 		       "\"bytes\":%llu,\"gbit_per_s\":%.3f,\"conns\":%u}\n",

@@ -110,7 +110,7 @@ static const struct nm_opt tx_opts[] = {
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS", "a report line every SECS while sending (0: none, the default)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
 	NM_OPT(O_AFFINITY, 'A', "--affinity", "CPUS", "run on CPUS (\"1\", \"0,2\", \"0-3\")"),
-	NM_OPT(O_QUIET, 'q', "--quiet", NULL, "no summary line (JSON is still printed)"),
+	NM_OPT(O_QUIET, 'q', "--quiet", NULL, "no summary or interval lines (JSON is still printed)"),
 	NM_OPT(O_HELP, 'h', "--help", NULL, "this text"),
 	{ 0 },
 };
@@ -244,7 +244,7 @@ static void iv_tick(const struct tx_cfg *cfg, const struct tx_conn *cs, struct t
 	double now, secs;
 	uint64_t b = 0, db;
 
-	if (cfg->interval <= 0)
+	if (cfg->interval <= 0 || (cfg->quiet && !cfg->json))
 		return;
 	now = nm_now();
 	if (!last && now < iv->next)
