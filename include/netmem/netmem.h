@@ -522,8 +522,10 @@ NM_API uint64_t nm_token_rejected(const struct nm_token_table *t);
  * A client cannot stall or crash the server or the program: sockets are
  * non-blocking, a request is at most 64 bytes, and a client that has not
  * been answered within the timeout is dropped.  Reading the figures takes
- * no lock the receive path takes (nm_pool_get_stats, nm_rx_stats read
- * counters racily); a request costs a walk over each pool's descriptors.
+ * no lock of the fast path (nm_pool_get_stats, nm_rx_stats read counters
+ * racily); an area's free count is read under its chunk allocator's lock,
+ * held for an instant, which a pool takes only to refill from the area.
+ * A request costs a walk over each pool's descriptors.
  *
  * Registered objects are read by the server thread: remove an object
  * (nm_stats_srv_remove) or destroy the server before destroying it.

@@ -16,9 +16,11 @@
  *
  * The figures come from the public readers (nm_pool_get_stats,
  * nm_area_info, nm_rx_stats), which read counters racily and take no lock
- * of the alloc/put or receive paths.  The registry lock here is taken only
- * by registration and by the server thread while it formats a document,
- * never while it waits on a socket.  This file only reads the layers below
+ * of the fast path (alloc cache, put, receive); only nm_area_info's free
+ * count takes the area allocator's lock for an instant, as a pool's
+ * refill from its area does on the slow path.  The registry lock here is
+ * taken only by registration and by the server thread while it formats a
+ * document, never while it waits on a socket.  This file only reads the layers below
  * through their public calls; none of them calls back into it.
  */
 #include "core.h"
