@@ -620,7 +620,10 @@ NM_API int nm_rx_destroy(struct nm_rx *rx)
 {
 	if (!rx)
 		return -EINVAL;
-	if (atomic_load(&rx->running) || atomic_load(&rx->in_cb))
+	/* Held to the end: a callback run by the teardown (on_close with
+	 * -ECANCELED) that calls nm_rx_destroy, nm_rx_run or nm_rx_poll is
+	 * told -EBUSY, as from any other callback. */
+	if (atomic_exchange(&rx->running, 1))
 		return -EBUSY;
 	threads_quit(rx);
 	pthread_mutex_destroy(&rx->run_lock);

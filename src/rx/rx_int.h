@@ -134,8 +134,7 @@ struct nm_rx {
 	_Atomic unsigned int rr;     /* round-robin for accepted fds */
 	_Atomic uint64_t next_id;
 	_Atomic int stop;
-	_Atomic int running;
-	_Atomic int in_cb;
+	_Atomic int running;         /* run, poll or destroy in progress */
 	/* Queue threads live as long as the receiver: io_uring cancels the
 	 * requests of a thread that exits, so the thread that armed a queue's
 	 * requests must stay.  Each nm_rx_run() wakes them for one run. */
