@@ -9,7 +9,8 @@
  * The options are the table nm_cmd_tx below, which also prints the usage
  * (tools/opts.h).  iperf3's habits work: -c HOST -p PORT (default 5201),
  * -t SECS, -n BYTES, -P conns, -l write size, -i SECS interval reports
- * as it goes, -J JSON, -A pins the command to CPUs.  With -c and neither
+ * as it goes (every second by default with -c), -J JSON, -A pins the
+ * command to CPUs.  With -c and neither
  * -t nor -n it sends for 10 s, as iperf3 does; --connect wants one of them.
  *
  * --bytes is per connection: every connection carries the same stream
@@ -107,7 +108,7 @@ static const struct nm_opt tx_opts[] = {
 	NM_OPT(O_PATTERN, 0, "--pattern", "P", "seq (default) or random SEED (also random:SEED)"),
 	NM_OPT(O_FRAMED, 0, "--framed", NULL, "length-prefix each message (for rx --split)"),
 	NM_OPT(O_WAIT, 0, "--wait", "SECS", "keep retrying a refused connect for this long"),
-	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS", "a report line every SECS while sending (0: none, the default)"),
+	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS", "a report line every SECS while sending\n(default: 1 with -c, else none; 0: none)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
 	NM_OPT(O_AFFINITY, 'A', "--affinity", "CPUS", "run on CPUS (\"1\", \"0,2\", \"0-3\")"),
 	NM_OPT(O_QUIET, 'q', "--quiet", NULL, "no summary or interval lines (JSON is still printed)"),
@@ -461,6 +462,8 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 		if (!cfg->bytes && !(cfg->seconds > 0))
 			cfg->seconds = TX_DEFAULT_SECS;
 	}
+	if (cfg->interval < 0)
+		cfg->interval = cfg->client ? 1.0 : 0;	/* iperf3's -c: every second */
 	if (!cfg->connect) {
 		fprintf(stderr, "netmem tx: --connect HOST:PORT is required (or -c HOST [-p PORT])\n");
 		return -EINVAL;
@@ -476,7 +479,8 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 
 int cmd_tx(int argc, char **argv)
 {
-	struct tx_cfg cfg = { .msg_min = 64 << 10, .msg_max = 64 << 10, .conns = 1 };
+	struct tx_cfg cfg = { .msg_min = 64 << 10, .msg_max = 64 << 10, .conns = 1,
+			      .interval = -1 };
 	struct sockaddr_storage ss;
 	struct tx_conn *cs;
 	socklen_t sslen;
