@@ -71,8 +71,12 @@ struct nm_rx_msg {
  * of a frame (@avail grows by what arrived, up to NM_RX_MAX_HDR).
  * Return: the header length (1..NM_RX_MAX_HDR) with *payload_len set when
  * @avail bytes hold a whole header; 0 when more bytes are needed; -errno to
- * close the connection with that error.  NULL in the options selects the
- * built-in framing: a 4-byte big-endian payload length, then the payload.
+ * close the connection with that error.  A length beyond @avail, or one the
+ * bytes of an earlier call already held (that call said 0), closes it with
+ * -EPROTO; a header still not whole at NM_RX_MAX_HDR bytes, with -EMSGSIZE;
+ * a *payload_len over max_frame, with -EMSGSIZE.  NULL in the options
+ * selects the built-in framing: a 4-byte big-endian payload length, then
+ * the payload.
  */
 typedef ssize_t (*nm_rx_frame_fn)(const void *hdr, size_t avail,
 				  size_t *payload_len, void *user);
@@ -81,15 +85,17 @@ typedef ssize_t (*nm_rx_frame_fn)(const void *hdr, size_t avail,
  * error (on_close then reports it).  The buffers are the app's either way. */
 typedef int (*nm_rx_data_fn)(struct nm_rx *rx, struct nm_rx_conn *c,
 			     const struct nm_rx_msg *msg, void *user);
-/* A connection arrived (accepted or added); return -errno to refuse it. */
+/* A connection arrived (accepted or added); return -errno to refuse it:
+ * nothing of it is delivered, and on_close follows with that error. */
 typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user);
 /* A connection ended: @err 0 for an orderly end of stream, else -errno:
  * -EMSGSIZE (split: a frame longer than max_frame, or a header longer than
- * NM_RX_MAX_HDR), -EPIPE (split: the peer closed in the middle of a frame),
- * -ECONNRESET or another socket error, -ENOMEM (no memory to deliver a
- * message with its tokens: its buffers went back unseen), or what
- * on_data/the framing callback returned.  The fd is closed after this
- * returns. */
+ * NM_RX_MAX_HDR), -EPROTO (split: the framing callback returned a header
+ * length it cannot mean), -EPIPE (split: the peer closed in the middle of
+ * a frame), -ECONNRESET or another socket error, -ENOMEM (no memory to
+ * deliver a message with its tokens: its buffers went back unseen), or
+ * what on_conn/on_data/the framing callback returned or
+ * nm_rx_conn_close() was given.  The fd is closed after this returns. */
 typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
 			       void *user);
 
