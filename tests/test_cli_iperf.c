@@ -182,8 +182,11 @@ int main(void)
 	REQUIRE(!run_pair((const char *const[]){ NULL },
 			  (const char *const[]){ "-t", "3", "-i", "1", NULL },
 			  rx_out, tx_out, sizeof(tx_out), NULL));
+	/* The first interval starts at 0; how many follow depends on the
+	 * clock (3 on an idle machine), so only "one at least" is asserted;
+	 * the JSON run below checks that they account for every byte. */
 	CHECK(count_lines(tx_out, "tx:   0.00-") == 1);
-	CHECK(count_lines(tx_out, "tx: ") >= 3);  /* intervals and the summary */
+	CHECK(count_lines(tx_out, "tx: ") >= 2);  /* intervals and the summary */
 	CHECK(count_lines(rx_out, "rx:   0.00-") == 1);
 	CHECK(strstr(tx_out, " GB ") && strstr(tx_out, " Gbit/s"));
 	fprintf(stderr, "tx said:\n%s", tx_out);
