@@ -5,7 +5,11 @@
   gen-man.py lib OUTDIR HEADER...    section 3: one page per NM_API function,
                                      from its kernel-doc comment in HEADER,
                                      and libnetmem(3), the index
-  gen-man.py check HEADER...         only the checks of `lib`; writes nothing
+  gen-man.py check HEADER... [--src DIR]
+                                     only the checks of `lib`; writes nothing.
+                                     With --src, also: every errno a public
+                                     function's definition under DIR returns
+                                     itself is in its doc comment
   gen-man.py cmd OUTDIR NETMEM_BIN   section 1: netmem(1), from the usage the
                                      command prints (`netmem --help` and
                                      `netmem CMD --help`)
@@ -181,6 +185,38 @@ def make_doc(path, line, name, decl, doc, problems):
     return d
 
 
+def strip_c_comments(s):
+    return re.sub(r'/\*.*?\*/|//[^\n]*', lambda m: re.sub(r'[^\n]', ' ', m.group(0)),
+                  s, flags=re.S)
+
+
+def returned_errnos(srcdir):
+    """{function: (file, line, {errno...})} for each NM_API definition under
+    @srcdir: the errnos its own body returns (return -E..., cond ? -E... :,
+    errno = E...).  What it passes on from callees is not seen here."""
+    out = {}
+    for root, _, files in os.walk(srcdir):
+        for fn in sorted(files):
+            if not fn.endswith('.c'):
+                continue
+            path = os.path.join(root, fn)
+            with open(path) as f:
+                src = strip_c_comments(f.read())
+            for m in re.finditer(r'^NM_API\b[^;{]*?\b(nm_\w+)\s*\([^;{]*\)\s*\{', src, re.M):
+                i, depth = m.end(), 1
+                while depth and i < len(src):
+                    depth += {'{': 1, '}': -1}.get(src[i], 0)
+                    i += 1
+                body = src[m.end():i]
+                found = set(re.findall(r'return\s+-(E[A-Z0-9]+)\b', body))
+                found |= set(re.findall(r'\berrno\s*=\s*(E[A-Z0-9]+)\b', body))
+                found |= set(re.findall(r'\?\s*-(E[A-Z0-9]+)\s*:', body))
+                found |= set(re.findall(r':\s*-(E[A-Z0-9]+)\s*;', body))
+                out[m.group(1)] = (path, src.count('\n', 0, m.start()) + 1,
+                                   found & ERRNOS)
+    return out
+
+
 def errors_of(ret):
     """[(ERRNO, what the comment says of it)] in order of mention."""
     out, seen = [], set()
@@ -323,7 +359,7 @@ def index_page(docs):
     return ''.join(o)
 
 
-def cmd_lib(outdir, headers, check_only):
+def cmd_lib(outdir, headers, check_only, srcdir=None):
     problems, docs = [], []
     for h in headers:
         parse_types(h)
@@ -347,6 +383,9 @@ def cmd_lib(outdir, headers, check_only):
         die('no NM_API function found in ' + ' '.join(headers))
     byname = {d.name: d for d in docs}
     for d in docs:
+        if d.ret_as and d.ret_as in byname and byname[d.ret_as].ret_as:
+            die('%s: "Return: as %s", which is itself "as ..."' % (d.name, d.ret_as))
+    for d in docs:
         if d.ret_as:
             if d.ret_as not in byname:
                 die('%s:%d: %s: "Return: as %s": no such function'
@@ -356,6 +395,19 @@ def cmd_lib(outdir, headers, check_only):
             d.errnos += [(e, w) for e, w in byname[d.ret_as].errnos
                          if e not in never and e not in own]
     if check_only:
+        if srcdir:
+            bad = 0
+            for name, (path, line, found) in sorted(returned_errnos(srcdir).items()):
+                if name not in byname:
+                    continue
+                miss = found - {e for e, _ in byname[name].errnos}
+                if miss:
+                    bad += 1
+                    print('%s:%d: %s returns %s, which its doc comment (%s) does not name'
+                          % (path, line, name, ', '.join(sorted(miss)),
+                             byname[name].header), file=sys.stderr)
+            if bad:
+                die('%d function(s) return an errno their doc comment does not name' % bad)
         print('gen-man: %d functions documented' % len(docs))
         return
     names = {d.name for d in docs}
@@ -482,7 +534,12 @@ def cmd_cmd(outdir, binary):
 
 def main(argv):
     if len(argv) >= 3 and argv[1] == 'check':
-        cmd_lib(None, argv[2:], True)
+        args, srcdir = argv[2:], None
+        if '--src' in args:
+            k = args.index('--src')
+            srcdir = args[k + 1] if k + 1 < len(args) else die('--src: a folder')
+            del args[k:k + 2]
+        cmd_lib(None, args, True, srcdir)
     elif len(argv) >= 4 and argv[1] == 'lib':
         cmd_lib(argv[2], argv[3:], False)
     elif len(argv) == 4 and argv[1] == 'cmd':

@@ -4,8 +4,11 @@
  *  - every public function in include/netmem/ headers has a doc comment that
  *    starts with its name and says what it returns and which errnos (or
  *    that it cannot fail): scripts/gen-man.py check passes;
- *  - the check is real: a copy of netmem.h with one comment renamed, or
- *    with one "Return:" taken out, is refused, naming the function;
+ *  - every errno a public function's own code returns (return -E...,
+ *    errno = E...) is named in its doc comment (gen-man.py check --src);
+ *  - the checks are real: a copy of netmem.h with one comment renamed, or
+ *    with one "Return:" taken out, or with one errno left out of a
+ *    comment, is refused, naming the function;
  *  - every function the built libnetmem.so exports has its page in the
  *    build's man/man3, with NAME, SYNOPSIS, RETURN VALUE and ERRORS;
  *  - netmem(1) lists every option that `netmem rx --help` and
@@ -24,10 +27,10 @@ static int check_with(const char *alt, char *o, size_t n)
 	const char *src = iu_src_dir();
 
 	return iu_out(o, n, "cd '%s/include/netmem' && python3 '%s/scripts/gen-man.py' check "
-		      "'%s' cuda.h provider.h rx.h 2>&1", src, src, alt);
+		      "'%s' cuda.h provider.h rx.h --src '%s/src' 2>&1", src, src, alt, src);
 }
 
-static void refused(const char *sed, const char *what)
+static void refused(const char *sed, const char *what, const char *says)
 {
 	char tmp[] = "/tmp/netmem-manhdr-XXXXXX";
 	char path[64];
@@ -40,7 +43,7 @@ static void refused(const char *sed, const char *what)
 		      path) == 0);
 	CHECK(check_with(path, out, sizeof(out)) == 1);
 	printf("%s: %s", what, out);
-	CHECK(strstr(out, "nm_pool_alloc:") != NULL);
+	CHECK(strstr(out, says) != NULL);
 	unlink(path);
 }
 
@@ -126,8 +129,12 @@ int main(void)
 	printf("check: %s", out);
 
 	/* A comment that names another function, and one without Return:. */
-	refused("s/^ \\* nm_pool_alloc - / * nm_pool_alloc_x - /", "renamed comment");
-	refused("/^ \\* nm_pool_alloc - /,/^ \\*\\//{s/Return:/It gives:/}", "no Return:");
+	refused("s/^ \\* nm_pool_alloc - / * nm_pool_alloc_x - /", "renamed comment",
+		"nm_pool_alloc: its doc comment must start");
+	refused("/^ \\* nm_pool_alloc - /,/^ \\*\\//{s/Return:/It gives:/}", "no Return:",
+		"nm_pool_alloc: its doc comment has no \"Return:\"");
+	refused("/^ \\* nm_pool_destroy - /,/^ \\*\\//{s/-EALREADY//}", "an errno left out",
+		"nm_pool_destroy returns EALREADY, which its doc comment");
 
 	/* Pages for every function the library exports. */
 	if (iu_sh("command -v nm >/dev/null"))

@@ -211,7 +211,10 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
  * chunks go back to the area now, and the pool lives on until its last
  * in-flight buffer is put, then frees itself.  The caller must not allocate
  * from it afterwards; buffers still held may be put from any thread.
- * Return: the number of chunks still in flight (>= 0), or -EINVAL.
+ * Return: the number of chunks still in flight (>= 0); -EINVAL (NULL);
+ * -EALREADY (destroyed before, and kept alive by buffers still in flight:
+ * once the last is put the pool is freed, and a call then touches freed
+ * memory).
  */
 NM_API int nm_pool_destroy(struct nm_pool *pool);
 
