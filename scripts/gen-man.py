@@ -284,12 +284,18 @@ def th(name, sec, date=''):
 
 
 TYPES = {}         # "struct nm_x" / "enum nm_x" -> its definition's lines
+OVERVIEW = {}      # "netmem/x.h" -> its file-top comment's paragraphs
 
 
 def parse_types(path):
-    """The struct and enum definitions of @path, as written (comments too)."""
+    """The struct and enum definitions of @path, as written (comments too),
+    and its file-top comment, for libnetmem(3)."""
     with open(path) as f:
         src = f.read()
+    m = re.search(r'/\*\n(.*?)\*/', src, re.S)
+    if m:
+        lines = [re.sub(r'^ \* ?', '', ln) for ln in m.group(1).split('\n')]
+        OVERVIEW['netmem/' + os.path.basename(path)] = lines
     for m in re.finditer(r'^((struct|enum) (nm_\w+) \{.*?^\};)', src, re.S | re.M):
         TYPES['%s %s' % (m.group(2), m.group(3))] = \
             [ln.rstrip() for ln in m.group(1).expandtabs(8).split('\n')]
@@ -335,25 +341,56 @@ def lib_page(d, include, all_names):
     return ''.join(o)
 
 
+def overview(include):
+    """A header's top comment: prose filled, indented blocks kept as they are."""
+    lines = OVERVIEW.get(include, [])
+    if lines and re.match(r'\S+\.h - ', lines[0]):
+        lines = [re.sub(r'^\S+\.h - ', '', lines[0])] + lines[1:]
+    o, verbatim = [], False
+    for ln in lines + ['']:
+        if ln.startswith('  ') and ln.strip():
+            if not verbatim:
+                o.append('.PP\n.nf\n')
+                verbatim = True
+            o.append('\\&%s\n' % esc(ln))
+            continue
+        if verbatim:
+            o.append('.fi\n')
+            verbatim = False
+        if not ln.strip():
+            o.append('.PP\n')
+        else:
+            o.append(text_line(ln) + '\n')
+    return re.sub(r'(\.PP\n)+', '.PP\n', ''.join(o))
+
+
 def index_page(docs):
     o = [th('libnetmem', 3)]
     o.append('.SH NAME\nlibnetmem \\- receive network data into pooled buffers '
              'of memory the program chooses\n')
     o.append('.SH SYNOPSIS\n.nf\n')
-    for h in sorted({d.include for d in docs}):
-        o.append('.B #include <%s>\n' % h)
+    for h in ['netmem/netmem.h', 'netmem/rx.h', 'netmem/provider.h', 'netmem/cuda.h']:
+        if h in {d.include for d in docs}:
+            o.append('.B #include <%s>\n' % h)
     o.append('.PP\n.B cc ... $(pkg\\-config \\-\\-cflags \\-\\-libs netmem)\n')
     o.append('.B find_package(netmem)  # CMake: netmem::netmem, netmem::netmem_static\n.fi\n')
     o.append('.SH DESCRIPTION\n'
              'Functions that return an int return 0 (or a count) on success and '
              'a negative errno on failure; constructors return NULL and set\n'
              '.IR errno .\n'
-             'Each function has a page of its own:\n')
+             'Each header says what it is for (below, from its top comment), '
+             'and each function has a page of its own.\n')
+    # The user's header first, then as a reader goes on.
+    order = ['netmem/netmem.h', 'netmem/rx.h', 'netmem/provider.h', 'netmem/cuda.h']
+    rank = {h: i for i, h in enumerate(order)}
+    docs = sorted(docs, key=lambda d: rank.get(d.include, len(order)))
     cur = None
     for d in docs:
         if d.include != cur:
             cur = d.include
             o.append('.SS <%s>\n' % cur)
+            o.append(overview(cur))
+            o.append('.PP\nFunctions:\n')
         o.append('.TP\n.BR %s (3)\n%s\n' % (d.name, text_line(d.summary)))
     o.append('.SH SEE ALSO\n.BR netmem (1)\n')
     return ''.join(o)
