@@ -484,7 +484,11 @@ def help_of(binary, args):
         if ln.lower().startswith('usage:'):
             return lines[i:]
     if not args:
-        die('`%s --help` printed no "usage:" line' % binary)
+        # A build whose command cannot run here (a sanitizer the kernel
+        # refuses, say) goes on without netmem(1); test_man_pages fails.
+        print('gen-man: warning: `%s --help` printed no "usage:" line (exit %d); '
+              'no netmem(1)' % (binary, p.returncode), file=sys.stderr)
+        sys.exit(0)
     return None         # a command without options: the top usage says it
 
 
