@@ -4,6 +4,11 @@
  * (before the first run, between runs, from another thread) makes the next
  * nm_rx_run() return at once, even without a timeout, and is then used up:
  * the run after it runs its full time.  One and two queues, both engines.
+ *
+ * No upper bound on time is asserted: a stop that is lost leaves a run
+ * without a timeout running forever, which the runner's timeout reports.
+ * A run with a timeout lasting at least that long is nm_rx_run()'s
+ * promise (a slow machine only makes it longer), so that stays checked.
  */
 #include "test_rx_util.h"
 
@@ -33,9 +38,7 @@ static void run(const char *engine, unsigned int nq)
 	REQUIRE(rx);
 	/* Before the first run: no queue thread exists yet. */
 	CHECK_EQ(nm_rx_stop(rx), 0);
-	t0 = t_now_ms();
-	CHECK_EQ(nm_rx_run(rx, -1), 0);
-	CHECK(t_now_ms() - t0 < 1000);
+	CHECK_EQ(nm_rx_run(rx, -1), 0);	/* returns: the stop was kept */
 
 	/* Used up: this run lasts its timeout. */
 	t0 = t_now_ms();
@@ -45,9 +48,7 @@ static void run(const char *engine, unsigned int nq)
 	/* Between runs, from another thread. */
 	REQUIRE(!pthread_create(&th, NULL, stopper, rx));
 	pthread_join(th, NULL);
-	t0 = t_now_ms();
-	CHECK_EQ(nm_rx_run(rx, -1), 0);
-	CHECK(t_now_ms() - t0 < 1000);
+	CHECK_EQ(nm_rx_run(rx, -1), 0);	/* returns: the stop was kept */
 
 	/* Several stops still stop one run only. */
 	nm_rx_stop(rx);
