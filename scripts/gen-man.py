@@ -323,7 +323,8 @@ def lib_page(d, include, all_names):
     body = d.body or [d.summary[:1].upper() + d.summary[1:] + '.']
     for i, p in enumerate(body):
         o.append('%s%s\n' % ('.PP\n' if i else '', text_line(p)))
-    o.append('.SH RETURN VALUE\n%s\n' % text_line(' '.join(d.ret)))
+    ret = ' '.join(d.ret)
+    o.append('.SH RETURN VALUE\n%s\n' % text_line(ret[:1].upper() + ret[1:]))
     o.append('.SH ERRORS\n')
     if d.errnos:
         for e, why in d.errnos:
