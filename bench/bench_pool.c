@@ -872,7 +872,10 @@ static int usage(FILE *f)
 		   "{\"bench\":...,\"impl\":...,\"metric\":...,\"value\":...}\n"
 		   "  --quick   short runs (a smoke test, not figures to quote)\n"
 		   "  --reps N  timed runs per figure, 1 to %d (default 5, 3 with --quick)\n"
-		   "  --plot FILE.svg  also draw the figures, with their spread and ratios\n",
+		   "  --plot FILE.svg  also draw the figures, with their spread and ratios\n"
+		   "The DPDK baseline is the module " NM_BENCH_DPDK_FILE ", loaded from\n"
+		   "$NETMEM_BENCH_DPDK, else beside the command, else from " NM_BENCH_DPDK_RELDIR "/\n"
+		   "next to it; without it the bench says why and measures the rest.\n",
 		MAX_REPS);
 	return f == stderr ? 2 : 0;
 }

@@ -513,7 +513,7 @@ def render_help(lines):
             s = re.sub(r'^ {7}', '', s)     # as far left as "usage: " was
         o.append('%s\n' % text_line(s.rstrip()).replace('\\&', '\\&', 1))
     o.append('.fi\n')
-    item = None
+    item, para = None, False
     for ln in lines[i:]:
         m = OPT_RE.match(ln)
         if m:
@@ -522,13 +522,20 @@ def render_help(lines):
             desc = m.group(3).strip()
             item = '.TP\n.B %s\n%s' % (esc(m.group(1).strip()),
                                        text_line(desc) + '\n' if desc else '')
-        elif item and ln.strip():
-            item += text_line(ln.strip()) + '\n'
+        elif item and ln.strip() and ln[0] == ' ':
+            item += text_line(ln.strip()) + '\n'     # the option's text goes on
         elif ln.strip():
+            # Prose after the options (or between): one paragraph per run
+            # of lines.
             if item:
                 o.append(item)
-                item = None
-            o.append('.PP\n%s\n' % text_line(ln.strip()))
+                item, para = None, False
+            if not para:
+                o.append('.PP\n')
+            o.append('%s\n' % text_line(ln.strip()))
+            para = True
+            continue
+        para = False
     if item:
         o.append(item)
     return ''.join(o)
@@ -550,7 +557,7 @@ def subcommands(top):
 
 def cmd_cmd(outdir, binary):
     top = help_of(binary, [])
-    o = [th('netmem', 1)]
+    o = [th('netmem', 1), '.ad l\n']      # usage text has long unbreakable words
     o.append('.SH NAME\nnetmem \\- receive network data into pooled buffers; '
              'send test streams; probe; benchmark\n')
     o.append('.SH SYNOPSIS\n')
