@@ -8,6 +8,7 @@
 #   make sanitize   the whole suite under ASan+UBSan (build-asan/)
 #   make tsan       the concurrent tests under TSan (build-tsan/)
 #   make test-gpu   the CUDA tests, on a machine with an NVIDIA GPU
+#   make test-vm    the suite on Debian 12's own kernel (6.1) under QEMU (build-vm/)
 #   make fuzz       the libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (build-fuzz/, clang)
 #   make install PREFIX=/usr/local
 PREFIX ?= /usr/local
@@ -17,7 +18,7 @@ CMAKE_FLAGS ?=
 # bash: the build recipe needs pipefail (dash has none).
 SHELL := /bin/bash
 
-.PHONY: all deps build test demo bench plots sanitize tsan test-gpu install clean
+.PHONY: all deps build test demo bench plots sanitize tsan test-gpu test-vm install clean
 
 all: build
 
@@ -66,6 +67,9 @@ tsan: deps
 
 test-gpu: build
 	@NM_TEST_GPU=1 tests/run-tests.sh $(BUILD) '(cuda|gpu)'
+
+test-vm: deps
+	@scripts/test-vm.sh
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
