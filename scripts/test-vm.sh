@@ -162,8 +162,9 @@ $build/netmem probe 2>&1 | sed 's/^/test-vm: probe: /'
 if grep -q 'nm_slow=1' /proc/cmdline; then
 	# no KVM: every instruction emulated, as slow as a sanitizer build,
 	# so the tests shrink their work as they do under one
-	export NM_SANITIZED=1
-	echo "test-vm: emulated CPU (TCG): NM_SANITIZED=1, tests shrink their work"
+	# (the pool model's 1 M operations alone take over 300 s)
+	export NM_SANITIZED=1 NM_MODEL_OPS=\${NM_MODEL_OPS:-100000}
+	echo "test-vm: emulated CPU (TCG): NM_SANITIZED=1 NM_MODEL_OPS=\$NM_MODEL_OPS, tests shrink their work"
 fi
 cd $build
 pattern='$pattern'
