@@ -37,6 +37,13 @@
  * created disabled and enabled by the queue's first pass.  Older kernels
  * get COOP_TASKRUN and a wait for one completion.
  *
+ * A connection that streams is batched by its socket as well: SO_RCVLOWAT
+ * (see "Batching by the socket" below).  Without it a one-connection
+ * stream fell into a slow mode half the time (docs/benchmarks.md): the
+ * bytes waiting through the batching wait closed the advertised window,
+ * so TCP left its ACKs to the receiver's reads, and the sender's segments
+ * were then pushed out from the receiver's CPU, which did both sides' work.
+ *
  * liburing 2.3 predates INC, bundles and min-wait; their kernel values are
  * defined here when the headers lack them.
  */
@@ -47,6 +54,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef IOU_PBUF_RING_INC
@@ -90,6 +99,13 @@ struct ur_getevents_arg {
  * MIN_WAIT_US once any has arrived. */
 #define WAIT_NR 32
 #define MIN_WAIT_US 20
+/* Batching by the socket: a completion of LOWAT_TRIGGER bytes or more
+ * marks a streaming connection, whose socket then wakes us only once
+ * LOWAT_BYTES wait (or the stream ends); one idle for LOWAT_IDLE_NS goes
+ * back to waking on any byte. */
+#define LOWAT_TRIGGER (32u << 10)
+#define LOWAT_BYTES   (256u << 10)
+#define LOWAT_IDLE_NS 1000000ull
 
 struct ur_eng {
 	struct io_uring ring;
@@ -113,6 +129,13 @@ struct ur_eng {
 	struct nm_rx_conn *starved; /* parked on -ENOBUFS */
 	struct nm_buf *scratch;
 	unsigned int scap;
+	/* batching by the socket, by connection slot */
+	int lowat_ok;               /* off: NM_RX_F_NO_LOWAT */
+	uint64_t *lw_last;          /* ns of the slot's last completion */
+	uint32_t *lw_slots;         /* slots with SO_RCVLOWAT raised */
+	uint32_t *lw_pos;           /* slot -> index in lw_slots + 1; 0: off */
+	uint32_t nlw;
+	uint64_t now_ns, lw_checked_ns;
 };
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
@@ -207,6 +230,93 @@ static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
 	e->tail = (uint16_t)(e->tail + n);
 	RXS_ADD(q, refill, n);
 	RXS_ADD(q, refill_batches, 1);
+}
+
+static uint64_t ur_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Batching by the socket.  A stream's bytes that wait in the socket
+ * through the batching wait shrink the window TCP would advertise, and
+ * then TCP sends no ACK on arrival but leaves it to the reader's recv():
+ * on loopback the sender's next segments are then pushed out from the
+ * receiver's CPU, which does both sides' TCP work at half the rate.  With
+ * SO_RCVLOWAT the socket itself holds the wakeup until LOWAT_BYTES wait,
+ * and TCP acknowledges at once while fewer than that are unread (the
+ * exception tcp_recvmsg's "ACK otherwise" makes for SO_RCVLOWAT), so the
+ * sender's side keeps its own work and every wakeup reads a large batch.
+ * A connection goes back to waking on any byte after LOWAT_IDLE_NS
+ * without a completion (lowering the mark wakes it if bytes wait), so
+ * the tail of a burst waits at most about that long.
+ */
+static void lw_drop(struct ur_eng *e, uint32_t s)
+{
+	uint32_t i = e->lw_pos[s] - 1, last = e->lw_slots[--e->nlw];
+
+	e->lw_slots[i] = last;
+	e->lw_pos[last] = i + 1;
+	e->lw_pos[s] = 0;
+}
+
+static void ur_lowat_set(struct ur_eng *e, struct nm_rx_conn *c, int on)
+{
+	int v = on ? (int)LOWAT_BYTES : 1;
+	uint32_t s = c->slot;
+
+	if (c->fd >= 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) && on)
+		return;	/* refused: this connection stays as it is */
+	if (on) {
+		e->lw_slots[e->nlw] = s;
+		e->lw_pos[s] = ++e->nlw;
+	} else {
+		lw_drop(e, s);
+	}
+}
+
+/* A completion of @res bytes on open connection @c. */
+static inline void ur_lowat_seen(struct ur_eng *e, struct nm_rx_conn *c, int res)
+{
+	if (!e->lowat_ok)
+		return;
+	e->lw_last[c->slot] = e->now_ns;
+	if (!e->lw_pos[c->slot] && res >= (int)LOWAT_TRIGGER)
+		ur_lowat_set(e, c, 1);
+}
+
+/* Connections idle for LOWAT_IDLE_NS wake on any byte again. */
+static void ur_lowat_idle(struct nm_rxq *q, struct ur_eng *e)
+{
+	if (!e->nlw || e->now_ns - e->lw_checked_ns < LOWAT_IDLE_NS / 2)
+		return;
+	e->lw_checked_ns = e->now_ns;
+	for (uint32_t i = e->nlw; i-- > 0;) {
+		uint32_t s = e->lw_slots[i];
+		struct nm_rx_conn *c = q->conns[s];
+
+		if (!c || c->state != CONN_OPEN)
+			lw_drop(e, s);	/* gone or going: nothing to wake */
+		else if (e->now_ns - e->lw_last[s] >= LOWAT_IDLE_NS)
+			ur_lowat_set(e, c, 0);
+	}
+}
+
+/* Its tables, one entry per connection slot.  Return 0 or -ENOMEM. */
+static int ur_lowat_init(struct ur_eng *e, unsigned int flags, uint32_t max_conns)
+{
+	if (flags & NM_RX_F_NO_LOWAT)
+		return 0;
+	e->lw_last = nm_calloc(max_conns, sizeof(*e->lw_last));
+	e->lw_slots = nm_calloc(max_conns, sizeof(*e->lw_slots));
+	e->lw_pos = nm_calloc(max_conns, sizeof(*e->lw_pos));
+	if (!e->lw_last || !e->lw_slots || !e->lw_pos)
+		return -ENOMEM;
+	e->lowat_ok = 1;
+	return 0;
 }
 
 static void ur_park(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
@@ -346,6 +456,8 @@ static int ur_recv_cqe(struct nm_rxq *q, struct ur_eng *e,
 		}
 		return delivered;
 	}
+	if (res > 0)
+		ur_lowat_seen(e, c, res);
 	if (res == 0) {
 		nm_rxq_conn_end(q, c, 0);
 	} else if (res == -ENOBUFS) {
@@ -440,7 +552,12 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 	}
 	ur_refill(q, e);
 	ur_resume(q, e);
+	/* A raised mark holds back a burst's tail: look again within 1 ms. */
+	if (e->nlw && (timeout_ms < 0 || timeout_ms > 1))
+		timeout_ms = 1;
 	r = ur_wait(e, timeout_ms);
+	if (e->lowat_ok)
+		e->now_ns = ur_now_ns();
 	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
 		return r;
 	for (int round = 0; round < 4; round++) {
@@ -478,6 +595,7 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 		if (io_uring_submit_and_get_events(&e->ring) < 0)
 			break;
 	}
+	ur_lowat_idle(q, e);
 	return n;
 }
 
@@ -504,6 +622,9 @@ static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 	free(e->pos_bid);
 	free(e->free_bids);
 	free(e->scratch);
+	free(e->lw_last);
+	free(e->lw_slots);
+	free(e->lw_pos);
 	free(e);
 }
 
@@ -645,7 +766,7 @@ static int ur_init(struct nm_rxq *q)
 	e->pos_bid = nm_calloc(e->entries, sizeof(*e->pos_bid));
 	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
 	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
-	    scratch_fit(e, 64)) {
+	    scratch_fit(e, 64) || ur_lowat_init(e, fl, rx->o.max_conns)) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -682,6 +803,8 @@ static int ur_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	struct ur_eng *e = q->eng;
 
+	if (e->lowat_ok && e->lw_pos[c->slot])
+		lw_drop(e, c->slot);	/* the slot's last connection had it */
 	if (e->nfree == e->entries) {
 		/* Nothing posted yet: arming would only earn -ENOBUFS. */
 		ur_park(q, e, c);
@@ -695,6 +818,8 @@ static void ur_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 	struct ur_eng *e = q->eng;
 
 	ur_unpark(q, e, c);
+	if (e->lowat_ok && e->lw_pos[c->slot])
+		lw_drop(e, c->slot);
 	if (c->armed) {
 		struct io_uring_sqe *sqe = ur_sqe(e);
 
