@@ -26,7 +26,7 @@ static void run(const char *engine)
 	REQUIRE(s.port > 0);
 	t_sender_start(&s);
 	/* Hold everything until the pool is dry. */
-	CHECK_EQ(T_RUN_UNTIL(rx, (nm_rx_stats(rx, &st, sizeof(st)), st.enobufs > 0 && st.pool_empty > 0), 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, (nm_rx_stats(rx, &st, sizeof(st)), st.enobufs > 0 && st.pool_empty > 0), t_recv_ms()), 0);
 	stuck = atomic_load(&t.bytes);
 	/* Nothing moves while the consumer holds on. */
 	T_RUN_UNTIL(rx, 0, 200);
@@ -38,7 +38,7 @@ static void run(const char *engine)
 	/* Let go, and from now on put at once. */
 	t_release_held(&t);
 	t.hold = 0;
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn || atomic_load(&t.bad), 20000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn || atomic_load(&t.bad), t_recv_ms()), 0);
 	t_sender_join(&s);
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	CHECK_EQ(atomic_load(&t.bytes), s.per_conn * 2);

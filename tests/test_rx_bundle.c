@@ -43,7 +43,7 @@ static void queued_bundle(void)
 	REQUIRE(inq == (int)sizeof(msg));
 	REQUIRE(!nm_rx_add_fd(rx, sv[0], 0));
 	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.bytes) == sizeof(msg) - 4 ||
-				 atomic_load(&t.bad), 20000), 0);
+				 atomic_load(&t.bad), t_recv_ms()), 0);
 	CHECK_EQ(atomic_load(&t.bad), 0);
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("queued 32 KiB: %llu msgs, %llu bufs, %llu bundles\n",
@@ -52,7 +52,7 @@ static void queued_bundle(void)
 	CHECK(st.bundles > 0);
 	CHECK(st.bufs > st.msgs);
 	close(sv[1]);
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == 1, 20000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == 1, t_recv_ms()), 0);
 	CHECK_EQ(nm_rx_destroy(rx), 0);
 	CHECK_EQ(t_pool_done(pool), 0);
 }

@@ -162,14 +162,14 @@ static void data_errors(const char *engine, int split)
 	send_three(r[1], split);
 	send_three(t2[1], split);
 	REQUIRE(!nm_rx_add_fd(rx, a[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 1, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 1, t_small_ms()), 0);
 	REQUIRE(!nm_rx_add_fd(rx, b[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 2, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 2, t_small_ms()), 0);
 	REQUIRE(!nm_rx_add_fd(rx, r[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 3, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 3, t_small_ms()), 0);
 	REQUIRE(!nm_rx_add_fd(rx, t2[0], 0));
 	CHECK_EQ(T_RUN_UNTIL(rx, x.conns[0].closes && x.conns[1].bytes == 300 &&
-			     x.conns[2].closes && x.conns[3].closes, 10000), 0);
+			     x.conns[2].closes && x.conns[3].closes, t_small_ms()), 0);
 
 	/* on_data's error closed its connection after one message. */
 	CHECK_EQ(x.conns[0].datas, 1);
@@ -195,7 +195,7 @@ static void data_errors(const char *engine, int split)
 	CHECK(peer_sees_close(rx, t2[1]));
 	/* A clean end for the neighbour. */
 	close(b[1]);
-	CHECK_EQ(T_RUN_UNTIL(rx, x.conns[1].closes, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.conns[1].closes, t_small_ms()), 0);
 	CHECK_EQ(x.conns[1].close_err, 0);
 	if (split)
 		CHECK_EQ(x.conns[1].datas, 3);
@@ -226,7 +226,7 @@ static void destroy_busy(const char *engine, int split)
 	send_three(a[1], split);
 	x.destroy_in_data = 1;
 	REQUIRE(!nm_rx_add_fd(rx, a[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, x.conns[0].datas > 0, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.conns[0].datas > 0, t_small_ms()), 0);
 	CHECK_EQ(x.busy_data, -EBUSY);
 
 	/* From on_close, in nm_rx_run. */
@@ -240,7 +240,7 @@ static void destroy_busy(const char *engine, int split)
 	/* From on_close, while nm_rx_destroy ends the open connections. */
 	t_tcp_pair(a);
 	REQUIRE(!nm_rx_add_fd(rx, a[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 2, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, x.next == 2, t_small_ms()), 0);
 	x.busy_close = 0;
 	CHECK_EQ(nm_rx_destroy(rx), 0);
 	CHECK_EQ(x.conns[1].closes, 1);

@@ -150,7 +150,7 @@ static struct fst *one(struct nm_rx *rx, const void *p, size_t n)
 	REQUIRE(!t_send_all(sv[1], p, n));
 	close(sv[1]);
 	REQUIRE(!nm_rx_add_fd(rx, sv[0], 0));
-	CHECK_EQ(T_RUN_UNTIL(rx, last != NULL, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, last != NULL, t_small_ms()), 0);
 	REQUIRE(last);
 	return last;
 }
@@ -177,7 +177,7 @@ static void run(const char *engine)
 	n = frame(buf, 3, 5, 0);
 	for (size_t i = 0; i < 5; i++) {
 		REQUIRE(!t_send_all(sv[1], buf + i, 1));
-		CHECK_EQ(T_RUN_UNTIL(rx, cb.last_avail == i + 1, 10000), 0);
+		CHECK_EQ(T_RUN_UNTIL(rx, cb.last_avail == i + 1, t_small_ms()), 0);
 	}
 	CHECK(cb.user_seen == (void *)&cb);
 	REQUIRE(!t_send_all(sv[1], buf + 5, n - 5));
@@ -189,7 +189,7 @@ static void run(const char *engine)
 	close(sv[1]);
 	free(last);
 	last = NULL;
-	CHECK_EQ(T_RUN_UNTIL(rx, last != NULL, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, last != NULL, t_small_ms()), 0);
 	s = last;
 	REQUIRE(s);
 	CHECK_EQ(s->close_err, 0);

@@ -64,7 +64,7 @@ static void small_messages(void)
 	memset(msg, 'a', sizeof(msg));
 	for (int k = 1; k <= 2; k++) {
 		REQUIRE(!t_send_all(sv[1], msg, sizeof(msg)));
-		CHECK_EQ(T_RUN_UNTIL(rx, s.bytes == (uint64_t)k * sizeof(msg), 20000), 0);
+		CHECK_EQ(T_RUN_UNTIL(rx, s.bytes == (uint64_t)k * sizeof(msg), t_recv_ms()), 0);
 	}
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("inc: 2 small messages in chunk %d, up to offset %u, %llu partial\n",

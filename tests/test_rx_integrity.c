@@ -84,7 +84,7 @@ static void run(const char *engine)
 		REQUIRE(!pthread_create(&th[i], NULL, send_thread, &snd[i]));
 	}
 	t0 = t_now_ms();
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == NCONN || atomic_load(&t.bad), 20000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == NCONN || atomic_load(&t.bad), t_recv_ms()), 0);
 	for (int i = 0; i < NSEND; i++)
 		pthread_join(th[i], NULL);
 	CHECK_EQ(atomic_load(&t.bad), 0);

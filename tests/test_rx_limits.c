@@ -110,10 +110,10 @@ static void reset(const char *engine)
 	REQUIRE(!nm_rx_add_fd(rx, sv[0], 0));
 	memset(msg, 'r', sizeof(msg));
 	REQUIRE(!t_send_all(sv[1], msg, sizeof(msg)));
-	CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == sizeof(msg), 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == sizeof(msg), t_small_ms()), 0);
 	REQUIRE(!setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	close(sv[1]);	/* a reset, not a FIN */
-	CHECK_EQ(T_RUN_UNTIL(rx, l.closed, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.closed, t_small_ms()), 0);
 	CHECK_EQ(l.closed, 1);
 	CHECK_EQ(l.close_err, -ECONNRESET);
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
@@ -137,7 +137,7 @@ static void max_conns(const char *engine)
 	CHECK_EQ(nm_rx_add_fd(rx, b[0], -1), 0);
 	CHECK_EQ(nm_rx_add_fd(rx, c[0], 0), -ENOSPC);
 	CHECK(fcntl(c[0], F_GETFD) >= 0);	/* still the caller's */
-	CHECK_EQ(T_RUN_UNTIL(rx, l.opened == 2, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.opened == 2, t_small_ms()), 0);
 
 	/* Accepted beyond the limit: closed at once, never opened. */
 	port = nm_rx_listen(rx, "127.0.0.1", 0);
@@ -149,9 +149,9 @@ static void max_conns(const char *engine)
 
 	/* One ends: there is room again. */
 	close(a[1]);
-	CHECK_EQ(T_RUN_UNTIL(rx, l.closed == 1, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.closed == 1, t_small_ms()), 0);
 	CHECK_EQ(nm_rx_add_fd(rx, c[0], 0), 0);
-	CHECK_EQ(T_RUN_UNTIL(rx, l.opened == 3, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.opened == 3, t_small_ms()), 0);
 	fd4 = t_connect(port);
 	REQUIRE(fd4 >= 0);
 	CHECK(peer_sees_close(rx, fd4));
@@ -181,7 +181,7 @@ static void tok_full(const char *engine)
 	/* One buffer's worth at a time, each delivered before the next. */
 	for (k = 1; k <= 10; k++) {
 		REQUIRE(!t_send_all(sv[1], msg, sizeof(msg)));
-		CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == (uint64_t)k * sizeof(msg), 10000), 0);
+		CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == (uint64_t)k * sizeof(msg), t_small_ms()), 0);
 	}
 	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
 	printf("%s: %u buffers with a token, %u without\n", engine, l.with_token,
@@ -196,7 +196,7 @@ static void tok_full(const char *engine)
 	CHECK_EQ(nm_rx_release_tokens(rx, l.live, l.nlive), (int)l.nlive);
 	l.nlive = 0;
 	REQUIRE(!t_send_all(sv[1], msg, sizeof(msg)));
-	CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == 11 * sizeof(msg), 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, l.bytes == 11 * sizeof(msg), t_small_ms()), 0);
 	CHECK(l.with_token > 4);
 	CHECK_EQ(nm_rx_release_tokens(rx, l.live, l.nlive), (int)l.nlive);
 	close(sv[1]);

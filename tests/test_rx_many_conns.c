@@ -55,7 +55,7 @@ static void run(const char *engine)
 	m.port = nm_rx_listen(rx, "127.0.0.1", 0);
 	REQUIRE(m.port > 0);
 	REQUIRE(!pthread_create(&th, NULL, client, &m));
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == N || m.err, 20000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == N || m.err, t_recv_ms()), 0);
 	pthread_join(th, NULL);
 	CHECK_EQ(m.err, 0);
 	CHECK_EQ(atomic_load(&t.bad), 0);

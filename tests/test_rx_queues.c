@@ -37,7 +37,7 @@ static void run(const char *engine)
 	struct t_sender s = { .nconn = 8, .seed0 = 13000, .maxmsg = 1 << 20,
 			      .per_conn = t_sanitized() ? (256 << 10) : (2 << 20) };
 	struct nm_rx *rx = nm_rx_create(&o);
-	uint64_t end = t_now_ms() + 20000;
+	uint64_t end = t_now_ms() + t_recv_ms();
 	pthread_t th;
 
 	REQUIRE(rx);

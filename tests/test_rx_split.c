@@ -70,7 +70,7 @@ static void run(const char *engine)
 	REQUIRE(s.port > 0);
 	t_sender_start(&s);
 	REQUIRE(!pthread_create(&th, NULL, send_empty, &s.port));
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn + 1 || atomic_load(&t.bad), 20000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&t.closed) == s.nconn + 1 || atomic_load(&t.bad), t_recv_ms()), 0);
 	t_sender_join(&s);
 	pthread_join(th, NULL);
 	CHECK_EQ(atomic_load(&t.bad), 0);

@@ -80,14 +80,14 @@ static void run(const char *engine)
 	send_conn(port, mid, sizeof(mid));	/* mid-payload */
 	send_conn(port, half, sizeof(half));	/* mid-header */
 	send_conn(port, NULL, 0);		/* clean */
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&epipe) + atomic_load(&clean) == 3, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&epipe) + atomic_load(&clean) == 3, t_small_ms()), 0);
 	CHECK_EQ(atomic_load(&epipe), 2);
 	CHECK_EQ(atomic_load(&clean), 1);
 	CHECK_EQ(atomic_load(&frames), 3);
 	/* 1 MiB announced, 64 KiB allowed; a clean one alongside. */
 	send_conn(port, big, sizeof(big));
 	send_conn(port, NULL, 0);
-	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&emsgsize) + atomic_load(&clean) == 3, 10000), 0);
+	CHECK_EQ(T_RUN_UNTIL(rx, atomic_load(&emsgsize) + atomic_load(&clean) == 3, t_small_ms()), 0);
 	CHECK_EQ(atomic_load(&emsgsize), 1);
 	CHECK_EQ(atomic_load(&clean), 2);
 	CHECK_EQ(atomic_load(&frames), 5);

@@ -245,6 +245,23 @@ static inline int t_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 	return 0;
 }
 
+/* How long a test waits for what it sent before it calls the receive
+ * failed (so that a receive bug fails the test instead of hanging it):
+ * generous, as the bound is for a bug, not for speed; a slow sanitizer
+ * build on a loaded machine must never reach it (the runner's timeout,
+ * 300 s, stays above it). */
+static inline unsigned int t_recv_ms(void)
+{
+	return t_sanitized() ? 150000 : 60000;
+}
+
+/* The same for a few kilobytes on one or two connections: shorter, so
+ * that a bug that loses them fails the test soon. */
+static inline unsigned int t_small_ms(void)
+{
+	return t_sanitized() ? 30000 : 10000;
+}
+
 /* Run rx (nm_rx_poll) until cond() or the deadline; return 0 or -ETIME. */
 #define T_RUN_UNTIL(rx, cond, ms) ({ \
 	uint64_t _end = t_now_ms() + (ms); int _r = 0; \
@@ -413,12 +430,12 @@ static inline void t_sender_join(struct t_sender *s)
 
 /* The common run: listen on loopback, send from s->nconn connections,
  * run @rx until all of them closed (or a byte came wrong, or the bound:
- * s->recv_ms, default 20 s, 60 s under a sanitizer), and check every byte
+ * s->recv_ms, default t_recv_ms()), and check every byte
  * arrived and none was wrong.  A receive that fails does not hang on the
  * sender (t_sender_join). */
 static inline void t_send_and_receive(struct nm_rx *rx, struct t_sender *s, struct t_rx *t)
 {
-	unsigned int ms = s->recv_ms ? s->recv_ms : t_sanitized() ? 60000 : 20000;
+	unsigned int ms = s->recv_ms ? s->recv_ms : t_recv_ms();
 	int r;
 
 	s->port = nm_rx_listen(rx, "127.0.0.1", 0);
