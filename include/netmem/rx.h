@@ -26,9 +26,36 @@
  * backpressure a slow consumer exerts, and the engines survive it (they stop
  * receiving on a dry pool and resume, without loss, once buffers return).
  *
- * Threading: callbacks run on the queue's thread.  nm_rx_stop() and
- * nm_rx_stats() may be called from any thread; everything else from the
- * thread that calls nm_rx_run()/nm_rx_poll(), or from a callback.
+ * Who runs the queues: either netmem, or the application.
+ *   - nm_rx_run() runs every queue: queue 0 on the calling thread, the
+ *     others on threads it starts (kept between runs), each optionally
+ *     pinned to a CPU (opts.cpus) and announced to opts.on_thread.
+ *   - Or the application drives each queue from a thread of its own: it
+ *     waits for nm_rx_queue_fd(rx, q) to become readable (epoll, poll,
+ *     libuv, ...) and calls nm_rx_queue_poll(rx, q, 0), one bounded pass.
+ *   A receiver is driven one way at a time: nm_rx_run() is refused
+ *   (-EBUSY) while a queue pass runs, and a queue pass while nm_rx_run()
+ *   runs.  Choose one way for the receiver's life: with the uring engine a
+ *   queue's ring belongs to the thread of its first pass, and the kernel
+ *   refuses it to any other (the pass fails, -EEXIST).
+ *
+ * Threading rules:
+ *   - A queue is driven from one thread at a time (a second concurrent
+ *     nm_rx_queue_poll() of the same queue gets -EBUSY); keep it on one
+ *     thread: that thread becomes the owner of the queue's pools
+ *     (nm_pool_set_owner: only it allocates from them), and with the
+ *     uring engine the io_uring belongs to the thread of the queue's
+ *     first pass (IORING_SETUP_SINGLE_ISSUER).  Different queues may be
+ *     driven from different threads at once.
+ *   - Callbacks run on the thread driving the connection's queue;
+ *     nm_rx_conn_*() are called from those callbacks.
+ *   - Any thread: nm_rx_stop(), nm_rx_stats(), nm_rx_queue_stats(),
+ *     nm_rx_info(), nm_rx_release_tokens(), nm_rx_add_fd(), and putting
+ *     buffers back.
+ *   - nm_rx_create(), nm_rx_destroy(), nm_rx_listen(): one thread, while
+ *     no queue is being driven (nm_rx_destroy says -EBUSY otherwise).
+ *   - nm_rx_queue_fd(): before the queue's first pass, or on the thread
+ *     that drives it.
  *
  * Errors follow netmem.h: 0/count or -errno; constructors NULL + errno.
  */
@@ -145,6 +172,15 @@ struct nm_rx_opts {
 	nm_rx_close_fn on_close;    /* optional */
 	nm_rx_frame_fn frame;       /* split: NULL = built-in 4-byte BE length */
 	void *user;                 /* passed to the callbacks */
+	/* Added in 0.2 (an older caller's smaller sz leaves them 0). */
+	/* nm_rx_run(): cpus[q] >= 0 pins queue q's thread to that CPU, -1
+	 * leaves it alone; nr_queues entries (queue 0 is nm_rx_run()'s
+	 * calling thread, pinned when a run starts).  NULL: no pinning. */
+	const int *cpus;
+	/* nm_rx_run(): called once on each thread it starts (queues 1..),
+	 * on that thread, before its first pass: name it, set its priority,
+	 * set up per-thread state.  NULL: none. */
+	void (*on_thread)(struct nm_rx *rx, unsigned int queue, void *user);
 };
 
 /**
@@ -155,7 +191,7 @@ struct nm_rx_opts {
  * CPU-mapped memory, so such memory is reached only by split's placement;
  * SPLIT without a header pool or with an unreadable header pool,
  * unknown flags, bad ring_entries/nr_queues, REQUIRE with NO of the same
- * feature), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
+ * feature, a cpus entry below -1 or not below CPU_SETSIZE), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
  * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),
  * ENOMEM, or the kernel's errno from setting up the engine.
  */
@@ -167,7 +203,8 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *opts);
  * and not yet given back stay valid (the pools outlive the receiver: the
  * caller destroys them after).  Tokens not released are put now.
  * Return: 0, -EINVAL (NULL), -EBUSY (called from a callback or while
- * nm_rx_run() runs on another thread).
+ * nm_rx_run() or a queue pass (nm_rx_poll, nm_rx_queue_poll) runs on
+ * another thread).
  */
 NM_API int nm_rx_destroy(struct nm_rx *rx);
 
@@ -193,9 +230,12 @@ NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue);
  * nm_rx_run - run the receiver until nm_rx_stop() or @timeout_ms passes
  * (< 0: no timeout).  Queue 0 runs in the calling thread; queues 1.. in
  * threads started here and joined before it returns.
- * Return: 0 (stopped or timed out); -EINVAL (NULL); -EBUSY (already
- * running, or nm_rx_poll() is); -EAGAIN (a queue thread could not be
- * started); or the -errno of a fatal engine error: what the kernel said to
+ * Threads it starts are pinned to opts.cpus and announced to
+ * opts.on_thread (see nm_rx_opts).
+ * Return: 0 (stopped or timed out); -EINVAL (NULL, or opts.cpus names a
+ * CPU this process may not run on); -EBUSY (already running, or
+ * nm_rx_poll() or nm_rx_queue_poll() is); -EAGAIN (a queue thread could
+ * not be started); or the -errno of a fatal engine error: what the kernel said to
  * the engine's wait (io_uring_enter, epoll_wait), after which the
  * receiver is stopped; -EFAULT: a receive buffer had no CPU address (its
  * memory has no CPU mapping): it was not handed to the kernel, and the
@@ -212,6 +252,40 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms);
  * running), or the -errno of a fatal engine error (as nm_rx_run).
  */
 NM_API int nm_rx_poll(struct nm_rx *rx, int timeout_ms);
+
+/**
+ * nm_rx_queue_fd - the fd that becomes readable when queue @queue has work
+ * (data, a connection, a buffer-starved connection to retry, a stop or an
+ * fd handed to it), for an event loop the application owns: add it to an
+ * epoll set (level-triggered) or poll it, and call nm_rx_queue_poll() when
+ * it is readable.  With the "uring" engine it is an eventfd registered with
+ * the queue's io_uring (io_uring_register_eventfd); with "socket", the
+ * engine's epoll fd.  The receiver owns it: do not read, write or close it.
+ * The same fd is returned on every call.  Call it before the queue's first
+ * pass or on the thread that drives the queue.
+ * Return: the fd (>= 0); -EINVAL (NULL, @queue out of range); -EEXIST
+ * (uring: first asked for on a thread other than the one that owns the
+ * queue's ring); or the -errno of making it (-EMFILE, -ENOMEM, ...).
+ */
+NM_API int nm_rx_queue_fd(struct nm_rx *rx, unsigned int queue);
+
+/**
+ * nm_rx_queue_poll - one bounded pass of queue @queue on the calling thread:
+ * take fds handed to it, wait up to @timeout_ms (0: do not wait; < 0: no
+ * limit) for completions, deliver what arrived (callbacks run here),
+ * refill, finish closes.  The thread becomes the owner of the queue's
+ * pools.  Each pass does a bounded amount of work; when it leaves work
+ * undone (more completions, connections waiting for buffers) the queue's
+ * fd stays readable, so a level-triggered loop comes back.  A loop that
+ * keeps every buffer of a dry pool spins on that fd until it gives some
+ * back.  Different queues may be polled from different threads at once.
+ * Return: the number of messages delivered (>= 0); -EINVAL (NULL, @queue
+ * out of range); -EBUSY (nm_rx_run() runs, this queue is in a pass on
+ * another thread, or called from one of this queue's callbacks); or the
+ * -errno of a fatal engine error (as nm_rx_run), after which the queue has
+ * failed.
+ */
+NM_API int nm_rx_queue_poll(struct nm_rx *rx, unsigned int queue, int timeout_ms);
 
 /** nm_rx_stop - make nm_rx_run() return soon.  Any thread, and from a
  * callback.  Return: 0, -EINVAL. */
@@ -303,6 +377,13 @@ struct nm_rx_stats {
  * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL
  * (NULL, @size too small). */
 NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *st, size_t size);
+
+/** nm_rx_queue_stats - the counters of queue @queue alone into @st, of
+ * @size bytes (sizeof(*st)); tok_rejected, which belongs to no queue, is 0.
+ * Any thread (read racily, monotonic).  Return: 0, -EINVAL (NULL, @queue
+ * out of range, @size too small). */
+NM_API int nm_rx_queue_stats(const struct nm_rx *rx, unsigned int queue,
+			     struct nm_rx_stats *st, size_t size);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -402,6 +403,7 @@ int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 }
 
 static void threads_quit(struct nm_rx *rx);
+static int run_claim(struct nm_rx *rx);
 
 /* ------------------------------------------------------------------ */
 /* create / destroy                                                     */
@@ -520,6 +522,9 @@ static int opts_validate(const struct nm_rx_opts *o)
 	}
 	if (!(o->flags & NM_RX_F_SPLIT) && (o->frame || o->max_frame))
 		return -EINVAL;
+	for (unsigned int i = 0; o->cpus && i < nq; i++)
+		if (o->cpus[i] < -1 || o->cpus[i] >= CPU_SETSIZE)
+			return -EINVAL;
 	return 0;
 }
 
@@ -623,7 +628,7 @@ NM_API int nm_rx_destroy(struct nm_rx *rx)
 	/* Held to the end: a callback run by the teardown (on_close with
 	 * -ECANCELED) that calls nm_rx_destroy, nm_rx_run or nm_rx_poll is
 	 * told -EBUSY, as from any other callback. */
-	if (atomic_exchange(&rx->running, 1))
+	if (run_claim(rx))
 		return -EBUSY;
 	threads_quit(rx);
 	pthread_mutex_destroy(&rx->run_lock);
@@ -691,6 +696,7 @@ NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
 		return r;
 	}
 	rx->listen_fds[rx->nr_listen++] = fd;
+	queue_wake(&rx->q[0]);	/* an application's loop: a pass to start it */
 	return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
 				       : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
@@ -800,6 +806,8 @@ static void *queue_thread(void *arg)
 	struct nm_rxq *q = arg;
 	struct nm_rx *rx = q->rx;
 
+	if (rx->o.on_thread)
+		rx->o.on_thread(rx, q->id, rx->o.user);
 	pthread_mutex_lock(&rx->run_lock);
 	for (;;) {
 		int64_t deadline;
@@ -818,6 +826,39 @@ static void *queue_thread(void *arg)
 	}
 	pthread_mutex_unlock(&rx->run_lock);
 	return NULL;
+}
+
+/* Pin @thr to opts.cpus[@id] if one is named.  Return 0 or -errno. */
+static int queue_pin(struct nm_rx *rx, unsigned int id, pthread_t thr)
+{
+	cpu_set_t set;
+
+	if (!rx->o.cpus || rx->o.cpus[id] < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(rx->o.cpus[id], &set);
+	return -pthread_setaffinity_np(thr, sizeof(set), &set);
+}
+
+/* Start queue @q's thread, pinned before it runs anything. */
+static int queue_thread_start(struct nm_rx *rx, struct nm_rxq *q)
+{
+	pthread_attr_t attr;
+	int r;
+
+	if (pthread_attr_init(&attr))
+		return -EAGAIN;
+	if (rx->o.cpus && rx->o.cpus[q->id] >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(rx->o.cpus[q->id], &set);
+		pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+	}
+	r = NM_FAULT(EAGAIN, pthread_create(&q->thr, &attr, queue_thread, q));
+	pthread_attr_destroy(&attr);
+	/* A CPU outside the process's set fails the create with EINVAL. */
+	return -r;
 }
 
 static void threads_quit(struct nm_rx *rx)
@@ -840,7 +881,7 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 
 	if (!rx)
 		return -EINVAL;
-	if (atomic_exchange(&rx->running, 1))
+	if (run_claim(rx))
 		return -EBUSY;
 	/* rx->stop is not cleared here: a stop that came before this run
 	 * (from another thread, racing with its start) ends it at once. */
@@ -850,9 +891,9 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 
 		if (!q->thr_started) {
 			q->seen_run = rx->run_gen;
-			r = NM_FAULT(EAGAIN, pthread_create(&q->thr, NULL, queue_thread, q));
+			r = queue_thread_start(rx, q);
 			if (r) {
-				ret = -r;
+				ret = r;
 				break;
 			}
 			q->thr_started = 1;
@@ -860,6 +901,8 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 		q->run_ret = 0;
 		started++;
 	}
+	if (!ret)
+		ret = queue_pin(rx, 0, pthread_self());
 	if (ret) {
 		/* Threads started so far wait for the next run; the stop, if
 		 * any, is left for it. */
@@ -888,17 +931,93 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 	return ret;
 }
 
+/*
+ * Claim the receiver for nm_rx_run() or nm_rx_destroy(): refused while
+ * either runs or any queue is in an application-driven pass.  With
+ * queue_claim() this is the two-flag handshake: each side raises its own
+ * flag (seq_cst), then looks at the other's, so at most one side wins.
+ */
+static int run_claim(struct nm_rx *rx)
+{
+	if (atomic_exchange(&rx->running, 1))
+		return -EBUSY;
+	if (atomic_load(&rx->qpolls)) {
+		atomic_store(&rx->running, 0);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* Claim queue @q for one pass on this thread (nm_rx_queue_poll). */
+static int queue_claim(struct nm_rx *rx, struct nm_rxq *q)
+{
+	atomic_fetch_add(&rx->qpolls, 1);
+	if (atomic_load(&rx->running)) {
+		atomic_fetch_sub(&rx->qpolls, 1);
+		return -EBUSY;
+	}
+	if (atomic_exchange(&q->busy, 1)) {
+		atomic_fetch_sub(&rx->qpolls, 1);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void queue_unclaim(struct nm_rx *rx, struct nm_rxq *q)
+{
+	atomic_store(&q->busy, 0);
+	atomic_fetch_sub(&rx->qpolls, 1);
+}
+
+/* Work a pass left undone: keep the queue's fd readable (the wake eventfd
+ * is watched by every engine, so writing it makes queue_fd's fd ready). */
+static int queue_has_work(struct nm_rx *rx, struct nm_rxq *q)
+{
+	return q->starved_cnt || q->stalled || q->places_inflight ||
+	       atomic_load_explicit(&q->inbox_pending, memory_order_relaxed) ||
+	       (rx->eng->pending && rx->eng->pending(q));
+}
+
+NM_API int nm_rx_queue_poll(struct nm_rx *rx, unsigned int queue, int timeout_ms)
+{
+	struct nm_rxq *q;
+	int r;
+
+	if (!rx || queue >= rx->nq)
+		return -EINVAL;
+	q = &rx->q[queue];
+	if (queue_claim(rx, q))
+		return -EBUSY;
+	queue_own(q);
+	if (rx->eng->fd_ack)
+		rx->eng->fd_ack(q);
+	r = queue_pass(q, timeout_ms);
+	if (r >= 0 && queue_has_work(rx, q))
+		queue_wake(q);
+	queue_unclaim(rx, q);
+	return r;
+}
+
+NM_API int nm_rx_queue_fd(struct nm_rx *rx, unsigned int queue)
+{
+	if (!rx || queue >= rx->nq)
+		return -EINVAL;
+	return rx->eng->queue_fd(&rx->q[queue]);
+}
+
 NM_API int nm_rx_poll(struct nm_rx *rx, int timeout_ms)
 {
+	struct nm_rxq *q;
 	int r;
 
 	if (!rx || rx->nq != 1)
 		return -EINVAL;
-	if (atomic_exchange(&rx->running, 1))
+	q = &rx->q[0];
+	if (queue_claim(rx, q))
 		return -EBUSY;
-	queue_own(&rx->q[0]);
-	r = queue_pass(&rx->q[0], timeout_ms);
-	atomic_store(&rx->running, 0);
+	queue_own(q);
+	r = queue_pass(q, timeout_ms);
+	queue_unclaim(rx, q);
 	return r;
 }
 
@@ -995,18 +1114,35 @@ NM_API int nm_rx_info(const struct nm_rx *rx, struct nm_rx_info *uinfo, size_t s
 	return nm_out_copy(uinfo, size, &info, sizeof(info), NM_RX_INFO_SZ0);
 }
 
+/* Add queue @q's counters into @out. */
+static void queue_stats_add(const struct nm_rxq *q, uint64_t *out)
+{
+	for (size_t k = 0; k < NM_RXS_N; k++)
+		out[k] += atomic_load_explicit(&((struct nm_rxq *)q)->st[k],
+					       memory_order_relaxed);
+}
+
+NM_API int nm_rx_queue_stats(const struct nm_rx *rx, unsigned int queue,
+			     struct nm_rx_stats *ust, size_t size)
+{
+	struct nm_rx_stats st;
+
+	if (!rx || !ust || queue >= rx->nq || size < NM_RX_STATS_SZ0)
+		return -EINVAL;
+	memset(&st, 0, sizeof(st));
+	queue_stats_add(&rx->q[queue], (uint64_t *)&st);
+	return nm_out_copy(ust, size, &st, sizeof(st), NM_RX_STATS_SZ0);
+}
+
 NM_API int nm_rx_stats(const struct nm_rx *rx, struct nm_rx_stats *ust, size_t size)
 {
 	struct nm_rx_stats full, *st = &full;
-	uint64_t *out = (uint64_t *)st;
 
 	if (!rx || !ust || size < NM_RX_STATS_SZ0)
 		return -EINVAL;
 	memset(st, 0, sizeof(*st));
 	for (unsigned int i = 0; i < rx->nq; i++)
-		for (size_t k = 0; k < NM_RXS_N; k++)
-			out[k] += atomic_load_explicit(&rx->q[i].st[k],
-						       memory_order_relaxed);
+		queue_stats_add(&rx->q[i], (uint64_t *)st);
 	st->tok_rejected = atomic_load_explicit(&((struct nm_rx *)rx)->tok_rejected,
 						memory_order_relaxed);
 	return nm_out_copy(ust, size, st, sizeof(*st), NM_RX_STATS_SZ0);

@@ -36,6 +36,17 @@ struct nm_rx_engine {
 	/* One pass: wait up to timeout_ms, deliver, refill.  Return messages
 	 * delivered or a fatal -errno. */
 	int (*poll)(struct nm_rxq *q, int timeout_ms);
+	/* The fd that becomes readable when the queue has work, for a loop
+	 * the application owns (nm_rx_queue_fd); made on the first call, on
+	 * the queue's driving thread or before its first pass.  Return the
+	 * fd or -errno. */
+	int (*queue_fd)(struct nm_rxq *q);
+	/* Optional: at the start of an application-driven pass, consume the
+	 * readiness that queue_fd's fd signalled (an eventfd's count). */
+	void (*fd_ack)(struct nm_rxq *q);
+	/* Optional: does the engine hold work a pass left undone (ready
+	 * completions)?  The core then keeps queue_fd's fd readable. */
+	int (*pending)(struct nm_rxq *q);
 };
 
 extern const struct nm_rx_engine nm_rx_engine_uring;
@@ -97,6 +108,7 @@ struct nm_rxq {
 	pthread_t thr;
 	int thr_started;
 	int fatal;                   /* sticky -errno: the queue has failed */
+	_Atomic int busy;            /* nm_rx_queue_poll() is in a pass */
 	unsigned int seen_run;       /* last run generation this thread ran */
 	int run_ret;
 
@@ -135,6 +147,7 @@ struct nm_rx {
 	_Atomic uint64_t next_id;
 	_Atomic int stop;
 	_Atomic int running;         /* run, poll or destroy in progress */
+	_Atomic unsigned int qpolls; /* nm_rx_queue_poll() passes in progress */
 	/* Queue threads live as long as the receiver: io_uring cancels the
 	 * requests of a thread that exits, so the thread that armed a queue's
 	 * requests must stay.  Each nm_rx_run() wakes them for one run. */

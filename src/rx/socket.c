@@ -266,6 +266,13 @@ static int sock_poll(struct nm_rxq *q, int timeout_ms)
 	return n;
 }
 
+/* The epoll fd is the queue's readiness fd: it is readable while any fd
+ * in it (connections, listeners, the wake eventfd) is. */
+static int sock_queue_fd(struct nm_rxq *q)
+{
+	return ((struct sock_eng *)q->eng)->epfd;
+}
+
 const struct nm_rx_engine nm_rx_engine_socket = {
 	.name       = "socket",
 	.init       = sock_init,
@@ -274,4 +281,5 @@ const struct nm_rx_engine nm_rx_engine_socket = {
 	.conn_add   = sock_conn_add,
 	.conn_close = sock_conn_close,
 	.poll       = sock_poll,
+	.queue_fd   = sock_queue_fd,
 };

@@ -53,6 +53,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -136,6 +137,7 @@ struct ur_eng {
 	uint32_t *lw_pos;           /* slot -> index in lw_slots + 1; 0: off */
 	uint32_t nlw;
 	uint64_t now_ns, lw_checked_ns;
+	int app_efd;                /* nm_rx_queue_fd's eventfd; 0: none yet */
 };
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
@@ -614,6 +616,8 @@ static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 			if (e->bufs[i].iov)
 				nm_buf_put(&e->bufs[i]);
 	}
+	if (e->app_efd > 0)
+		close(e->app_efd);	/* after the ring: it held it registered */
 	if (e->br)
 		munmap(e->br, e->br_bytes);
 	free(e->bufs);
@@ -837,6 +841,55 @@ static void ur_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 	nm_rxq_conn_free(q, c);
 }
 
+/*
+ * The queue's readiness fd for a loop the application owns: an eventfd
+ * the kernel signals when it posts completions (or, with DEFER_TASKRUN,
+ * queues the work that will post them).  Made on first use only: the
+ * signal costs a little per completion batch, which nm_rx_run()'s own
+ * threads do not need.  The ring must not be owned by another thread yet
+ * (SINGLE_ISSUER: the kernel answers -EEXIST).
+ */
+static int ur_queue_fd(struct nm_rxq *q)
+{
+	struct ur_eng *e = q->eng;
+	int fd, r;
+
+	if (e->app_efd > 0)
+		return e->app_efd;
+	fd = nm_fd_call(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (fd < 0)
+		return -errno;
+	r = io_uring_register_eventfd(&e->ring, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	e->app_efd = fd;
+	/* Readable at once: the ring's first pass (enabling it, submitting
+	 * what was armed before) is work the kernel cannot signal. */
+	eventfd_write(fd, 1);
+	return fd;
+}
+
+static void ur_fd_ack(struct nm_rxq *q)
+{
+	struct ur_eng *e = q->eng;
+	uint64_t v;
+
+	if (e->app_efd > 0 && read(e->app_efd, &v, sizeof(v)) < 0)
+		return;	/* EAGAIN: nothing signalled */
+}
+
+/* Completions ready, requests not submitted, or deferred work to run,
+ * that the pass left. */
+static int ur_pending(struct nm_rxq *q)
+{
+	struct ur_eng *e = q->eng;
+
+	return io_uring_cq_ready(&e->ring) || io_uring_sq_ready(&e->ring) ||
+	       ur_work_pending(e);
+}
+
 const struct nm_rx_engine nm_rx_engine_uring = {
 	.name       = "uring",
 	.init       = ur_init,
@@ -845,4 +898,7 @@ const struct nm_rx_engine nm_rx_engine_uring = {
 	.conn_add   = ur_conn_add,
 	.conn_close = ur_conn_close,
 	.poll       = ur_poll,
+	.queue_fd   = ur_queue_fd,
+	.fd_ack     = ur_fd_ack,
+	.pending    = ur_pending,
 };
