@@ -70,7 +70,7 @@ struct rx_cfg {
 	uint32_t buf_size;
 	double timeout, interval;  /* interval < 0: not given */
 	struct nm_pat pat;
-	unsigned int eng_flags;  /* NM_RX_F_NO_INC, NM_RX_F_{NO,REQUIRE}_BUNDLE */
+	unsigned int eng_flags;  /* NM_RX_F_NO_INC/NO_LOWAT, NM_RX_F_{NO,REQUIRE}_BUNDLE */
 	bool split, once, json, quiet, server, no_stats, have_port;
 	bool have_cpus;
 	cpu_set_t cpus;
@@ -115,7 +115,7 @@ static void on_signal(int sig)
 enum {
 	O_SERVER = 1, O_PORT, O_BIND, O_LISTEN, O_ONCE, O_EXPECT, O_TIMEOUT,
 	O_ENGINE, O_PROVIDER, O_CHUNK_ORDER, O_QUEUES, O_SPLIT, O_OUT, O_VERIFY,
-	O_RING, O_BUF_SIZE, O_NO_INC, O_BUNDLE, O_NO_BUNDLE, O_INTERVAL, O_JSON,
+	O_RING, O_BUF_SIZE, O_NO_INC, O_NO_LOWAT, O_BUNDLE, O_NO_BUNDLE, O_INTERVAL, O_JSON,
 	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP,
 };
 
@@ -141,6 +141,7 @@ static const struct nm_opt rx_opts[] = {
 	  "default: a ring of 256 with 16 posted)"),
 	NM_OPT(O_BUF_SIZE, 0, "--buf-size", "N", "bytes per receive buffer (default: a whole chunk)"),
 	NM_OPT(O_NO_INC, 0, "--no-inc", NULL, "uring: without incremental buffer consumption"),
+	NM_OPT(O_NO_LOWAT, 0, "--no-lowat", NULL, "uring: no batching by the socket (SO_RCVLOWAT)"),
 	NM_OPT(O_BUNDLE, 0, "--bundle", NULL, "uring: recv bundles (off by default; fails without them)"),
 	NM_OPT(O_NO_BUNDLE, 0, "--no-bundle", NULL, "uring: without recv bundles (the default)"),
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS",
@@ -319,6 +320,7 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 		case O_SERVER: cfg->server = true; break;
 		case O_NO_STATS: cfg->no_stats = true; break;
 		case O_NO_INC: cfg->eng_flags |= NM_RX_F_NO_INC; break;
+		case O_NO_LOWAT: cfg->eng_flags |= NM_RX_F_NO_LOWAT; break;
 		case O_NO_BUNDLE:
 			cfg->eng_flags = (cfg->eng_flags & ~NM_RX_F_REQUIRE_BUNDLE) |
 					 NM_RX_F_NO_BUNDLE;
