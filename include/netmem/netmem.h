@@ -296,7 +296,8 @@ NM_API int nm_pool_put(struct nm_pool *pool, const struct nm_buf *buf);
 /**
  * nm_pool_put_bulk - return @n buffers to @pool in one go.
  * Return: how many were accepted; a rejected buffer is skipped (counted)
- * and the rest still go back.  -EINVAL for NULL arguments.
+ * and the rest still go back.  -EINVAL for NULL arguments (@bufs may be
+ * NULL when @n is 0: that returns 0 and touches nothing).
  */
 NM_API int nm_pool_put_bulk(struct nm_pool *pool, const struct nm_buf *bufs,
 			    unsigned int n);
@@ -379,8 +380,10 @@ struct nm_pool_stats {
 	uint64_t alloc_area;      /* chunks taken from the area allocator */
 	uint64_t alloc_frag;      /* fragments carved */
 	/* recycling */
-	uint64_t recycle_cached;  /* puts straight into the alloc cache */
-	uint64_t recycle_ring;    /* puts into the return ring */
+	uint64_t recycle_cached;  /* puts straight into the alloc cache (less
+				   * those a full cache spilled to the ring:
+				   * it drops by 64 at each spill) */
+	uint64_t recycle_ring;    /* puts into the return ring (spills too) */
 	uint64_t recycle_ring_full; /* ring full: chunk released to the area */
 	uint64_t recycle_released;  /* chunks given back to the area in all */
 	/* errors by kind */

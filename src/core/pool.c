@@ -257,6 +257,25 @@ static void pool_flush(struct nm_pool *p)
 	pool_drain_slots(p);
 }
 
+/* Owner, its cache full: the older half goes to the return ring in one
+ * bulk enqueue (one CAS on the ring's head, one store of its tail, a
+ * pointer copy per chunk), the newer half moves down, as DPDK flushes its
+ * lcore cache.  What the ring cannot take goes back to the area.  The
+ * spilled chunks' puts, counted recycle_cached when they were cached,
+ * now count in recycle_ring (the ring's count, then the refill that takes
+ * them).  The caller holds a chunk of the pool that it is about to cache
+ * (its reference keeps p alive through a release). */
+static __attribute__((noinline)) void cache_spill(struct nm_pool *p)
+{
+	uint32_t cc = p->cache_count;
+
+	p->cache_count = cc - NM_CACHE_SPILL;
+	pool_put_ring(p, p->cache, NM_CACHE_SPILL);
+	memmove(p->cache, p->cache + NM_CACHE_SPILL,
+		(cc - NM_CACHE_SPILL) * sizeof(*p->cache));
+	NM_STAT_ADD_OWNER(p, recycle_cached, -(uint64_t)NM_CACHE_SPILL);
+}
+
 /* Put a chunk whose last reference was dropped back into circulation. */
 static __attribute__((noinline)) void
 pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
@@ -267,8 +286,11 @@ pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 		pool_release(p, &iov, 1);
 		return;
 	}
-	if (owner && p->cache_count < NM_CACHE_SIZE) {
+	if (owner) {
 		int err = 0;
+
+		if (p->cache_count == NM_CACHE_SIZE)
+			cache_spill(p);
 
 		if (nm_unlikely(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
 		    !sync_for_device(p, &iov, 1, &err))
@@ -277,10 +299,7 @@ pool_recycle_slow(struct nm_pool *p, struct nm_iov *iov)
 		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
 		return;
 	}
-	if (owner)
-		pool_put_ring(p, &iov, 1);	/* its cache is full */
-	else
-		pool_put_remote(p, &iov, 1);
+	pool_put_remote(p, &iov, 1);
 }
 
 /* The owner thread putting into a cache with room: inline, no frame. */
@@ -827,10 +846,13 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 	return pool_put_slow(p, buf);
 }
 
-/* The owner putting whole chunks it holds alone into a cache with room:
- * the common case of a bulk put, one pass with the pool's fields and the
- * cache count in registers.  Return how many leading buffers it took;
- * the caller puts the rest (errors, fragments, a full cache, a revoked
+/* The owner putting whole chunks it holds alone: the common case of a
+ * bulk put, one pass with the pool's fields and the cache count in
+ * registers.  A full cache spills its older half to the return ring in
+ * one bulk enqueue (cache_spill) and the pass goes on, so however many
+ * buffers the program held, a put costs its checks, a store and a
+ * 1/NM_CACHE_SPILL share of one ring operation.  Return how many leading
+ * buffers it took; the caller puts the rest (errors, fragments, a revoked
  * area, sync-for-device) one by one on the general path. */
 static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 					  unsigned int n)
@@ -839,15 +861,12 @@ static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf
 	const uint64_t chunk = p->chunk_size;
 	uint32_t cc = p->cache_count;
 	struct nm_iov **cache = p->cache;
-	unsigned int i;
 
 	if (nm_unlikely((p->flags & NM_POOL_F_SYNC_FOR_DEVICE) || !nm_area_live(p->area)))
 		return 0;
-	if (n > NM_CACHE_SIZE - cc)
-		n = NM_CACHE_SIZE - cc;
 	/* Pointers, not indexes: one compare ends the loop. */
-	const struct nm_buf *b = bufs, *const end = bufs + n;
-	struct nm_iov **slot = cache + cc;
+	const struct nm_buf *b = bufs, *const end = bufs + n, *counted = bufs;
+	struct nm_iov **slot = cache + cc, **const full = cache + NM_CACHE_SIZE;
 
 	for (; b != end; b++) {
 		struct nm_iov *iov = b->iov;
@@ -860,12 +879,20 @@ static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf
 				atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
 			break;
 		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+		if (nm_unlikely(slot == full)) {
+			/* iov, ours now and not yet cached, keeps p alive
+			 * through the spill */
+			p->cache_count = NM_CACHE_SIZE;
+			NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)(b - counted));
+			counted = b;
+			cache_spill(p);
+			slot = cache + p->cache_count;
+		}
 		*slot++ = iov;
 	}
-	i = (unsigned int)(b - bufs);
-	p->cache_count = cc + i;
-	NM_STAT_ADD_OWNER(p, recycle_cached, i);
-	return i;
+	p->cache_count = (uint32_t)(slot - cache);
+	NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)(b - counted));
+	return (unsigned int)(b - bufs);
 }
 
 #define NM_PUT_PREFETCH 32
@@ -893,6 +920,8 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 			NM_STAT_ADD_SHARED(p, err_inval, 1);
 		return -EINVAL;
 	}
+	if (nm_unlikely(!n))
+		return 0;	/* bufs may be NULL: no pointer arithmetic on it */
 	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
 		ok = owner_put_bulk(p, bufs, n);
 		if (nm_likely(ok == n))

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline void nm_cpu_relax(void)
 {
@@ -41,6 +42,28 @@ static inline void nm_ring_fini(struct nm_ring *r)
 {
 	free(r->slots);
 	r->slots = NULL;
+}
+
+/* A batch's slots are at most two runs of the array (the second where the
+ * ring wraps): two memcpy, not a masked store per entry. */
+static inline void nm_ring_copy_in(struct nm_ring *r, uint32_t pos,
+				   struct nm_iov *const *v, uint32_t n)
+{
+	uint32_t i = pos & r->mask, first = r->size - i < n ? r->size - i : n;
+
+	memcpy(r->slots + i, v, first * sizeof(*v));
+	if (n > first)
+		memcpy(r->slots, v + first, (n - first) * sizeof(*v));
+}
+
+static inline void nm_ring_copy_out(const struct nm_ring *r, uint32_t pos,
+				    struct nm_iov **v, uint32_t n)
+{
+	uint32_t i = pos & r->mask, first = r->size - i < n ? r->size - i : n;
+
+	memcpy(v, r->slots + i, first * sizeof(*v));
+	if (n > first)
+		memcpy(v + first, r->slots, (n - first) * sizeof(*v));
 }
 
 /* Enqueue up to @want; return how many went in, or -ESHUTDOWN if closed. */
@@ -78,8 +101,7 @@ static inline int nm_ring_enqueue(struct nm_ring *r, struct nm_iov *const *v,
 	} while (!atomic_compare_exchange_weak_explicit(&r->prod_head, &old, new,
 							memory_order_relaxed,
 							memory_order_relaxed));
-	for (uint32_t i = 0; i < n; i++)
-		r->slots[(head + i) & r->mask] = v[i];
+	nm_ring_copy_in(r, head, v, n);
 	/* Publish in reservation order: wait for earlier producers.  acquire:
 	 * our release below must carry their slot writes too, or a consumer
 	 * that acquires our prod_tail is not ordered after them (a plain
@@ -107,8 +129,7 @@ static inline uint32_t nm_ring_dequeue(struct nm_ring *r, struct nm_iov **v,
 
 	if (n > avail)
 		n = avail;
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = r->slots[(cons + i) & r->mask];
+	nm_ring_copy_out(r, cons, v, n);
 	/* release: our slot reads are done before producers reuse them */
 	atomic_store_explicit(&r->cons_tail, cons + n, memory_order_release);
 	return n;
