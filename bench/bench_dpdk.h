@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NM_BENCH_DPDK_SYM   "nm_bench_dpdk_v1"
+#define NM_BENCH_DPDK_SYM   "nm_bench_dpdk_v2"
 #define NM_BENCH_DPDK_FILE  "netmem-bench-dpdk.so"
 #define NM_BENCH_DPDK_BULK  32u
 
@@ -46,6 +46,14 @@ struct nm_bench_dpdk {
 	/* Run @fn(@arg) on the worker lcore; wait for it to return. */
 	int (*launch)(int (*fn)(void *), void *arg);
 	void (*wait)(void);
+	/* held_K: a second mempool of @objs objects of @obj_size bytes,
+	 * cache @cache; 0, or -1 with the reason in @why. */
+	int (*held_init)(unsigned int objs, unsigned int obj_size, unsigned int cache,
+			 char *why, size_t why_sz);
+	/* @n cycles of: get @k objects into @obj in bulks of
+	 * NM_BENCH_DPDK_BULK, then put them back in bulks of as many
+	 * (@k a multiple of it).  0, or -1 when a get failed. */
+	int (*held)(void **obj, unsigned int k, uint64_t n);
 };
 
 #endif /* NM_BENCH_DPDK_H */

@@ -22,6 +22,14 @@
  *                                        DPDK into B's lcore cache, flushed to the common ring
  *                                        that A's cache refills from; malloc by free() on B
  *
+ *   held_1K .. held_1M       ns_per_op   alloc K in bulks of 32, then put all K back in bulks of 32
+ *                            (per pair)  (K = 1K, 16K, 128K, 1M - 4096), the owner thread: netmem
+ *                                        (area of 1M untouched chunks), dpdk (get_bulk/put_bulk,
+ *                                        64-byte elements), and impl "floor": only the descriptor
+ *                                        accesses netmem's checks need, in netmem's order;
+ *                                        "held_K_ratio" netmem/dpdk and netmem/floor, and
+ *                                        "held_growth" (1M over 1K) per impl
+ *
  * and ratio lines: bench "<bench>_ratio", impl "netmem/dpdk" and
  * "netmem/malloc", metric "ratio".  For ns_per_op a ratio below 1 means
  * netmem is faster; for ops_per_s a ratio above 1 does.
@@ -63,6 +71,31 @@
 #define BULK        NM_BENCH_DPDK_BULK
 #define Q_SIZE      1024u         /* hand-off queue slots, power of 2 */
 #define MAX_REPS    25
+
+/* held_K: alloc K, then put K, in bulks of 32 on the owner thread, so most
+ * allocs and puts go past the alloc cache (a receiver with K buffers in
+ * the kernel's ring and its own queues).  The netmem area has 1M chunks of
+ * 4 KiB (4 GiB of address space, mapped MAP_NORESERVE and never touched:
+ * only the 32 MB of descriptors are); DPDK's mempool has 64-byte elements
+ * (neither side touches the memory, and 1M x 4 KiB does not fit EAL's
+ * no-hugepage memory).  The largest K leaves room for DPDK's lcore caches
+ * in a mempool of 2^20 - 1. */
+#define HELD_CHUNKS (1u << 20)
+#define HELD_DPDK_OBJS ((1u << 20) - 1)
+#define HELD_DPDK_SIZE 64u
+#define NR_HELD     4
+static const struct {
+	unsigned int k;
+	const char *name, *label;
+} held_info[NR_HELD] = {
+	{ 1024, "held_1K", "1K" },
+	{ 16384, "held_16K", "16K" },
+	{ 131072, "held_128K", "128K" },
+	{ 1044480, "held_1M", "1M" },	/* 2^20 - 4096 */
+};
+#define HELD_MAX 1044480u
+enum held_impl { H_NETMEM, H_DPDK, H_FLOOR, NR_HIMPL };
+static const char *const held_impl_name[NR_HIMPL] = { "netmem", "dpdk", "floor" };
 
 enum impl { IMPL_NETMEM, IMPL_DPDK, IMPL_MALLOC, NR_IMPLS };
 static const char *const impl_name[NR_IMPLS] = { "netmem", "dpdk", "malloc" };
@@ -112,6 +145,12 @@ struct bench {
 	const struct nm_bench_dpdk *dk;  /* the loaded module, or NULL */
 	struct figure base[NR_BASE];
 	struct figure fig[NR_BENCH][NR_IMPLS];
+
+	/* held_K */
+	bool held_dpdk;           /* DPDK's held mempool ready */
+	char held_why[256];       /* why netmem's part failed */
+	char held_dpdk_why[256];  /* why DPDK's part was skipped */
+	struct figure held[NR_HELD][NR_HIMPL];
 };
 
 /* Set by a loop that failed; the figure is then not reported. */
@@ -569,6 +608,11 @@ static void dpdk_setup(struct bench *b)
 			b->dpdk_why, sizeof(b->dpdk_why)))
 		return;
 	b->dpdk = true;
+	if (b->dk->held_init(HELD_DPDK_OBJS, HELD_DPDK_SIZE, DPDK_CACHE,
+			     b->held_dpdk_why, sizeof(b->held_dpdk_why)))
+		fprintf(stderr, "bench pool: held_K dpdk: skipped: %s\n", b->held_dpdk_why);
+	else
+		b->held_dpdk = true;
 }
 
 static void dpdk_teardown(struct bench *b)
@@ -682,6 +726,227 @@ static void run_xthread(struct bench *b)
 }
 
 /* ------------------------------------------------------------------ */
+/* held_K: many buffers held between alloc and put                      */
+/* ------------------------------------------------------------------ */
+
+/* The floor's stand-in for a descriptor: the same 32 bytes, in an array
+ * as big as the area's, touched in the order netmem's pool handed the
+ * chunks out. */
+struct floor_iov {
+	_Atomic uint32_t ref;
+	uint32_t index;
+	void *area;
+	void *_Atomic pool;
+	uint64_t user;
+};
+_Static_assert(sizeof(struct floor_iov) == 32, "a descriptor's size");
+
+struct held {
+	unsigned int k;
+	struct nm_pool *pool;
+	struct nm_buf *bufs;      /* HELD_MAX */
+	void **objs;              /* HELD_MAX, DPDK's */
+	const struct nm_bench_dpdk *dk;
+	struct floor_iov *fl;     /* HELD_CHUNKS */
+	uint32_t *order;          /* HELD_MAX chunk indexes */
+	int err;
+};
+
+/* One cycle per iteration: K allocs in bulks of 32, then K puts. */
+static void held_netmem(void *arg, uint64_t n)
+{
+	struct held *h = arg;
+
+	for (uint64_t c = 0; c < n; c++) {
+		for (unsigned int i = 0; i < h->k; i += BULK)
+			if (__builtin_expect(nm_pool_alloc_bulk(h->pool, h->bufs + i, BULK) !=
+					     BULK, 0)) {
+				h->err = 1;
+				return;
+			}
+		for (unsigned int i = 0; i < h->k; i += BULK)
+			if (__builtin_expect(nm_pool_put_bulk(h->pool, h->bufs + i, BULK) !=
+					     BULK, 0)) {
+				h->err = 1;
+				return;
+			}
+	}
+}
+
+static void held_dpdk(void *arg, uint64_t n)
+{
+	struct held *h = arg;
+
+	if (h->dk->held(h->objs, h->k, n))
+		h->err = 1;
+}
+
+/* What the checks cannot do without, and nothing else: the alloc's store
+ * of the count, the put's reads of owner and count and its store. */
+static void held_floor(void *arg, uint64_t n)
+{
+	struct held *h = arg;
+	struct floor_iov *fl = h->fl;
+	const uint32_t *order = h->order;
+	void *tag = h->pool;
+
+	for (uint64_t c = 0; c < n; c++) {
+		for (unsigned int i = 0; i < h->k; i++)
+			atomic_store_explicit(&fl[order[i]].ref, 1, memory_order_relaxed);
+		bu_barrier();
+		for (unsigned int i = 0; i < h->k; i++) {
+			struct floor_iov *d = &fl[order[i]];
+
+			if (__builtin_expect(atomic_load_explicit(&d->pool, memory_order_relaxed) !=
+					     tag ||
+					     atomic_load_explicit(&d->ref, memory_order_acquire) != 1,
+					     0)) {
+				h->err = 1;
+				return;
+			}
+			atomic_store_explicit(&d->ref, 0, memory_order_relaxed);
+		}
+		bu_barrier();
+	}
+}
+
+/* One timed run of @cycles; ns per alloc+put pair. */
+static double held_time(bu_loop_fn fn, struct held *h, uint64_t cycles)
+{
+	double t0 = bu_now();
+
+	fn(h, cycles);
+	return (bu_now() - t0) * 1e9 / ((double)cycles * h->k);
+}
+
+static void run_held(struct bench *b)
+{
+	static const bu_loop_fn fn[NR_HIMPL] = { held_netmem, held_dpdk, held_floor };
+	NM_OPTS(nm_area_opts, ao, .size = (size_t)HELD_CHUNKS * OBJ_SIZE,
+		.order = OBJ_ORDER, .name = "bench-held");
+	NM_OPTS(nm_pool_opts, po, .name = "bench-held");
+	struct nm_area *area = NULL;
+	struct held h = { 0 };
+	double v[NR_HIMPL][MAX_REPS];
+
+	area = nm_area_create("host", &ao);
+	h.pool = area ? nm_pool_create(area, &po) : NULL;
+	h.bufs = calloc(HELD_MAX, sizeof(*h.bufs));
+	h.objs = calloc(HELD_MAX, sizeof(*h.objs));
+	h.order = calloc(HELD_MAX, sizeof(*h.order));
+	h.fl = aligned_alloc(64, (size_t)HELD_CHUNKS * sizeof(*h.fl));
+	if (!h.pool || !h.bufs || !h.objs || !h.order || !h.fl) {
+		snprintf(b->held_why, sizeof(b->held_why), "setup: %s", strerror(errno));
+		goto out;
+	}
+	for (uint32_t i = 0; i < HELD_CHUNKS; i++) {
+		atomic_init(&h.fl[i].ref, 0);
+		h.fl[i].index = i;
+		h.fl[i].area = area;
+		atomic_init(&h.fl[i].pool, (void *)h.pool);
+		h.fl[i].user = 0;
+	}
+	h.dk = b->held_dpdk ? b->dk : NULL;
+	for (int k = 0; k < NR_HELD; k++) {
+		bool on[NR_HIMPL] = { true, h.dk != NULL, true };
+		uint64_t cycles[NR_HIMPL] = { 0 };
+
+		h.k = held_info[k].k;
+		/* Warm up: netmem takes K chunks from the area once, then
+		 * runs from its ring; the floor's order is the pool's. */
+		h.err = 0;
+		held_netmem(&h, 2);
+		for (unsigned int i = 0; !h.err && i < h.k; i += BULK)
+			if (nm_pool_alloc_bulk(h.pool, h.bufs + i, BULK) != BULK)
+				h.err = 1;
+		for (unsigned int i = 0; !h.err && i < h.k; i++)
+			h.order[i] = (uint32_t)nm_buf_chunk_index(&h.bufs[i]);
+		for (unsigned int i = 0; !h.err && i < h.k; i += BULK)
+			if (nm_pool_put_bulk(h.pool, h.bufs + i, BULK) != BULK)
+				h.err = 1;
+		if (h.err) {
+			snprintf(b->held_why, sizeof(b->held_why),
+				 "%s: a netmem alloc or put failed", held_info[k].name);
+			goto out;
+		}
+		/* Calibrate: whole cycles, about target_s a run. */
+		for (int i = 0; i < NR_HIMPL; i++) {
+			double ns;
+
+			if (!on[i])
+				continue;
+			h.err = 0;
+			fn[i](&h, 1);
+			ns = held_time(fn[i], &h, 1) * h.k;
+			if (h.err) {
+				on[i] = false;
+				fprintf(stderr, "bench pool: %s %s: an alloc or put failed\n",
+					held_info[k].name, held_impl_name[i]);
+				continue;
+			}
+			cycles[i] = ns > 0 ? (uint64_t)(b->target_s * 1e9 / ns) : 1;
+			if (cycles[i] < 1)
+				cycles[i] = 1;
+		}
+		for (int r = 0; r < b->reps; r++)
+			for (int i = 0; i < NR_HIMPL; i++) {
+				if (!on[i])
+					continue;
+				h.err = 0;
+				v[i][r] = held_time(fn[i], &h, cycles[i]);
+				if (h.err) {
+					on[i] = false;
+					fprintf(stderr, "bench pool: %s %s: an alloc or put failed\n",
+						held_info[k].name, held_impl_name[i]);
+				}
+			}
+		for (int i = 0; i < NR_HIMPL; i++)
+			if (on[i])
+				figure_set(&b->held[k][i], v[i], (unsigned int)b->reps);
+	}
+out:
+	free(h.fl);
+	free(h.order);
+	free(h.objs);
+	free(h.bufs);
+	if (h.pool)
+		nm_pool_destroy(h.pool);
+	if (area)
+		nm_area_destroy(area);
+}
+
+/* netmem's figure over @other's at @k: the median of the paired runs'
+ * ratios, as ratio_spread(); 0 when either is missing. */
+static double held_ratio(const struct bench *b, int k, enum held_impl other,
+			 double *lo, double *hi)
+{
+	const struct figure *n = &b->held[k][H_NETMEM], *o = &b->held[k][other];
+	double r[MAX_REPS], med;
+
+	if (!n->have || !o->have || n->n != o->n || !n->n)
+		return 0;
+	for (unsigned int i = 0; i < n->n; i++) {
+		if (o->run[i] <= 0)
+			return 0;
+		r[i] = n->run[i] / o->run[i];
+	}
+	med = bu_median(r, n->n);	/* sorts r */
+	if (lo)
+		*lo = r[0];
+	if (hi)
+		*hi = r[n->n - 1];
+	return med;
+}
+
+/* Cost at the largest K over cost at the smallest. */
+static double held_growth(const struct bench *b, enum held_impl i)
+{
+	const struct figure *a = &b->held[0][i], *z = &b->held[NR_HELD - 1][i];
+
+	return a->have && z->have && a->med > 0 ? z->med / a->med : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Output                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -735,6 +1000,25 @@ static void print_json(const struct bench *b)
 			bu_json_line(stdout, name, "netmem/malloc", "ratio",
 				     ratio(b, id, IMPL_MALLOC));
 	}
+	for (int k = 0; k < NR_HELD; k++) {
+		for (int i = 0; i < NR_HIMPL; i++)
+			if (b->held[k][i].have)
+				bu_json_line(stdout, held_info[k].name, held_impl_name[i],
+					     "ns_per_op", b->held[k][i].med);
+		snprintf(name, sizeof(name), "%s_ratio", held_info[k].name);
+		for (int i = H_DPDK; i < NR_HIMPL; i++) {
+			double r = held_ratio(b, k, (enum held_impl)i, NULL, NULL);
+			char impl[32];
+
+			snprintf(impl, sizeof(impl), "netmem/%s", held_impl_name[i]);
+			if (r > 0)
+				bu_json_line(stdout, name, impl, "ratio", r);
+		}
+	}
+	for (int i = 0; i < NR_HIMPL; i++)
+		if (held_growth(b, (enum held_impl)i) > 0)
+			bu_json_line(stdout, "held_growth", held_impl_name[i], "ratio",
+				     held_growth(b, (enum held_impl)i));
 }
 
 /* "12.34 +-3%": the median and half the min..max spread. */
@@ -801,6 +1085,41 @@ static void print_table(const struct bench *b)
 		printf("%-28s %-7s %13s %13s %13s %18s %14s\n", bench_info[id].label,
 		       bench_info[id].unit, c[0], c[1], c[2], rd, rm);
 	}
+	printf("\nheld_K: alloc K in bulks of %u, then put K in bulks of %u, owner thread;\n"
+	       "  netmem: host area of %u chunks (4 GiB reserved, never touched), default pool;\n"
+	       "  dpdk: rte_mempool of %u %u-byte objects, cache %u (get_bulk/put_bulk);\n"
+	       "  floor: only the descriptor accesses the checks need (alloc: store the count;\n"
+	       "  put: load owner and count, store the count), on a 32-byte-per-chunk array\n"
+	       "  in the order the pool handed the chunks out\n",
+	       BULK, BULK, HELD_CHUNKS, HELD_DPDK_OBJS, HELD_DPDK_SIZE, DPDK_CACHE);
+	if (b->held_why[0])
+		printf("  netmem: %s\n", b->held_why);
+	if (!b->held_dpdk)
+		printf("  dpdk: skipped: %s\n", b->dpdk ? b->held_dpdk_why : b->dpdk_why);
+	printf("%-10s %-7s %13s %13s %13s %18s %18s\n", "K", "unit", "netmem", "dpdk", "floor",
+	       "netmem/dpdk", "netmem/floor");
+	for (int k = 0; k < NR_HELD; k++) {
+		char rf[32];
+		double lo = 0, hi = 0, r;
+
+		for (int i = 0; i < NR_HIMPL; i++)
+			cell(c[i], sizeof(c[i]), &b->held[k][i], false);
+		r = held_ratio(b, k, H_DPDK, &lo, &hi);
+		if (r > 0)
+			snprintf(rd, sizeof(rd), "%.2f (%.2f-%.2f)", r, lo, hi);
+		else
+			snprintf(rd, sizeof(rd), "-");
+		r = held_ratio(b, k, H_FLOOR, &lo, &hi);
+		if (r > 0)
+			snprintf(rf, sizeof(rf), "%.2f (%.2f-%.2f)", r, lo, hi);
+		else
+			snprintf(rf, sizeof(rf), "-");
+		printf("%-10s %-7s %13s %13s %13s %18s %18s\n", held_info[k].label, "ns/pair",
+		       c[0], c[1], c[2], rd, rf);
+	}
+	printf("cost growth %s -> %s: netmem x%.2f, dpdk x%.2f, floor x%.2f\n",
+	       held_info[0].label, held_info[NR_HELD - 1].label, held_growth(b, H_NETMEM),
+	       held_growth(b, H_DPDK), held_growth(b, H_FLOOR));
 	printf("\nratios are netmem's figure over the other's, the median over the runs of\n"
 	       "each pair taken in turn (min-max of those in brackets): for ns/obj below\n"
 	       "1.00 means netmem is faster; for Mobj/s above 1.00 means netmem is faster.\n");
@@ -943,6 +1262,7 @@ int cmd_bench_pool(int argc, char **argv)
 	run_same_thread(b, B_SINGLE);
 	run_same_thread(b, B_BULK);
 	run_xthread(b);
+	run_held(b);
 
 	if (b->json)
 		print_json(b);

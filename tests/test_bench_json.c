@@ -82,6 +82,14 @@ static const struct {
 	{ "xthread_bulk32", "netmem", "ops_per_s", false },
 	{ "xthread_bulk32", "malloc", "ops_per_s", false },
 	{ "xthread_bulk32", "dpdk", "ops_per_s", true },
+	{ "held_1K", "netmem", "ns_per_op", false },
+	{ "held_1K", "floor", "ns_per_op", false },
+	{ "held_1K", "dpdk", "ns_per_op", true },
+	{ "held_1M", "netmem", "ns_per_op", false },
+	{ "held_1M", "floor", "ns_per_op", false },
+	{ "held_1M", "dpdk", "ns_per_op", true },
+	{ "held_1M_ratio", "netmem/floor", "ratio", false },
+	{ "held_growth", "netmem", "ratio", false },
 };
 #define NR_REQUIRED (sizeof(required) / sizeof(required[0]))
 

@@ -17,7 +17,7 @@
 
 #define BULK NM_BENCH_DPDK_BULK
 
-static struct rte_mempool *mp;
+static struct rte_mempool *mp, *held_mp;
 static unsigned int worker = RTE_MAX_LCORE;
 static char rundir[256];
 
@@ -67,8 +67,35 @@ static int dk_init(const int *cpu, int ncpu, unsigned int objs,
 	return 0;
 }
 
+static int dk_held_init(unsigned int objs, unsigned int obj_size, unsigned int cache,
+			char *why, size_t why_sz)
+{
+	held_mp = rte_mempool_create("nm_bench_held", objs, obj_size, cache, 0,
+				     NULL, NULL, NULL, NULL, (int)rte_socket_id(), 0);
+	if (!held_mp) {
+		snprintf(why, why_sz, "rte_mempool_create: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int dk_held(void **obj, unsigned int k, uint64_t n)
+{
+	for (uint64_t c = 0; c < n; c++) {
+		for (unsigned int i = 0; i < k; i += BULK)
+			if (__builtin_expect(rte_mempool_get_bulk(held_mp, obj + i, BULK) != 0, 0))
+				return -1;
+		for (unsigned int i = 0; i < k; i += BULK)
+			rte_mempool_put_bulk(held_mp, obj + i, BULK);
+	}
+	return 0;
+}
+
 static void dk_fini(void)
 {
+	if (held_mp)
+		rte_mempool_free(held_mp);
+	held_mp = NULL;
 	if (mp)
 		rte_mempool_free(mp);
 	mp = NULL;
@@ -126,7 +153,7 @@ static void dk_wait(void)
 }
 
 __attribute__((visibility("default")))
-const struct nm_bench_dpdk nm_bench_dpdk_v1 = {
+const struct nm_bench_dpdk nm_bench_dpdk_v2 = {
 	.init     = dk_init,
 	.fini     = dk_fini,
 	.single   = dk_single,
@@ -135,4 +162,6 @@ const struct nm_bench_dpdk nm_bench_dpdk_v1 = {
 	.put_bulk = dk_put_bulk,
 	.launch   = dk_launch,
 	.wait     = dk_wait,
+	.held_init = dk_held_init,
+	.held     = dk_held,
 };
