@@ -9,6 +9,7 @@
 #   make tsan       the concurrent tests under TSan (build-tsan/)
 #   make test-gpu   the CUDA tests, on a machine with an NVIDIA GPU
 #   make test-vm    the suite on Debian 12's own kernel (6.1) under QEMU (build-vm/)
+#   make mutate     one-line bugs put into src/ one by one: which does the suite miss?
 #   make fuzz       the libFuzzer harnesses (fuzz/), FUZZ_SECONDS each (build-fuzz/, clang)
 #   make install PREFIX=/usr/local
 PREFIX ?= /usr/local
@@ -76,6 +77,12 @@ install: build
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
+
+# Mutation testing: tests/mutations.txt applied one at a time to a copy of
+# the tree (build-mut/); prints what the suite missed.  MUTATE_FILTER=pool
+.PHONY: mutate
+mutate:
+	@python3 scripts/mutate.py --filter '$(MUTATE_FILTER)'
 
 # Fuzzing: every fuzz/fuzz_*.c built with clang for libFuzzer, ASan and
 # UBSan in build-fuzz/, then each run FUZZ_SECONDS from the seed corpus
