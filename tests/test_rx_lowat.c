@@ -12,6 +12,8 @@
  */
 #include "test_rx_util.h"
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 struct count {
 	uint64_t bytes;
@@ -38,12 +40,14 @@ static int lowat_of(int fd)
 	return v;
 }
 
-/* Queue what the socket takes without the receiver running, then let it
- * run: its first completion fills a whole 64 KiB buffer. */
-static uint64_t stream(struct nm_rx *rx, int fd, struct count *n, uint64_t total)
+/* Queue what the socket takes without the receiver running (the sender's
+ * buffer is large, so that is far more than 64 KiB), then let it run: its
+ * first completion fills a whole 64 KiB buffer, a stream's mark. */
+static uint64_t stream(struct nm_rx *rx, int fd, int rfd, struct count *n, uint64_t total)
 {
 	static uint8_t blk[256 << 10];
 	uint64_t sent = 0;
+	int first = 1;
 
 	memset(blk, 0x5a, sizeof(blk));
 	for (;;) {
@@ -54,7 +58,15 @@ static uint64_t stream(struct nm_rx *rx, int fd, struct count *n, uint64_t total
 		if (sent == total || (w < 0 && errno != EAGAIN))
 			break;
 		if (w < 0) {
-			int r = nm_rx_poll(rx, 1);
+			int r, inq = 0;
+
+			if (first) {
+				REQUIRE(!ioctl(rfd, SIOCINQ, &inq));
+				printf("queued before the first pass: %d bytes\n", inq);
+				REQUIRE(inq >= 64 << 10);
+				first = 0;
+			}
+			r = nm_rx_poll(rx, 1);
 			REQUIRE(r >= 0);
 		}
 	}
@@ -77,10 +89,12 @@ static void run(unsigned int flags)
 		SKIP("no uring engine here: %s", strerror(errno));
 	REQUIRE(rx);
 	t_tcp_pair(sv);
+	int sndbuf = 4 << 20;
+	REQUIRE(!setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)));
 	REQUIRE(!nm_rx_add_fd(rx, sv[0], 0));
 	CHECK_EQ(lowat_of(sv[0]), 1);
 
-	want = stream(rx, sv[1], &n, 8u << 20);
+	want = stream(rx, sv[1], sv[0], &n, 8u << 20);
 	if (flags & NM_RX_F_NO_LOWAT)
 		CHECK_EQ(lowat_of(sv[0]), 1);
 	else
