@@ -150,7 +150,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/shm /dev/hugepages /dev/pts
-mount -t tmpfs tmp /tmp
+# /tmp stays on the rootfs (RAM already): a tmpfs there would hide a
+# build folder under /tmp
 mount -t tmpfs shm /dev/shm
 mount -t hugetlbfs none /dev/hugepages
 echo $hugepages >/proc/sys/vm/nr_hugepages
