@@ -269,4 +269,6 @@ if [ -z "$line" ]; then
 fi
 say "guest on $kpkg ($accel): $line (${secs}s)"
 failed=$(echo "$line" | awk '{ print $3 }')
+passed=$(echo "$line" | awk '{ print $1 }')
+[ "$passed" -gt 0 ] || die "the guest ran no test"
 [ "$failed" -eq 0 ]
