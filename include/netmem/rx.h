@@ -181,7 +181,16 @@ struct nm_rx_opts {
 	 * on that thread, before its first pass: name it, set its priority,
 	 * set up per-thread state.  NULL: none. */
 	void (*on_thread)(struct nm_rx *rx, unsigned int queue, void *user);
+	unsigned int listen_flags;  /* NM_RX_LISTEN_*, for nm_rx_listen() */
 };
+
+/* nm_rx_opts.listen_flags */
+#define NM_RX_LISTEN_REUSEPORT (1u << 0) /* one SO_REUSEPORT listener per
+					   * queue: the kernel spreads the
+					   * connections (a hash of each one's
+					   * addresses and ports), each queue
+					   * accepts and keeps its own */
+#define NM_RX_LISTEN_ALL       0x1u
 
 /**
  * nm_rx_create - make a receiver.
@@ -191,7 +200,8 @@ struct nm_rx_opts {
  * CPU-mapped memory, so such memory is reached only by split's placement;
  * SPLIT without a header pool or with an unreadable header pool,
  * unknown flags, bad ring_entries/nr_queues, REQUIRE with NO of the same
- * feature, a cpus entry below -1 or not below CPU_SETSIZE), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
+ * feature, a cpus entry below -1 or not below CPU_SETSIZE, unknown
+ * listen_flags), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
  * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),
  * ENOMEM, or the kernel's errno from setting up the engine.
  */
@@ -210,8 +220,14 @@ NM_API int nm_rx_destroy(struct nm_rx *rx);
 
 /**
  * nm_rx_listen - listen on @host:@port (IPv4 or IPv6 literal, or NULL for
- * 0.0.0.0; port 0 picks one) and accept connections, spread round-robin
- * over the queues.
+ * 0.0.0.0; port 0 picks one) and accept connections.  By default queue 0
+ * accepts and hands the connections round-robin to the queues.  With
+ * NM_RX_LISTEN_REUSEPORT in opts.listen_flags every queue gets a listener
+ * of its own on the port (SO_REUSEPORT): the kernel spreads the
+ * connections, and each queue accepts and keeps its own, no hand-over
+ * between threads.  Up to 8 calls per receiver.  (With REUSEPORT, when a
+ * later queue's listener fails, those made before it stay, accepting, to
+ * nm_rx_destroy.)
  * Return: the port listened on (> 0), or -EINVAL, -ENOSPC (too many
  * listeners), or the socket call's -errno (-EADDRINUSE, ...).
  */

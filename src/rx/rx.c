@@ -85,10 +85,16 @@ static void close_push(struct nm_rxq *q, struct nm_rx_conn *c)
 void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err)
 {
 	if (c->state != CONN_OPEN) {
-		/* An EOF waiting for placed frames may turn into an error. */
-		if (c->eof_pending && err) {
+		/* A clean end not yet final (an EOF queued, or waiting for
+		 * placed frames) turns into the error; an error while the
+		 * frames before a stream error drain stops the draining. */
+		if (c->state == CONN_CLOSING && !c->closed && err &&
+		    (!c->close_err || c->sp.drain)) {
+			if (c->close_err)
+				c->sp.drain = 0;
+			else
+				c->close_err = err;
 			c->eof_pending = 0;
-			c->close_err = err;
 			close_push(q, c);
 		}
 		return;
@@ -114,7 +120,8 @@ static void conn_finalise(struct nm_rxq *q, struct nm_rx_conn *c)
 	int err = c->close_err;
 
 	if (rx->o.flags & NM_RX_F_SPLIT) {
-		if (!err && (c->sp.head || c->sp.nback)) {
+		if ((!err && (c->sp.head || c->sp.nback)) ||
+		    (err && nm_split_drain(q, c))) {
 			/* Whole frames still being placed: deliver them first;
 			 * nm_split_flush() re-marks the connection. */
 			c->eof_pending = 1;
@@ -125,6 +132,7 @@ static void conn_finalise(struct nm_rxq *q, struct nm_rx_conn *c)
 		nm_split_abort(q, c);
 	}
 	c->eof_pending = 0;
+	c->closed = 1;
 	RXS_ADD(q, conns_closed, 1);
 	RXS_SUB(q, conns_active, 1);
 	if (err)
@@ -163,6 +171,11 @@ static int conn_open(struct nm_rxq *q, int fd)
 	if (!c) {
 		c = nm_calloc(1, sizeof(*c));
 		if (!c) {
+			/* No on_conn/on_close (no connection to name): counted
+			 * as opened and closed with an error (nm_rx_stats). */
+			RXS_ADD(q, conns_opened, 1);
+			RXS_ADD(q, conns_closed, 1);
+			RXS_ADD(q, conns_err, 1);
 			q->free_slots[q->nr_free++] = slot;
 			atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
 			close(fd);
@@ -180,6 +193,7 @@ static int conn_open(struct nm_rxq *q, int fd)
 	c->close_err = 0;
 	c->want_close = 0;
 	c->armed = c->starved = c->cancelled = c->eof_pending = c->on_closing = 0;
+	c->closed = 0;
 	c->next_starved = NULL;
 	memset(&c->sp, 0, sizeof(c->sp));
 	RXS_ADD(q, conns_opened, 1);
@@ -249,10 +263,18 @@ static int conn_reserve(struct nm_rxq *q)
 	return 0;
 }
 
-/* Queue 0's engine accepted fd: place it on a queue, round-robin. */
+/* q's engine accepted fd: with REUSEPORT listeners it stays on q (the
+ * kernel chose the queue); else it goes to a queue round-robin. */
 int nm_rxq_accepted(struct nm_rxq *q, int fd)
 {
 	struct nm_rx *rx = q->rx;
+
+	if (rx->o.listen_flags & NM_RX_LISTEN_REUSEPORT) {
+		if (!conn_reserve(q))
+			return conn_open(q, fd);
+		close(fd);
+		return -ENOSPC;
+	}
 
 	for (unsigned int tries = 0; tries < rx->nq; tries++) {
 		unsigned int k = atomic_fetch_add_explicit(&rx->rr, 1,
@@ -451,13 +473,21 @@ static void queue_fini(struct nm_rx *rx, struct nm_rxq *q, int eng_up)
 
 			if (!c || c->state == CONN_FREE)
 				continue;
-			if (c->state == CONN_OPEN) {
+			if (!c->closed) {
+				/* Open, or closing but not finalised (closed
+				 * between runs): on_close once, here. */
+				int err = c->state == CONN_OPEN || !c->close_err ?
+					  -ECANCELED : c->close_err;
+
+				c->closed = 1;
 				if (rx->o.flags & NM_RX_F_SPLIT)
 					nm_split_abort(q, c);
 				RXS_ADD(q, conns_closed, 1);
 				RXS_SUB(q, conns_active, 1);
+				if (c->state != CONN_OPEN && c->close_err)
+					RXS_ADD(q, conns_err, 1);
 				if (rx->o.on_close)
-					rx->o.on_close(rx, c, -ECANCELED, rx->o.user);
+					rx->o.on_close(rx, c, err, rx->o.user);
 			} else if (rx->o.flags & NM_RX_F_SPLIT) {
 				nm_split_abort(q, c);
 			}
@@ -521,6 +551,8 @@ static int opts_validate(const struct nm_rx_opts *o)
 			return -EINVAL;
 	}
 	if (!(o->flags & NM_RX_F_SPLIT) && (o->frame || o->max_frame))
+		return -EINVAL;
+	if (o->listen_flags & ~NM_RX_LISTEN_ALL)
 		return -EINVAL;
 	for (unsigned int i = 0; o->cpus && i < nq; i++)
 		if (o->cpus[i] < -1 || o->cpus[i] >= CPU_SETSIZE)
@@ -654,51 +686,88 @@ NM_API int nm_rx_destroy(struct nm_rx *rx)
 /* listeners and fds                                                    */
 /* ------------------------------------------------------------------ */
 
-NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
+/* @host:@port into @ss.  Return its length, or -EINVAL. */
+static int listen_addr(const char *host, int port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, one = 1, r;
-
-	if (!rx || port < 0 || port > 65535)
-		return -EINVAL;
-	if (rx->nr_listen == sizeof(rx->listen_fds) / sizeof(rx->listen_fds[0]))
-		return -ENOSPC;
-	memset(&ss, 0, sizeof(ss));
-	if (!host || inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	memset(ss, 0, sizeof(*ss));
+	if (!host || inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 		if (!host)
 			s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		sl = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		return sizeof(*s4);
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*s6);
-	} else {
-		return -EINVAL;
+		return sizeof(*s6);
 	}
-	fd = nm_fd_call(socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+	return -EINVAL;
+}
+
+static int addr_port(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET ? ntohs(((const struct sockaddr_in *)ss)->sin_port)
+					: ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+/* One listening socket on @ss (its port filled in when it was 0), handed
+ * to queue @q's engine.  Return the fd or -errno. */
+static int listen_one(struct nm_rx *rx, struct nm_rxq *q,
+		      struct sockaddr_storage *ss, socklen_t sl, int reuseport)
+{
+	int fd, one = 1, r;
+
+	fd = nm_fd_call(socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) || listen(fd, rx->o.backlog) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
+	    bind(fd, (struct sockaddr *)ss, sl) || listen(fd, rx->o.backlog) ||
+	    getsockname(fd, (struct sockaddr *)ss, &sl)) {
 		r = -errno;
 		close(fd);
 		return r;
 	}
-	r = rx->eng->listen(&rx->q[0], fd);
+	r = rx->eng->listen(q, fd);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	rx->listen_fds[rx->nr_listen++] = fd;
-	queue_wake(&rx->q[0]);	/* an application's loop: a pass to start it */
-	return ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
-				       : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	queue_wake(q);	/* an application's loop: a pass to start it */
+	return fd;
+}
+
+NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	unsigned int n;
+	int sl, fd;
+
+	if (!rx || port < 0 || port > 65535)
+		return -EINVAL;
+	if (rx->nr_listen_calls == 8)
+		return -ENOSPC;
+	sl = listen_addr(host, port, &ss);
+	if (sl < 0)
+		return sl;
+	n = rx->o.listen_flags & NM_RX_LISTEN_REUSEPORT ? rx->nq : 1;
+	for (unsigned int i = 0; i < n; i++) {
+		/* The first one fills in the port (when 0); the others join
+		 * its SO_REUSEPORT group on it. */
+		fd = listen_one(rx, &rx->q[i], &ss, (socklen_t)sl, n > 1);
+		if (fd < 0) {
+			/* Listeners already handed to engines stay (an armed
+			 * accept may name them) until nm_rx_destroy. */
+			rx->nr_listen_calls += i > 0;
+			return fd;
+		}
+		rx->listen_fds[rx->nr_listen++] = fd;
+	}
+	rx->nr_listen_calls++;
+	return addr_port(&ss);
 }
 
 NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue)

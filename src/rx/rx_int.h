@@ -25,8 +25,8 @@ struct nm_rx_engine {
 	int (*init)(struct nm_rxq *q);
 	/* Tear down; connections are already gone. */
 	void (*fini)(struct nm_rxq *q);
-	/* Accept on a listening socket (queue 0 only); call nm_rxq_accepted()
-	 * per new fd. */
+	/* Accept on a listening socket, on this queue; call
+	 * nm_rxq_accepted() per new fd. */
 	int (*listen)(struct nm_rxq *q, int fd);
 	/* Start receiving on c->fd. */
 	int (*conn_add)(struct nm_rxq *q, struct nm_rx_conn *c);
@@ -69,6 +69,9 @@ struct nm_split {
 	unsigned int nback, back_cap;
 	uint32_t back_pos;           /* bytes of back[0] already consumed */
 	int stalled;                 /* on q->stalled */
+	/* A stream error ended the connection: the frames whole before it
+	 * are delivered (once placed) before the close, nothing after. */
+	int drain;
 };
 
 enum { CONN_FREE = 0, CONN_OPEN, CONN_CLOSING };
@@ -88,6 +91,7 @@ struct nm_rx_conn {
 	unsigned int cancelled : 1;
 	unsigned int eof_pending : 1;/* split: EOF seen, frames still placing */
 	unsigned int on_closing : 1; /* on q->closing */
+	unsigned int closed : 1;     /* on_close ran (or is running): once */
 	struct nm_rx_conn *next_starved;
 	struct nm_rx_conn *next_stalled;
 	struct nm_split sp;
@@ -141,8 +145,9 @@ struct nm_rx {
 	struct nm_rx_opts o;
 	unsigned int nq;
 	struct nm_rxq *q;
-	int listen_fds[8];
-	unsigned int nr_listen;
+	int listen_fds[8 * NM_RX_MAX_QUEUES]; /* REUSEPORT: one per queue */
+	unsigned int nr_listen;      /* fds in listen_fds */
+	unsigned int nr_listen_calls;
 	_Atomic unsigned int rr;     /* round-robin for accepted fds */
 	_Atomic uint64_t next_id;
 	_Atomic int stop;
@@ -192,6 +197,9 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw);
 int nm_split_end(struct nm_rxq *q, struct nm_rx_conn *c);   /* EOF: 0/-EPIPE */
 void nm_split_abort(struct nm_rxq *q, struct nm_rx_conn *c);
+/* An error ends c: 1 when frames whole before a stream error still place
+ * (the close waits for nm_split_flush), else 0. */
+int nm_split_drain(struct nm_rxq *q, struct nm_rx_conn *c);
 void nm_split_fini(struct nm_rxq *q);
 void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c);
 int nm_split_retry(struct nm_rxq *q);
