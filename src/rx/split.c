@@ -119,7 +119,7 @@ void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c)
 	/* Once the connection ended with an error (a frame lost, on_data
 	 * said stop), nothing after it may be delivered: abort drops it. */
 	while (sp->head && sp->head->complete && !sp->head->pending &&
-	       (c->state == CONN_OPEN || !c->close_err)) {
+	       (c->state == CONN_OPEN || !c->close_err || sp->drain)) {
 		struct nm_split_frame *f = sp->head;
 
 		sp->head = f->next;
@@ -128,11 +128,9 @@ void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c)
 		if (f->err) {
 			int err = f->err;
 			frame_drop(q, f);
-			c->eof_pending = 0;
-			if (c->state == CONN_OPEN)
-				nm_rxq_conn_end(q, c, err);
-			else
-				c->close_err = err;
+			/* Ends an open connection; a clean end waiting for
+			 * these frames, or a drain, turns into this error. */
+			nm_rxq_conn_end(q, c, err);
 			return;
 		}
 		nm_rxq_emit(q, c, f->bufs, f->nr, &f->hdr,
@@ -140,10 +138,14 @@ void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c)
 		frame_recycle(q, f);
 	}
 	if (!sp->head && !sp->nback && c->eof_pending && c->state == CONN_CLOSING) {
-		/* The EOF waited for these frames: finish closing now. */
+		/* The EOF (or a stream error) waited for these frames:
+		 * finish closing now, with the error it had. */
+		int err = c->close_err;
+
 		c->eof_pending = 0;
+		sp->drain = 0;
 		c->state = CONN_OPEN;
-		nm_rxq_conn_end(q, c, 0);
+		nm_rxq_conn_end(q, c, err);
 	}
 }
 
@@ -451,6 +453,8 @@ int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
 		}
 	}
 	nm_buf_put(raw);
+	if (r < 0)
+		sp->drain = 1;	/* a stream error: frames before it go out */
 	return r;
 }
 
@@ -477,8 +481,10 @@ int nm_split_retry(struct nm_rxq *q)
 			continue;
 		}
 		n++;
-		if (r < 0)
+		if (r < 0) {
+			c->sp.drain = 1;	/* frames before it go out */
 			nm_rxq_conn_end(q, c, r);
+		}
 		else if (c->state == CONN_CLOSING && c->eof_pending)
 			nm_split_flush(q, c);
 	}
@@ -490,6 +496,24 @@ int nm_split_end(struct nm_rxq *q, struct nm_rx_conn *c)
 	if (c->sp.in_payload || c->sp.acc_n || c->sp.nback)
 		return -EPIPE;	/* the peer stopped inside a frame */
 	return 0;
+}
+
+int nm_split_drain(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct nm_split *sp = &c->sp;
+	struct nm_split_frame *h = sp->head, *t = sp->tail;
+
+	if (!sp->drain || !h) {
+		sp->drain = 0;
+		return 0;
+	}
+	/* Keep the whole frames (head..tail) for nm_split_flush; drop the
+	 * frame in progress and the backlog, which lie after the error. */
+	sp->head = sp->tail = NULL;
+	nm_split_abort(q, c);
+	sp->head = h;
+	sp->tail = t;
+	return 1;
 }
 
 void nm_split_abort(struct nm_rxq *q, struct nm_rx_conn *c)
