@@ -122,7 +122,14 @@ typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
  * a frame), -ECONNRESET or another socket error, -ENOMEM (no memory to
  * deliver a message with its tokens: its buffers went back unseen), or
  * what on_conn/on_data/the framing callback returned or
- * nm_rx_conn_close() was given.  The fd is closed after this returns. */
+ * nm_rx_conn_close() was given; -ECANCELED when nm_rx_destroy() ended it
+ * (or the error nm_rx_conn_close() gave one closed between runs).  Once
+ * per connection on_conn saw.  Split: an error in the stream (too long, a
+ * framing error, a failed place) comes after the frames whole before it
+ * were delivered (placed ones once their places land, as with readable
+ * memory), nothing after it; an error after an orderly end was seen and
+ * before this ran (on_data's, a place's) is the one reported, and stops
+ * delivery.  The fd is closed after this returns. */
 typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
 			       void *user);
 
@@ -370,7 +377,8 @@ struct nm_rx_stats {
 	uint64_t hdr_bytes;      /* split: header bytes delivered */
 	uint64_t conns_opened;   /* accepted or added */
 	uint64_t conns_closed;   /* ended, for any reason */
-	uint64_t conns_err;      /* of which with an error */
+	uint64_t conns_err;      /* of which with an error (also one with no
+				  * memory to open: no on_conn/on_close) */
 	uint64_t conns_active;   /* open now */
 	uint64_t recv_calls;     /* socket: recv() calls; uring: CQEs with data */
 	uint64_t enobufs;        /* no buffer to receive into: ring or pool dry */
