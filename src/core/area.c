@@ -175,49 +175,6 @@ struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned)
 	return a;
 }
 
-int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz)
-{
-	const unsigned char *b = opts;
-
-	if (user_sz < sizeof(size_t))
-		return -EINVAL;
-	for (size_t i = known_sz; i < user_sz; i++)
-		if (b[i])
-			return -E2BIG;
-	return 0;
-}
-
-int nm_opts_copy(void *dst, size_t known_sz, const void *src)
-{
-	size_t usz;
-	int err;
-
-	memset(dst, 0, known_sz);
-	if (src) {
-		memcpy(&usz, src, sizeof(usz));
-		err = nm_opts_check(src, usz, known_sz);
-		if (err)
-			return err;
-		memcpy(dst, src, usz < known_sz ? usz : known_sz);
-	}
-	memcpy(dst, &known_sz, sizeof(known_sz));	/* dst->sz */
-	return 0;
-}
-
-/* Hand a filled output struct (@src, the library's @src_sz bytes) to the
- * caller's @dst of @dst_sz bytes: as much as both know, zeros where the
- * caller's is longer.  -EINVAL when @dst_sz is below @min_sz, the size of
- * the struct's first version (a pointer's size passed by mistake). */
-int nm_out_copy(void *dst, size_t dst_sz, const void *src, size_t src_sz, size_t min_sz)
-{
-	if (dst_sz < min_sz)
-		return -EINVAL;
-	memcpy(dst, src, dst_sz < src_sz ? dst_sz : src_sz);
-	if (dst_sz > src_sz)
-		memset((char *)dst + src_sz, 0, dst_sz - src_sz);
-	return 0;
-}
-
 static void area_free(struct nm_area *a)
 {
 	registry_del(a);
@@ -493,4 +450,20 @@ NM_API int nm_area_info(const struct nm_area *a, struct nm_area_info *uinfo, siz
 	info->nr_outstanding = atomic_load(&a->outstanding);
 	snprintf(info->detail, sizeof(info->detail), "%s", a->mem.detail);
 	return nm_out_copy(uinfo, size, info, sizeof(*info), NM_AREA_INFO_SZ0);
+}
+
+NM_API int nm_area_poll(struct nm_area *a)
+{
+	int r = 0;
+
+	if (!a)
+		return -EINVAL;
+	if (!a->ops->poll)
+		return 0;
+	/* Keep area_fini out while the provider polls: its completions may
+	 * put the area's last chunk back. */
+	if (nm_area_poll_enter(a))
+		r = a->ops->poll(&a->mem);
+	nm_area_poll_exit(a);
+	return r;
 }

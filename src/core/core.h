@@ -158,8 +158,10 @@ void nm_area_poll_exit(struct nm_area *a);
 struct nm_genpool *nm_genpool_create(uint32_t nr);
 void nm_genpool_destroy(struct nm_genpool *gp);
 
-/* provider.c */
-void nm_providers_builtin(void);
+/* providers/builtin.c: the built-in providers, which provider.c registers
+ * on first use. */
+extern const struct nm_provider_ops *const nm_builtin_providers[];
+extern const unsigned int nm_nr_builtin_providers;
 
 /* Whether the area's chunks may still be handed out. */
 static inline int nm_area_live(const struct nm_area *a)
@@ -175,6 +177,7 @@ static inline void *nm_iov_cpu(const struct nm_iov *iov)
 	return (char *)a->mem.cpu_base + ((size_t)iov->index << a->shift);
 }
 
+/* lib.c: options and output structs (the ABI rules). */
 /* Check opts struct: known size, zero tail.  Return 0 or -errno. */
 int nm_opts_check(const void *opts, size_t user_sz, size_t known_sz);
 /* Check @src (an opts struct whose first member is its size_t sz, or

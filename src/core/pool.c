@@ -33,11 +33,6 @@ const void *nm_self(void)
 	return &tls_self;
 }
 
-NM_API const char *nm_version(void)
-{
-	return "0.1.0";
-}
-
 static void pool_free(struct nm_pool *p)
 {
 	struct nm_area *a = p->area;
@@ -1140,22 +1135,6 @@ NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
 	return 0;
 }
 
-NM_API int nm_area_poll(struct nm_area *a)
-{
-	int r = 0;
-
-	if (!a)
-		return -EINVAL;
-	if (!a->ops->poll)
-		return 0;
-	/* Keep area_fini out while the provider polls: its completions may
-	 * put the area's last chunk back. */
-	if (nm_area_poll_enter(a))
-		r = a->ops->poll(&a->mem);
-	nm_area_poll_exit(a);
-	return r;
-}
-
 NM_API int nm_pool_destroy(struct nm_pool *p)
 {
 	long left;
@@ -1266,34 +1245,4 @@ NM_API struct nm_area *nm_pool_area(const struct nm_pool *p)
 NM_API uint32_t nm_pool_chunk_size(const struct nm_pool *p)
 {
 	return p ? p->chunk_size : 0;
-}
-
-/* One text per errno, true for every call that returns it (the header's
- * doc comments list them): where netmem gives an errno several meanings,
- * the text names them all; where it means what strerror() says, the
- * C library's text is used. */
-NM_API const char *nm_strerror(int err)
-{
-	if (err < 0 && err != INT_MIN)	/* -INT_MIN overflows */
-		err = -err;
-	switch (err) {
-	case 0: return "success";
-	case EALREADY: return "already done: a double put (the buffer holds no reference), "
-			      "or already revoked, destroyed, closed or pinned";
-	case EXDEV: return "the buffer belongs to another pool";
-	case EFAULT: return "not a buffer of any area, or memory without a CPU address";
-	case ERANGE: return "out of range: a window outside its chunk, more bytes than the "
-			    "buffer holds, or a size beyond the file";
-	case ENODEV: return "no device: the area was revoked or its memory is gone, or no "
-			    "such device";
-	case ENOMEM: return "out of buffers or memory";
-	case E2BIG: return "unknown non-zero bytes at the end of an options struct";
-	case EINVAL: return "invalid argument";
-	case ENOENT: return "not found: no such provider, engine, registration, pin or path";
-	case EOPNOTSUPP: return "not supported here (by this kernel, driver, device or memory)";
-	case ENOSPC: return "limit reached: a table is full, or too many areas, providers, "
-			    "pins, registrations or connections";
-	case EEXIST: return "already exists: the name is registered, or the path is taken";
-	default: return strerror(err);
-	}
 }

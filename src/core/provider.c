@@ -3,7 +3,7 @@
  * provider.c - the provider registry.  Tables are checked once, here, so
  * the slow paths that call them need not check slots again (DPDK's
  * rte_mempool_register_ops does the same).  Built-in providers are
- * registered on first use.
+ * registered on first use, from builtin.c's table.
  */
 #include "core.h"
 #include <errno.h>
@@ -62,14 +62,8 @@ static int do_register(const struct nm_provider_ops *ops)
 
 static void register_builtins(void)
 {
-	nm_providers_builtin();
-}
-
-/* For builtin.c: register without recursing into pthread_once. */
-int nm_provider_register_builtin(const struct nm_provider_ops *ops);
-int nm_provider_register_builtin(const struct nm_provider_ops *ops)
-{
-	return do_register(ops);
+	for (unsigned int i = 0; i < nm_nr_builtin_providers; i++)
+		do_register(nm_builtin_providers[i]);
 }
 
 NM_API int nm_provider_register(const struct nm_provider_ops *ops)

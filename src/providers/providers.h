@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* providers.h - the built-in providers' tables, for builtin.c. */
+/* providers.h - the built-in providers' ops tables, for builtin.c. */
 #ifndef NM_PROVIDERS_H
 #define NM_PROVIDERS_H
 #include "../core/core.h"
@@ -14,6 +14,4 @@ extern const struct nm_provider_ops nm_hugepage_ops;
 extern const struct nm_provider_ops nm_memfd_ops;
 extern const struct nm_provider_ops nm_dmabuf_ops;
 extern const struct nm_provider_ops nm_cuda_ops;
-
-int nm_provider_register_builtin(const struct nm_provider_ops *ops);
 #endif
