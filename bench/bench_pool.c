@@ -326,6 +326,11 @@ struct xt {
 	const struct nm_bench_dpdk *dk;
 	int cpu;                  /* for a pthread consumer */
 	_Atomic int ready, stop;
+	_Atomic int done;         /* B's last act: its release orders all its
+				   * accesses to this struct (on A's stack)
+				   * before A's acquire, which EAL's wait
+				   * does not show TSan (DPDK is not
+				   * instrumented) */
 	int err;
 };
 
@@ -381,6 +386,7 @@ static int xt_consumer(void *arg)
 				free(o[i]);
 		}
 	}
+	atomic_store_explicit(&x->done, 1, memory_order_release);
 	return 0;
 }
 
@@ -505,6 +511,8 @@ static double xthread_run(struct bench *b, enum impl impl, double secs)
 		b->dk->wait();
 	else
 		pthread_join(th, NULL);
+	while (!atomic_load_explicit(&x.done, memory_order_acquire))
+		sched_yield();	/* set before B returned: at once */
 	free(q);
 	return x.err ? -1 : rate;
 }
