@@ -380,10 +380,10 @@ struct nm_pool_stats {
 	uint64_t alloc_area;      /* chunks taken from the area allocator */
 	uint64_t alloc_frag;      /* fragments carved */
 	/* recycling */
-	uint64_t recycle_cached;  /* puts straight into the alloc cache (less
-				   * those a full cache spilled to the ring:
-				   * it drops by 64 at each spill) */
-	uint64_t recycle_ring;    /* puts into the return ring (spills too) */
+	uint64_t recycle_cached;  /* puts into the alloc cache (some later
+				   * moved to the ring by a full cache's
+				   * spill: still counted here, once) */
+	uint64_t recycle_ring;    /* puts straight into the return ring */
 	uint64_t recycle_ring_full; /* ring full: chunk released to the area */
 	uint64_t recycle_released;  /* chunks given back to the area in all */
 	/* errors by kind */

@@ -97,7 +97,8 @@ struct nm_put_slot {
 /* Counters bumped only by the owner thread: relaxed loads/stores, no RMW. */
 struct nm_owner_stats {
 	_Atomic uint64_t alloc_fast, alloc_slow, alloc_empty, alloc_refill,
-		alloc_area, alloc_frag, recycle_cached, recycle_ring;
+		alloc_area, alloc_frag, recycle_cached, recycle_ring,
+		cache_spilled;	/* internal: cached puts the full cache moved to the ring */
 };
 /* Counters any thread may bump, on error or slow paths only. */
 struct nm_shared_stats {

@@ -174,13 +174,13 @@ static void pool_drain_slots(struct nm_pool *p)
 
 /* Chunks to the return ring now; what does not fit (ring full, or closed
  * by destroy) goes back to the area.  p may be freed when this returns. */
-static void pool_put_ring(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
+static unsigned int pool_put_ring(struct nm_pool *p, struct nm_iov *const *v, unsigned int n)
 {
 	int r;
 
 	if (nm_unlikely(!nm_area_live(p->area))) {
 		pool_release(p, v, n);
-		return;
+		return 0;
 	}
 	r = nm_ring_enqueue(&p->ring, v, n);
 	if (r < 0)
@@ -190,6 +190,7 @@ static void pool_put_ring(struct nm_pool *p, struct nm_iov *const *v, unsigned i
 			NM_STAT_ADD_SHARED(p, recycle_ring_full, n - (unsigned int)r);
 		pool_release(p, v + r, n - (unsigned int)r);
 	}
+	return (unsigned int)r;
 }
 
 /* Another thread's chunks (n <= NM_CACHE_REFILL): parked in its put slot,
@@ -256,19 +257,23 @@ static void pool_flush(struct nm_pool *p)
  * bulk enqueue (one CAS on the ring's head, one store of its tail, a
  * pointer copy per chunk), the newer half moves down, as DPDK flushes its
  * lcore cache.  What the ring cannot take goes back to the area.  The
- * spilled chunks' puts, counted recycle_cached when they were cached,
- * now count in recycle_ring (the ring's count, then the refill that takes
- * them).  The caller holds a chunk of the pool that it is about to cache
- * (its reference keeps p alive through a release). */
+ * spilled chunks' puts stay counted in recycle_cached (counters only
+ * grow: a scraper reads them as rates); cache_spilled says how many of
+ * them the ring took, and nm_pool_get_stats leaves those out of
+ * recycle_ring, which they would otherwise count a second time.  The
+ * caller holds a chunk of the pool that it is about to cache (its
+ * reference keeps p alive through a release). */
 static __attribute__((noinline)) void cache_spill(struct nm_pool *p)
 {
 	uint32_t cc = p->cache_count;
 
+	unsigned int took;
+
 	p->cache_count = cc - NM_CACHE_SPILL;
-	pool_put_ring(p, p->cache, NM_CACHE_SPILL);
+	took = pool_put_ring(p, p->cache, NM_CACHE_SPILL);
 	memmove(p->cache, p->cache + NM_CACHE_SPILL,
 		(cc - NM_CACHE_SPILL) * sizeof(*p->cache));
-	NM_STAT_ADD_OWNER(p, recycle_cached, -(uint64_t)NM_CACHE_SPILL);
+	NM_STAT_ADD_OWNER(p, cache_spilled, took);
 }
 
 /* Put a chunk whose last reference was dropped back into circulation. */
@@ -1220,6 +1225,9 @@ NM_API int nm_pool_get_stats(const struct nm_pool *p, struct nm_pool_stats *ust,
 	for (unsigned int i = 0; i < NM_PUT_SLOTS; i++)
 		st->recycle_ring += atomic_load_explicit(&p->slots[i].count,
 							 memory_order_relaxed);
+	/* spilled from the cache: already counted in recycle_cached */
+	st->recycle_ring -= st->recycle_ring < O(cache_spilled) ? st->recycle_ring
+								: O(cache_spilled);
 	st->recycle_ring_full = S(recycle_ring_full);
 	st->recycle_released = S(released);
 	st->err_double_put = S(err_double_put);
