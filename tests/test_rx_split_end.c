@@ -14,7 +14,8 @@
  *    closes with the place's error (fuzz: split-hang-place-error);
  *  - a frame too big after a whole frame still placing: the whole frame
  *    is delivered, then on_close(-EMSGSIZE), the same as readable memory
- *    (fuzz: split-drop-placing);
+ *    (fuzz: split-drop-placing); on_data failing for one of those frames
+ *    is the error then, and nothing after that frame arrives;
  *  - nm_rx_conn_close() between runs, then nm_rx_destroy: on_close once.
  */
 #include "test_rx_util.h"
@@ -296,6 +297,31 @@ static void drop_placing(int readable)
 	CHECK_EQ(closes, 1);
 }
 
+/* Two whole frames still placing, then a frame too big; on_data fails
+ * for the first: that is the error, the second is not delivered (readable
+ * memory: on_data's error comes before the parser reaches the bad one). */
+static void drop_placing_data_err(int readable)
+{
+	struct recv r;
+	uint8_t s[512];
+	uint32_t n;
+
+	up(&r, readable);
+	fail_at = 0;
+	n = frame(s, 100);
+	n += frame(s + n, 100);
+	s[n] = 0; s[n + 1] = 0; s[n + 2] = 0x10; s[n + 3] = 0;	/* 4096 > 2000 */
+	feed(&r, s, n + 4);
+	CHECK(nm_rx_poll(r.rx, 0) >= 0);	/* places held */
+	held_places = 0;
+	run_until_closed(&r);
+	CHECK_EQ(closes, 1);
+	CHECK_EQ(close_err, -ECONNABORTED);
+	CHECK_EQ(got, 1);
+	down(&r);
+	CHECK_EQ(closes, 1);
+}
+
 /* Closed between runs, then destroyed: on_close once; and closed and
  * run (on_close there), then destroyed: not again. */
 static void close_then_destroy(int run)
@@ -320,6 +346,8 @@ int main(void)
 	place_error_after_eof();
 	drop_placing(1);
 	drop_placing(0);
+	drop_placing_data_err(1);
+	drop_placing_data_err(0);
 	close_then_destroy(0);
 	close_then_destroy(1);
 	return t_done();

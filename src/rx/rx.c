@@ -86,14 +86,14 @@ void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err)
 {
 	if (c->state != CONN_OPEN) {
 		/* A clean end not yet final (an EOF queued, or waiting for
-		 * placed frames) turns into the error; an error while the
-		 * frames before a stream error drain stops the draining. */
+		 * placed frames) turns into the error; an error for a frame
+		 * before a stream error (on_data's, a place's), met while
+		 * those frames drain, replaces it and stops the draining. */
 		if (c->state == CONN_CLOSING && !c->closed && err &&
 		    (!c->close_err || c->sp.drain)) {
 			if (c->close_err)
 				c->sp.drain = 0;
-			else
-				c->close_err = err;
+			c->close_err = err;
 			c->eof_pending = 0;
 			close_push(q, c);
 		}

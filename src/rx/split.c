@@ -453,7 +453,7 @@ int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw)
 		}
 	}
 	nm_buf_put(raw);
-	if (r < 0)
+	if (r < 0 && !c->close_err)
 		sp->drain = 1;	/* a stream error: frames before it go out */
 	return r;
 }
@@ -482,7 +482,7 @@ int nm_split_retry(struct nm_rxq *q)
 		}
 		n++;
 		if (r < 0) {
-			c->sp.drain = 1;	/* frames before it go out */
+			c->sp.drain = !c->close_err;	/* frames before it go out */
 			nm_rxq_conn_end(q, c, r);
 		}
 		else if (c->state == CONN_CLOSING && c->eof_pending)
