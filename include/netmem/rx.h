@@ -127,7 +127,8 @@ typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
  * per connection on_conn saw.  Split: an error in the stream (too long, a
  * framing error, a failed place) comes after the frames whole before it
  * were delivered (placed ones once their places land, as with readable
- * memory), nothing after it; an error after an orderly end was seen and
+ * memory), nothing after it (on_data failing for one of those is the
+ * error then); an error after an orderly end was seen and
  * before this ran (on_data's, a place's) is the one reported, and stops
  * delivery.  The fd is closed after this returns. */
 typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
