@@ -142,10 +142,11 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
 #define NM_RX_F_REQUIRE_INC  (1u << 4) /* uring: fail (EOPNOTSUPP) without INC */
 #define NM_RX_F_REQUIRE_BUNDLE (1u << 5) /* uring: fail without bundles */
 /* uring: no batching by the socket.  By default a connection that streams
- * (a completion of 32 KiB or more) gets SO_RCVLOWAT 256 KiB: its socket
- * wakes the queue once that much waits, which keeps TCP's ACKs on the
- * sender's side (docs/benchmarks.md); after 1 ms without a completion it
- * wakes on any byte again, so a burst's last bytes wait up to ~1 ms. */
+ * (a completion of 32 KiB or more) gets an SO_RCVLOWAT mark: 16 MiB shared
+ * among the queue's streaming connections, from 64 KiB to 1 MiB each.  Its
+ * socket wakes the queue once that much waits, which keeps TCP's ACKs on
+ * the sender's side (docs/benchmarks.md); after 1 ms without a completion
+ * it wakes on any byte again, so a burst's last bytes wait up to ~1 ms. */
 #define NM_RX_F_NO_LOWAT     (1u << 6)
 #define NM_RX_F_ALL          0x7fu
 

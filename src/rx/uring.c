@@ -101,11 +101,16 @@ struct ur_getevents_arg {
 #define WAIT_NR 32
 #define MIN_WAIT_US 20
 /* Batching by the socket: a completion of LOWAT_TRIGGER bytes or more
- * marks a streaming connection, whose socket then wakes us only once
- * LOWAT_BYTES wait (or the stream ends); one idle for LOWAT_IDLE_NS goes
- * back to waking on any byte. */
+ * marks a streaming connection, whose socket then wakes us only once its
+ * mark waits (or the stream ends); one idle for LOWAT_IDLE_NS goes back
+ * to waking on any byte.  The mark is LOWAT_BUDGET shared among the
+ * queue's streaming connections, within [LOWAT_MIN, LOWAT_MAX]: what may
+ * wait unread in the queue's sockets stays bounded however many stream
+ * (the kernel also grows a socket's buffer to twice its mark). */
 #define LOWAT_TRIGGER (32u << 10)
-#define LOWAT_BYTES   (256u << 10)
+#define LOWAT_MIN     (64u << 10)
+#define LOWAT_MAX     (1u << 20)
+#define LOWAT_BUDGET  (16u << 20)
 #define LOWAT_IDLE_NS 1000000ull
 
 struct ur_eng {
@@ -248,7 +253,7 @@ static uint64_t ur_now_ns(void)
  * then TCP sends no ACK on arrival but leaves it to the reader's recv():
  * on loopback the sender's next segments are then pushed out from the
  * receiver's CPU, which does both sides' TCP work at half the rate.  With
- * SO_RCVLOWAT the socket itself holds the wakeup until LOWAT_BYTES wait,
+ * SO_RCVLOWAT the socket itself holds the wakeup until its mark waits,
  * and TCP acknowledges at once while fewer than that are unread (the
  * exception tcp_recvmsg's "ACK otherwise" makes for SO_RCVLOWAT), so the
  * sender's side keeps its own work and every wakeup reads a large batch.
@@ -267,8 +272,9 @@ static void lw_drop(struct ur_eng *e, uint32_t s)
 
 static void ur_lowat_set(struct ur_eng *e, struct nm_rx_conn *c, int on)
 {
-	int v = on ? (int)LOWAT_BYTES : 1;
-	uint32_t s = c->slot;
+	uint32_t s = c->slot, share = LOWAT_BUDGET / (e->nlw + 1);
+	int v = !on ? 1 : share > LOWAT_MAX ? (int)LOWAT_MAX :
+		share < LOWAT_MIN ? (int)LOWAT_MIN : (int)share;
 
 	if (c->fd >= 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) && on)
 		return;	/* refused: this connection stays as it is */
