@@ -7,7 +7,8 @@
  *  - nm_rx_create() refuses a payload pool over such memory (a memfd area
  *    with NM_AREA_F_NO_CPU_MAP) without NM_RX_F_SPLIT: EINVAL, with one
  *    queue or several, with either engine; with SPLIT it is accepted
- *    (payloads are placed).
+ *    (payloads are placed).  Split's header pool must be readable (the
+ *    headers are parsed by the CPU): an unreadable one is refused, EINVAL.
  *  - White box: the check where buffers are posted holds even if create's
  *    check were bypassed.  A receiver is made over a readable pool, then
  *    its queue is pointed at the unreadable one (as a missed create check
@@ -180,8 +181,33 @@ out:
 	CHECK_EQ(t_pool_done(good), 0);
 }
 
+/* SPLIT with the headers in unreadable memory: refused; readable: made. */
+static void split_hdr_refused(const char *engine)
+{
+	struct nm_area *ua;
+	struct nm_pool *u = unreadable_pool(&ua), *good = t_pool(16, 4), *hdr = t_pool(16, 0);
+	NM_OPTS(nm_rx_opts, o, .engine = engine, .pool = good, .hdr_pool = u,
+		.on_data = on_data, .flags = NM_RX_F_SPLIT);
+	struct nm_rx *rx;
+
+	errno = 0;
+	CHECK(nm_rx_create(&o) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	o.hdr_pool = hdr;
+	rx = nm_rx_create(&o);
+	CHECK(rx != NULL);
+	if (rx)
+		CHECK_EQ(nm_rx_destroy(rx), 0);
+	CHECK_EQ(nm_pool_destroy(u), 0);
+	nm_area_destroy(ua);
+	CHECK_EQ(t_pool_done(good), 0);
+	CHECK_EQ(t_pool_done(hdr), 0);
+}
+
 int main(void)
 {
+	split_hdr_refused("uring");
+	split_hdr_refused("socket");
 	create_refused("uring");
 	create_refused("socket");
 	post_refused("uring");
