@@ -80,47 +80,66 @@ static unsigned int below(unsigned int n)
 /* Another thread that puts what it is told to, one call at a time.     */
 /* ------------------------------------------------------------------ */
 
+/* The hand-over sleeps on a condition variable, not a sched_yield() spin:
+ * with other programs runnable on both CPUs each yield gave them a whole
+ * slice, and a million operations took longer than the runner's 300 s. */
 static struct {
-	_Atomic int state;	/* 0 idle, 1 request, 2 done, 3 quit */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int state;		/* 0 idle, 1 request, 2 done, 3 quit */
 	struct nm_pool *pool;
 	const struct nm_buf *bufs;
 	unsigned int n;
 	int bulk;
 	int ret;
-} mbox;
+} mbox = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static void mbox_set(int state)
+{
+	pthread_mutex_lock(&mbox.lock);
+	mbox.state = state;
+	pthread_cond_broadcast(&mbox.cv);
+	pthread_mutex_unlock(&mbox.lock);
+}
 
 static void *putter(void *arg)
 {
 	(void)arg;
+	pthread_mutex_lock(&mbox.lock);
 	for (;;) {
-		int s = atomic_load_explicit(&mbox.state, memory_order_acquire);
-
-		if (s == 3)
-			return NULL;
-		if (s != 1) {
-			sched_yield();
-			continue;
-		}
+		while (mbox.state != 1 && mbox.state != 3)
+			pthread_cond_wait(&mbox.cv, &mbox.lock);
+		if (mbox.state == 3)
+			break;
 		if (mbox.bulk)
 			mbox.ret = nm_pool_put_bulk(mbox.pool, mbox.bufs, mbox.n);
 		else
 			mbox.ret = nm_pool_put(mbox.pool, mbox.bufs);
-		atomic_store_explicit(&mbox.state, 2, memory_order_release);
+		mbox.state = 2;
+		pthread_cond_broadcast(&mbox.cv);
 	}
+	pthread_mutex_unlock(&mbox.lock);
+	return NULL;
 }
 
 static int remote_put(struct nm_pool *p, const struct nm_buf *b, unsigned int n, int bulk)
 {
+	int ret;
+
 	n_remote++;
+	pthread_mutex_lock(&mbox.lock);
 	mbox.pool = p;
 	mbox.bufs = b;
 	mbox.n = n;
 	mbox.bulk = bulk;
-	atomic_store_explicit(&mbox.state, 1, memory_order_release);
-	while (atomic_load_explicit(&mbox.state, memory_order_acquire) != 2)
-		sched_yield();
-	atomic_store_explicit(&mbox.state, 0, memory_order_relaxed);
-	return mbox.ret;
+	mbox.state = 1;
+	pthread_cond_broadcast(&mbox.cv);
+	while (mbox.state != 2)
+		pthread_cond_wait(&mbox.cv, &mbox.lock);
+	mbox.state = 0;
+	ret = mbox.ret;
+	pthread_mutex_unlock(&mbox.lock);
+	return ret;
 }
 
 /* A page nobody may touch: "not a buffer" points here, so a check that
@@ -828,7 +847,7 @@ int main(void)
 		default: end_by_revoke(a, 1); break;
 		}
 	}
-	atomic_store_explicit(&mbox.state, 3, memory_order_release);
+	mbox_set(3);
 	pthread_join(th, NULL);
 	printf("%ld out-of-memory returns (%ld at pool 1's cap), %ld double puts "
 	       "(%ld on a chunk being carved), %ld bad buffers in bulks, "
