@@ -63,6 +63,7 @@
 #define NETMEM_RX_H
 
 #include <netmem/netmem.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,10 +89,28 @@ struct nm_rx_msg {
 	const struct nm_buf *hdr;   /* the frame header, in hdr_pool; else NULL */
 	uint32_t hdr_token;         /* its token, with NM_RX_F_TOKENS */
 	uint32_t hdr_len;           /* header bytes (== hdr->len) */
+	/* Added in 0.3.  Packet engines ("xdp", "udp"): one packet (or one
+	 * GRO batch of datagrams) per message, NM_RX_MSG_PKT set, its
+	 * metadata here; NULL for streams. */
+	const struct nm_rx_pkt *pkt;
+};
+
+/* What a packet engine knows of one delivered packet. */
+struct nm_rx_pkt {
+	uint64_t ts_ns;             /* udp: kernel receive time, CLOCK_REALTIME
+				     * ns (SO_TIMESTAMPNS); 0: not known */
+	uint32_t seg_size;          /* udp GRO: the buffer holds datagrams of
+				     * this size back to back (the last may be
+				     * shorter); 0: one datagram */
+	uint32_t queue_id;          /* xdp: the NIC queue it came in on */
+	uint32_t src_len;           /* udp: bytes of @src used; 0: none */
+	uint32_t reserved;
+	struct sockaddr_storage src; /* udp: the sender's address */
 };
 
 #define NM_RX_MSG_FRAME    (1u << 0) /* a complete frame (split mode) */
 #define NM_RX_MSG_UNREADABLE (1u << 1) /* payload memory has no CPU mapping */
+#define NM_RX_MSG_PKT      (1u << 2) /* a packet engine's message: see pkt */
 
 /*
  * A framing callback for header/data split: look at the first @avail bytes
@@ -191,7 +210,19 @@ struct nm_rx_opts {
 	 * set up per-thread state.  NULL: none. */
 	void (*on_thread)(struct nm_rx *rx, unsigned int queue, void *user);
 	unsigned int listen_flags;  /* NM_RX_LISTEN_*, for nm_rx_listen() */
+	/* Added in 0.3: packet engines. */
+	const char *ifname;         /* xdp: the interface to receive on */
+	unsigned int queue_id;      /* xdp: receiver queue i binds the NIC's
+				     * queue queue_id + i */
+	unsigned int xdp_flags;     /* NM_RX_XDP_* */
 };
+
+/* nm_rx_opts.xdp_flags ("xdp" engine).  Neither COPY nor ZEROCOPY: zero-copy
+ * where the driver allows it, else copy. */
+#define NM_RX_XDP_COPY      (1u << 0) /* copy mode only */
+#define NM_RX_XDP_ZEROCOPY  (1u << 1) /* zero-copy only: EOPNOTSUPP if refused */
+#define NM_RX_XDP_SKB       (1u << 2) /* generic (skb) XDP, not the driver's */
+#define NM_RX_XDP_ALL       0x7u
 
 /* nm_rx_opts.listen_flags */
 #define NM_RX_LISTEN_REUSEPORT (1u << 0) /* one SO_REUSEPORT listener per
@@ -398,6 +429,13 @@ struct nm_rx_stats {
 	uint64_t unreadable;     /* buffers not handed to the kernel: no CPU
 				  * address (the queue failed, -EFAULT, or
 				  * their area was revoked) */
+	/* Added in 0.3: packet engines. */
+	uint64_t pkts;           /* packets (datagrams) delivered */
+	uint64_t xdp_rx_dropped; /* xdp: XDP_STATISTICS rx_dropped */
+	uint64_t xdp_rx_invalid; /* xdp: rx_invalid_descs */
+	uint64_t xdp_rx_ring_full; /* xdp: rx_ring_full */
+	uint64_t xdp_fill_empty; /* xdp: rx_fill_ring_empty_descs */
+	uint64_t udp_truncated;  /* udp: datagrams cut short (MSG_TRUNC) */
 };
 /** nm_rx_stats - sum of the queues' counters into @st, of @size bytes
  * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL
