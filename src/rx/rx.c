@@ -338,8 +338,9 @@ static uint32_t token_of(struct nm_rx *rx, struct nm_rxq *q, const struct nm_buf
 	return t;
 }
 
-int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
-		unsigned int n, const struct nm_buf *hdr, unsigned int flags)
+static int emit_msg(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
+		    unsigned int n, const struct nm_buf *hdr, unsigned int flags,
+		    const struct nm_rx_pkt *pkt)
 {
 	struct nm_rx *rx = q->rx;
 	struct nm_rx_msg m;
@@ -355,6 +356,7 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 	m.bytes = bytes;
 	m.hdr = hdr;
 	m.hdr_token = NM_RX_NO_TOKEN;
+	m.pkt = pkt;
 	if (hdr)
 		m.hdr_len = hdr->len;
 	if (rx->tok) {
@@ -389,9 +391,28 @@ int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		RXS_ADD(q, frames, 1);
 		RXS_ADD(q, hdr_bytes, hdr->len);
 	}
+	if (pkt)
+		RXS_ADD(q, pkts, pkt->seg_size && n == 1 && bufs[0].len > pkt->seg_size ?
+			(bufs[0].len + pkt->seg_size - 1) / pkt->seg_size : 1);
 	if (r < 0)
 		nm_rxq_conn_end(q, c, r);
 	return r < 0 ? r : 1;
+}
+
+int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
+		unsigned int n, const struct nm_buf *hdr, unsigned int flags)
+{
+	return emit_msg(q, c, bufs, n, hdr, flags, NULL);
+}
+
+int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
+		       const struct nm_rx_pkt *pkt)
+{
+	if (nm_unlikely(c->state != CONN_OPEN)) {
+		nm_rxq_put_bufs(q, b, 1);
+		return 0;
+	}
+	return emit_msg(q, c, b, 1, NULL, NM_RX_MSG_PKT, pkt);
 }
 
 /*

@@ -189,6 +189,12 @@ struct nm_rx_conn *nm_rxq_conn_lookup(struct nm_rxq *q, uint32_t slot, uint32_t 
 void nm_rxq_drain_wake(struct nm_rxq *q);
 int nm_rxq_put_bufs(struct nm_rxq *q, struct nm_buf *bufs, unsigned int n);
 void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b);
+/* Packet engines: deliver one packet (or one GRO batch, pkt->seg_size) in
+ * @b as its own message, with its metadata; counts stats pkts.  Like
+ * nm_rxq_deliver: the buffer is the application's, or put back when @c is
+ * not open; an on_data error ends @c.  Return 1, 0 (not open) or -errno. */
+int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
+		       const struct nm_rx_pkt *pkt);
 /* Deliver a message built by the caller (split uses it). */
 int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		unsigned int n, const struct nm_buf *hdr, unsigned int flags);
