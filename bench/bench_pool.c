@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <netmem/netmem.h>
 #include "bench_dpdk.h"
@@ -334,13 +335,24 @@ struct xt {
 	int err;
 };
 
-/* Back off to the scheduler now and then, so a queue shared by two
- * threads on one CPU still drains. */
+/* Sleep a little while the other thread is not running.  Not
+ * sched_yield(): on a machine busy with other programs each yield hands
+ * them a whole slice, and a hand-over crawls (tests run this beside other
+ * work); a sleep leaves the CPU to whoever we wait for. */
+static void nap(void)
+{
+	struct timespec ts = { 0, 20000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Back off now and then, so a queue shared by two threads on one CPU (or
+ * with a partner that lost its CPU) still drains. */
 static inline void spin_wait(unsigned int *spins)
 {
 	if (++*spins >= 4096) {
 		*spins = 0;
-		sched_yield();
+		nap();
 	}
 	cpu_relax();
 }
@@ -504,7 +516,7 @@ static double xthread_run(struct bench *b, enum impl impl, double secs)
 		return -1;
 	}
 	while (!atomic_load_explicit(&x.ready, memory_order_acquire))
-		sched_yield();
+		nap();
 	rate = xt_producer(&x, secs);
 	atomic_store_explicit(&x.stop, 1, memory_order_release);
 	if (b->eal)
@@ -512,7 +524,7 @@ static double xthread_run(struct bench *b, enum impl impl, double secs)
 	else
 		pthread_join(th, NULL);
 	while (!atomic_load_explicit(&x.done, memory_order_acquire))
-		sched_yield();	/* set before B returned: at once */
+		nap();	/* set before B returned: at once */
 	free(q);
 	return x.err ? -1 : rate;
 }

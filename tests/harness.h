@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <time.h>
 #include <netmem/netmem.h>
 
 #define T_SKIP 77
@@ -68,6 +69,18 @@ extern int nm_test_failures;
 #define SKIP(...) do { \
 	fprintf(stdout, "SKIP: "); fprintf(stdout, __VA_ARGS__); \
 	fprintf(stdout, "\n"); fflush(stdout); exit(T_SKIP); } while (0)
+
+/* Wait a little for another thread of the test: a 20 us sleep, not
+ * sched_yield().  With other programs runnable on every CPU a yield hands
+ * them a whole slice, and a hand-over between two threads crawls (minutes
+ * a run beside two busy loops); a sleep leaves the CPU to whoever the
+ * test waits for. */
+static inline void t_nap(void)
+{
+	struct timespec ts = { 0, 20000 };
+
+	nanosleep(&ts, NULL);
+}
 
 /* End a test: 0 if no check failed. */
 static inline int t_done(void)

@@ -15,9 +15,7 @@
  * carved, every put succeeds and every chunk comes back.
  */
 #include "harness.h"
-#include <time.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 
 #define NR 8
@@ -59,16 +57,6 @@ static _Atomic unsigned int qhead, qtail;
 static _Atomic int qdone;
 static long q_ok, q_bad;
 
-/* Wait for the other thread by sleeping a little, not by sched_yield():
- * with other programs runnable on both CPUs a yield hands them a whole
- * slice, and the hand-over crawled (minutes a run beside two busy loops). */
-static void nap(void)
-{
-	struct timespec ts = { 0, 20000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static void *q_putter(void *arg)
 {
 	(void)arg;
@@ -79,7 +67,7 @@ static void *q_putter(void *arg)
 			if (atomic_load_explicit(&qdone, memory_order_acquire) &&
 			    t == atomic_load_explicit(&qhead, memory_order_acquire))
 				return NULL;
-			nap();
+			t_nap();
 			continue;
 		}
 		if (nm_pool_put(pool, &qb[t % QN]) == 0)
@@ -101,9 +89,9 @@ static void carve_and_hand_over(long n)
 		int r;
 
 		while (h - atomic_load_explicit(&qtail, memory_order_acquire) >= QN)
-			nap();
+			t_nap();
 		while ((r = nm_pool_alloc_frag(pool, &b, 2048, 0)) == -ENOMEM)
-			nap();	/* the putter has them all */
+			t_nap();	/* the putter has them all */
 		REQUIRE(r == 0);
 		qb[h % QN] = b;
 		atomic_store_explicit(&qhead, h + 1, memory_order_release);

@@ -94,7 +94,7 @@ static struct nm_area *new_area(void)
 		enospc++;
 		while (atomic_load_explicit(&q_tail, memory_order_acquire) !=
 		       atomic_load_explicit(&q_head, memory_order_relaxed))
-			sched_yield();
+			t_nap();
 	}
 	if (!a)
 		fprintf(stderr, "nm_area_create: %s\n", strerror(errno));
@@ -132,7 +132,7 @@ static void *returner(void *arg)
 			if (atomic_load_explicit(&alloc_done, memory_order_acquire) &&
 			    t == atomic_load_explicit(&q_head, memory_order_acquire))
 				return NULL;
-			sched_yield();
+			t_nap();
 			continue;
 		}
 		/* A batch of consecutive entries of one pool. */
@@ -193,7 +193,7 @@ int main(void)
 		int r;
 
 		if (h - atomic_load_explicit(&q_tail, memory_order_acquire) >= QSIZE) {
-			sched_yield();
+			t_nap();
 			continue;
 		}
 		r = nm_pool_alloc(pool, &b);
@@ -217,7 +217,7 @@ int main(void)
 		}
 		if (r == -ENOMEM) {
 			enomem++;
-			sched_yield();
+			t_nap();
 			continue;
 		}
 		REQUIRE(r == 0);
