@@ -79,7 +79,8 @@ int main(void)
 	CHECK(nm_rx_conn_user(NULL) == NULL);
 	CHECK_EQ(nm_rx_conn_set_user(NULL, NULL), -EINVAL);
 	CHECK_EQ(nm_rx_conn_close(NULL, 0), -EINVAL);
-	CHECK_EQ(nm_rx_engines(names, 4), 2);
+	/* the stream engines first; packet engines (xdp, udp) may follow */
+	CHECK(nm_rx_engines(NULL, 0) >= 2 && nm_rx_engines(names, 4) == nm_rx_engines(NULL, 0));
 	CHECK(!strcmp(names[0], "uring") && !strcmp(names[1], "socket"));
 
 	for (int e = 0; e < 2; e++) {

@@ -12,6 +12,17 @@
  *             recv bundles where the kernel has them; multishot accept.
  *   "socket"  non-blocking recv() into pool buffers driven by epoll; the
  *             portable fallback.
+ *   "xdp"     AF_XDP: the payload pool's area is the UMEM (host, hugepage
+ *             or memfd memory, 4 KiB chunks: order 0), each chunk a frame;
+ *             one XSK socket per queue, bound to (opts.ifname,
+ *             opts.queue_id + queue), queues whose pools share an area
+ *             sharing one UMEM; libxdp's redirect program on the interface
+ *             while the receiver lives.  One packet per message (its bytes
+ *             past the XDP headroom of its frame; pkt->queue_id); the
+ *             socket is one connection of its queue, opened on its first
+ *             pass.  The kernel's drop counters are in the stats (xdp_*).
+ *             Revoking the area closes the socket (on_close: -ENODEV) and
+ *             gives back every frame.  libxdp is loaded at run time.
  *
  * Delivery: the application's on_data callback receives, per connection and
  * in stream order, one message: a list of nm_bufs (chunk, offset, length)
@@ -244,6 +255,14 @@ struct nm_rx_opts {
  * listen_flags), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
  * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),
  * ENOMEM, or the kernel's errno from setting up the engine.
+ * The "xdp" engine's options: EINVAL (ifname, queue_id or xdp_flags with
+ * another engine; unknown xdp_flags, or COPY with ZEROCOPY; xdp: no
+ * ifname, SPLIT, a pool over memory without a CPU mapping, a chunk size
+ * no XDP frame can have (not a power of 2 from 2048 to the page size),
+ * buf_size other than 0 or the chunk size, a queue id the interface does
+ * not have), ENODEV (xdp: no such interface), EOPNOTSUPP (xdp: libxdp
+ * cannot be loaded, or NM_RX_XDP_ZEROCOPY and the driver refuses
+ * zero-copy), EBUSY (xdp: another AF_XDP socket has the queue).
  */
 NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *opts);
 

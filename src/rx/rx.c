@@ -27,6 +27,7 @@
 static const struct nm_rx_engine *const engines[] = {
 	&nm_rx_engine_uring,
 	&nm_rx_engine_socket,
+	&nm_rx_engine_xdp,
 };
 #define NR_ENGINES (sizeof(engines) / sizeof(engines[0]))
 
@@ -261,6 +262,18 @@ static int conn_reserve(struct nm_rxq *q)
 	} while (!atomic_compare_exchange_weak_explicit(&q->nconn, &n, n + 1,
 			memory_order_relaxed, memory_order_relaxed));
 	return 0;
+}
+
+/* A packet engine's own socket (the queue's XSK) becomes a connection of
+ * q itself, on q's thread: on_conn, then the engine's conn_add.  The
+ * receiver owns @fd from here.  Return 0, or -ENOSPC (fd closed). */
+int nm_rxq_conn_open(struct nm_rxq *q, int fd)
+{
+	if (conn_reserve(q)) {
+		close(fd);
+		return -ENOSPC;
+	}
+	return conn_open(q, fd);
 }
 
 /* q's engine accepted fd: with REUSEPORT listeners it stays on q (the
@@ -574,6 +587,13 @@ static int opts_validate(const struct nm_rx_opts *o)
 	if (!(o->flags & NM_RX_F_SPLIT) && (o->frame || o->max_frame))
 		return -EINVAL;
 	if (o->listen_flags & ~NM_RX_LISTEN_ALL)
+		return -EINVAL;
+	/* Options of the xdp engine only; copy and zero-copy exclude each other. */
+	if ((o->ifname || o->queue_id || o->xdp_flags) &&
+	    (!o->engine || strcmp(o->engine, "xdp")))
+		return -EINVAL;
+	if ((o->xdp_flags & ~NM_RX_XDP_ALL) ||
+	    ((o->xdp_flags & NM_RX_XDP_COPY) && (o->xdp_flags & NM_RX_XDP_ZEROCOPY)))
 		return -EINVAL;
 	for (unsigned int i = 0; o->cpus && i < nq; i++)
 		if (o->cpus[i] < -1 || o->cpus[i] >= CPU_SETSIZE)

@@ -51,6 +51,7 @@ struct nm_rx_engine {
 
 extern const struct nm_rx_engine nm_rx_engine_uring;
 extern const struct nm_rx_engine nm_rx_engine_socket;
+extern const struct nm_rx_engine nm_rx_engine_xdp;
 
 /* Split (framing) state of one connection; see split.c. */
 struct nm_split_frame;
@@ -181,6 +182,7 @@ struct nm_rx {
 
 /* rx.c: for engines */
 int nm_rxq_accepted(struct nm_rxq *q, int fd);
+int nm_rxq_conn_open(struct nm_rxq *q, int fd);
 int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 		   struct nm_buf *bufs, unsigned int n);
 void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err);
