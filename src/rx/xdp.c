@@ -74,6 +74,8 @@ const struct nm_rx_engine nm_rx_engine_xdp = {
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
 #include <xdp/xsk.h>
+#include <xdp/libxdp.h>
+#include <stdarg.h>
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -105,9 +107,25 @@ static struct {
 } xl;
 static pthread_once_t xl_once = PTHREAD_ONCE_INIT;
 
+/* libxdp's (and, through it, libbpf's) messages: warnings only, less
+ * libbpf's note on every load that the program's ELF has sections it
+ * does not know (libxdp's own metadata), which says nothing to a user. */
+static int xl_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (level != LIBXDP_WARN)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "unrecognized data section"))
+		return 0;
+	return fputs(line, stderr);
+}
+
 static void xl_load(void)
 {
 	void *h = dlopen("libxdp.so.1", RTLD_NOW | RTLD_LOCAL);
+	libxdp_print_fn_t (*set_print)(libxdp_print_fn_t);
 
 	if (!h) {
 		fprintf(stderr, "netmem: xdp engine: cannot load libxdp (%s): "
@@ -120,11 +138,14 @@ static void xl_load(void)
 	*(void **)&xl.sock_create_shared = dlsym(h, "xsk_socket__create_shared");
 	*(void **)&xl.sock_delete = dlsym(h, "xsk_socket__delete");
 	*(void **)&xl.sock_fd = dlsym(h, "xsk_socket__fd");
+	*(void **)&set_print = dlsym(h, "libxdp_set_print");
 	if (!xl.umem_create || !xl.umem_delete || !xl.sock_create_shared ||
 	    !xl.sock_delete || !xl.sock_fd) {
 		fprintf(stderr, "netmem: xdp engine: libxdp lacks the xsk API\n");
 		xl.err = -EOPNOTSUPP;
 	}
+	if (set_print)
+		set_print(xl_print);
 	/* the handle stays: the functions are used to the process's end */
 }
 
@@ -163,6 +184,7 @@ struct xdp_q {
 	int fd;                       /* the XSK's fd (libxdp's) */
 	int epfd;                     /* queue_fd: xsk fd + q->evfd; -1 */
 	int opened;                   /* the connection was made */
+	int opening;                  /* making it: conn_add takes it */
 	struct nm_rx_conn *c;         /* the socket's connection, while open */
 	struct nm_area *area;
 	const struct nm_iov *iovs;
@@ -528,8 +550,10 @@ static int xdp_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	struct xdp_q *e = q->eng;
 
-	if (e->c || !e->xsk)
-		return -EINVAL;	/* only the socket's own connection */
+	/* Only the socket's own connection: a stream fd handed in
+	 * (nm_rx_add_fd) ends at once with this error. */
+	if (!e->opening)
+		return -EOPNOTSUPP;
 	e->c = c;
 	return 0;
 }
@@ -671,7 +695,9 @@ static int xdp_poll(struct nm_rxq *q, int timeout_ms)
 		e->opened = 1;
 		if (fd < 0)
 			return -errno;
+		e->opening = 1;
 		r = nm_rxq_conn_open(q, fd);
+		e->opening = 0;
 		if (r < 0)
 			return r;
 	}
