@@ -547,17 +547,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	forced = 0;
 	if (!closed && skip_hang_after_eof && conn->state == CONN_CLOSING) {
 		forced = 1;
-		conn->eof_pending = 1;
 		nm_rxq_conn_end(q, conn, conn->close_err ? conn->close_err : -EPIPE);
 		run_queue();
 	}
-	if (!closed)
+	if (!closed) {
+		char st[256];
+
+		nm_split_describe(conn, st, sizeof(st));
 		FAIL("the connection did not close (%u of %u frames delivered; state %d, "
-		     "eof_pending %d, close_err %d, on_closing %d, head %p, cur %p, "
-		     "backlog %u, stalled %d, places in flight %u)", got, nwant,
-		     conn->state, conn->eof_pending, conn->close_err, conn->on_closing,
-		     (void *)conn->sp.head, (void *)conn->sp.cur, conn->sp.nback,
-		     conn->sp.stalled, q->places_inflight);
+		     "close_err %d, on_closing %d, %s)", got, nwant,
+		     conn->state, conn->close_err, conn->on_closing, st);
+	}
 	run_queue();	/* places of aborted frames land */
 	release_held();
 	close(sv[1]);
@@ -606,7 +606,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Nothing is held anywhere now. */
 	CHECK_EQ(npq, 0);
-	CHECK_EQ(q->places_inflight, 0);
+	CHECK_EQ(nm_split_places_inflight(q), 0);
 	CHECK_EQ(nm_pool_inflight(cur->pool), 0);
 	CHECK_EQ(nm_pool_inflight(cur->hdr_pool), 0);
 	recv_down(cur);

@@ -241,7 +241,7 @@ static void hang_after_eof(void)
 	while ((k = nm_pool_alloc_bulk(r.hpool, ballast + nb, NCHUNKS - nb)) > 0)
 		nb += k;
 	CHECK(nm_rxq_deliver(r.q, conn, &b, 1) >= 0);
-	CHECK_EQ(conn->sp.nback, 1);
+	CHECK_EQ(nm_split_backlog(conn), 1);
 	nm_rxq_conn_end(r.q, conn, 0);	/* EOF */
 	CHECK_EQ(nm_pool_put_bulk(r.hpool, ballast, (unsigned int)nb), nb);
 	nm_split_retry(r.q);		/* before the close is final */
@@ -264,7 +264,7 @@ static void place_error_after_eof(void)
 	nm_rxq_conn_end(r.q, conn, 0);	/* EOF */
 	CHECK(nm_rx_poll(r.rx, 0) >= 0);	/* waits for the places */
 	CHECK_EQ(closes, 0);
-	CHECK(conn->eof_pending);
+	CHECK(nm_split_eof_pending(conn));
 	place_status = -EIO;
 	held_places = 0;
 	run_until_closed(&r);

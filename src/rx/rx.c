@@ -87,15 +87,14 @@ void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err)
 {
 	if (c->state != CONN_OPEN) {
 		/* A clean end not yet final (an EOF queued, or waiting for
-		 * placed frames) turns into the error; an error for a frame
-		 * before a stream error (on_data's, a place's), met while
-		 * those frames drain, replaces it and stops the draining. */
+		 * the stage) turns into the error; the stage says whether an
+		 * error for bytes before the end (split: a frame drained
+		 * before a stream error) replaces the one it had. */
+		const struct nm_rx_stage *st = q->rx->stage;
+
 		if (c->state == CONN_CLOSING && !c->closed && err &&
-		    (!c->close_err || c->sp.drain)) {
-			if (c->close_err)
-				c->sp.drain = 0;
+		    (st->conn_err ? st->conn_err(q, c) : !c->close_err)) {
 			c->close_err = err;
-			c->eof_pending = 0;
 			close_push(q, c);
 		}
 		return;
@@ -114,25 +113,60 @@ void nm_rxq_conn_free(struct nm_rxq *q, struct nm_rx_conn *c)
 	atomic_fetch_sub_explicit(&q->nconn, 1, memory_order_relaxed);
 }
 
-/* Finalise one marked connection: framing state, on_close, the engine. */
+void nm_rxq_close_again(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	close_push(q, c);
+}
+
+/* Parking (rx_int.h). */
+int nm_rxq_park(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	if (c->starved)
+		return 0;
+	c->starved = 1;
+	c->next_starved = q->parked;
+	q->parked = c;
+	q->starved_cnt++;
+	return 1;
+}
+
+void nm_rxq_unpark(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct nm_rx_conn **pp;
+
+	if (!c->starved)
+		return;
+	for (pp = &q->parked; *pp; pp = &(*pp)->next_starved)
+		if (*pp == c) {
+			*pp = c->next_starved;
+			break;
+		}
+	c->starved = 0;
+	q->starved_cnt--;
+}
+
+struct nm_rx_conn *nm_rxq_unpark_all(struct nm_rxq *q)
+{
+	struct nm_rx_conn *list = q->parked;
+
+	for (struct nm_rx_conn *c = list; c; c = c->next_starved) {
+		c->starved = 0;
+		q->starved_cnt--;
+	}
+	q->parked = NULL;
+	return list;
+}
+
+/* Finalise one marked connection: the stage, on_close, the engine. */
 static void conn_finalise(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	struct nm_rx *rx = q->rx;
 	int err = c->close_err;
 
-	if (rx->o.flags & NM_RX_F_SPLIT) {
-		if ((!err && (c->sp.head || c->sp.nback)) ||
-		    (err && nm_split_drain(q, c))) {
-			/* Whole frames still being placed: deliver them first;
-			 * nm_split_flush() re-marks the connection. */
-			c->eof_pending = 1;
-			return;
-		}
-		if (!err)
-			err = nm_split_end(q, c);
-		nm_split_abort(q, c);
-	}
-	c->eof_pending = 0;
+	/* The stage may still deliver what came before the end first; it
+	 * then calls nm_rxq_close_again(). */
+	if (rx->stage->conn_end && rx->stage->conn_end(q, c, &err))
+		return;
 	c->closed = 1;
 	RXS_ADD(q, conns_closed, 1);
 	RXS_SUB(q, conns_active, 1);
@@ -170,7 +204,7 @@ static int conn_open(struct nm_rxq *q, int fd)
 	slot = q->free_slots[--q->nr_free];
 	c = q->conns[slot];
 	if (!c) {
-		c = nm_calloc(1, sizeof(*c));
+		c = nm_calloc(1, sizeof(*c) + rx->stage->conn_size);
 		if (!c) {
 			/* No on_conn/on_close (no connection to name): counted
 			 * as opened and closed with an error (nm_rx_stats). */
@@ -193,10 +227,11 @@ static int conn_open(struct nm_rxq *q, int fd)
 	c->user = NULL;
 	c->close_err = 0;
 	c->want_close = 0;
-	c->armed = c->starved = c->cancelled = c->eof_pending = c->on_closing = 0;
+	c->armed = c->starved = c->cancelled = c->on_closing = 0;
 	c->closed = 0;
 	c->next_starved = NULL;
-	memset(&c->sp, 0, sizeof(c->sp));
+	if (rx->stage->conn_open)
+		rx->stage->conn_open(q, c);
 	RXS_ADD(q, conns_opened, 1);
 	RXS_ADD(q, conns_active, 1);
 	if (rx->o.on_conn) {
@@ -428,34 +463,15 @@ int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 	return emit_msg(q, c, b, 1, NULL, NM_RX_MSG_PKT, pkt);
 }
 
-/*
- * An engine received bufs (one reference each, the queue's) on c, in
- * stream order.  Return messages delivered (0/1, or more for split), or
- * -errno when the connection is to be closed.
- */
+/* An engine received bufs on c: to the stage (rx_int.h). */
 int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 		   struct nm_buf *bufs, unsigned int n)
 {
-	int r, total = 0;
-
 	if (nm_unlikely(c->state != CONN_OPEN)) {
 		nm_rxq_put_bufs(q, bufs, n);
 		return 0;
 	}
-	if (!(q->rx->o.flags & NM_RX_F_SPLIT))
-		return nm_rxq_emit(q, c, bufs, n, NULL, 0);
-	for (unsigned int i = 0; i < n; i++) {
-		if (c->state != CONN_OPEN) {
-			nm_buf_put(&bufs[i]);
-			continue;
-		}
-		r = nm_split_feed(q, c, &bufs[i]);
-		if (r < 0)
-			nm_rxq_conn_end(q, c, r);
-		else
-			total += r;
-	}
-	return total;
+	return q->rx->stage->deliver(q, c, bufs, n);
 }
 
 static void threads_quit(struct nm_rx *rx);
@@ -468,17 +484,17 @@ static int run_claim(struct nm_rx *rx);
 static int queue_init(struct nm_rx *rx, struct nm_rxq *q, unsigned int id)
 {
 	unsigned int maxc = rx->o.max_conns;
+	int r;
 
 	q->rx = rx;
 	q->id = id;
 	/* First, so that queue_fini() may always destroy it. */
 	pthread_mutex_init(&q->inbox_lock, NULL);
 	q->pool = rx->nq > 1 || rx->o.pools ? rx->o.pools[id] : rx->o.pool;
-	if (rx->o.flags & NM_RX_F_SPLIT)
-		q->hdr_pool = rx->o.hdr_pools ? rx->o.hdr_pools[id] : rx->o.hdr_pool;
 	q->readable = pool_readable(q->pool);
-	q->rx_pool = (rx->o.flags & NM_RX_F_SPLIT) && !q->readable ? q->hdr_pool
-								    : q->pool;
+	r = rx->stage->init(q);	/* q->rx_pool, q->hdr_pool, q->rx_share */
+	if (r)
+		return r;
 	q->buf_size = rx->o.buf_size ? rx->o.buf_size : nm_pool_chunk_size(q->rx_pool);
 	if (q->buf_size > nm_pool_chunk_size(q->rx_pool))
 		return -EINVAL;
@@ -514,16 +530,16 @@ static void queue_fini(struct nm_rx *rx, struct nm_rxq *q, int eng_up)
 					  -ECANCELED : c->close_err;
 
 				c->closed = 1;
-				if (rx->o.flags & NM_RX_F_SPLIT)
-					nm_split_abort(q, c);
+				if (rx->stage->conn_abort)
+					rx->stage->conn_abort(q, c);
 				RXS_ADD(q, conns_closed, 1);
 				RXS_SUB(q, conns_active, 1);
 				if (c->state != CONN_OPEN && c->close_err)
 					RXS_ADD(q, conns_err, 1);
 				if (rx->o.on_close)
 					rx->o.on_close(rx, c, err, rx->o.user);
-			} else if (rx->o.flags & NM_RX_F_SPLIT) {
-				nm_split_abort(q, c);
+			} else if (rx->stage->conn_abort) {
+				rx->stage->conn_abort(q, c);
 			}
 			if (c->fd >= 0)
 				close(c->fd);
@@ -532,8 +548,8 @@ static void queue_fini(struct nm_rx *rx, struct nm_rxq *q, int eng_up)
 	}
 	if (eng_up)
 		rx->eng->fini(q);
-	if (rx->o.flags & NM_RX_F_SPLIT)
-		nm_split_fini(q);
+	if (rx->stage->fini)
+		rx->stage->fini(q);
 	if (q->conns)
 		for (unsigned int i = 0; i < rx->o.max_conns; i++)
 			free(q->conns[i]);
@@ -630,8 +646,7 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 		rx->o.max_conns = 4096;
 	if (!rx->o.backlog)
 		rx->o.backlog = 1024;
-	rx->max_frame = rx->o.max_frame ? rx->o.max_frame : 16u << 20;
-	rx->frame = rx->o.frame ? rx->o.frame : nm_split_len32;
+	rx->stage = rx->o.flags & NM_RX_F_SPLIT ? &nm_rx_stage_split : &nm_rx_stage_plain;
 	atomic_init(&rx->next_id, 1);
 	if (rx->o.flags & NM_RX_F_TOKENS) {
 		rx->tok = nm_token_table_create(rx->o.tok_capacity ?
@@ -674,8 +689,6 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 		}
 		up++;
 	}
-	if ((rx->o.flags & NM_RX_F_SPLIT) && !rx->q[0].readable)
-		rx->features |= NM_RX_FEAT_PLACE;
 	return rx;
 
 fail_queues:
@@ -850,29 +863,22 @@ static int64_t now_ms(void)
 static int queue_pass(struct nm_rxq *q, int timeout_ms)
 {
 	struct nm_rx *rx = q->rx;
-	struct nm_area *pa = NULL;
+	const struct nm_rx_stage *st = rx->stage;
 	int r, n = 0;
 
 	if (q->fatal)
 		return q->fatal;
 	inbox_drain(q);
-	if (rx->features & NM_RX_FEAT_PLACE) {
-		pa = nm_pool_area(q->pool);
-		if (q->places_inflight) {
-			nm_area_poll(pa);
-			timeout_ms = timeout_ms > 1 || timeout_ms < 0 ? 1 : timeout_ms;
-		}
-	}
-	if (q->stalled)
-		n += nm_split_retry(q);
+	if (st->pass_begin)
+		n += st->pass_begin(q, &timeout_ms);
 	closing_sweep(q);
 	if (q->starved_cnt && (timeout_ms > 1 || timeout_ms < 0))
 		timeout_ms = 1;	/* retry the dry pool soon */
 	r = rx->eng->poll(q, timeout_ms);
 	if (r > 0)
 		n += r;
-	if (pa && q->places_inflight)
-		nm_area_poll(pa);
+	if (st->pass_end)
+		st->pass_end(q);
 	closing_sweep(q);
 	if (q->fatal)
 		return q->fatal;
@@ -1083,8 +1089,9 @@ static void queue_unclaim(struct nm_rx *rx, struct nm_rxq *q)
  * is watched by every engine, so writing it makes queue_fd's fd ready). */
 static int queue_has_work(struct nm_rx *rx, struct nm_rxq *q)
 {
-	return q->starved_cnt || q->stalled || q->places_inflight ||
+	return q->starved_cnt ||
 	       atomic_load_explicit(&q->inbox_pending, memory_order_relaxed) ||
+	       (rx->stage->pending && rx->stage->pending(q)) ||
 	       (rx->eng->pending && rx->eng->pending(q));
 }
 

@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rx_int.h - internals of the receive side: the receiver, its queues, its
- * connections, and the ops table each engine file fills (as redis's
- * ae_*.c backends do).  Engines see queues and connections; rx.c owns their
- * lives, delivery, tokens and stats; split.c owns framing.
+ * rx_int.h - internals of the receive side, in three layers with one-way
+ * calls (DESIGN.md):
+ *
+ *   delivery stage   plain.c, split.c     struct nm_rx_stage, one per receiver
+ *   queue core       rx.c                 queues, connections and their keys,
+ *                                         parking, delivery, tokens, stats
+ *   engines          uring.c, socket.c .. struct nm_rx_engine, one file each
+ *
+ * An engine calls the core's nm_rxq_* functions below; the core calls an
+ * engine and the stage only through their tables; a stage calls the
+ * core's nm_rxq_* (nm_rxq_emit to hand a message to the application).
+ * An engine knows nothing of the stage: what it needs of it (the pool to
+ * receive into, how much of it a ring may hold) is in struct nm_rxq.
  */
 #ifndef NM_RX_INT_H
 #define NM_RX_INT_H
@@ -53,27 +62,57 @@ extern const struct nm_rx_engine nm_rx_engine_uring;
 extern const struct nm_rx_engine nm_rx_engine_socket;
 extern const struct nm_rx_engine nm_rx_engine_xdp;
 
-/* Split (framing) state of one connection; see split.c. */
-struct nm_split_frame;
-struct nm_split {
-	uint8_t acc[NM_RX_MAX_HDR];  /* header bytes gathered so far */
-	uint32_t acc_n;
-	int in_payload;
-	uint64_t left;               /* payload bytes still to come */
-	struct nm_split_frame *cur;  /* frame being received */
-	struct nm_split_frame *head, *tail; /* complete, waiting for places */
-	struct nm_buf dst;           /* unreadable: payload buffer being filled */
-	uint32_t dst_fill;
-	/* Received buffers not yet consumed: the payload or header pool ran
-	 * dry.  Waits here (backpressure) and is retried every pass. */
-	struct nm_buf *back;
-	unsigned int nback, back_cap;
-	uint32_t back_pos;           /* bytes of back[0] already consumed */
-	int stalled;                 /* on q->stalled */
-	/* A stream error ended the connection: the frames whole before it
-	 * are delivered (once placed) before the close, nothing after. */
-	int drain;
+/*
+ * A delivery stage: what becomes of the bytes an engine received, between
+ * the core and the application.  Chosen at nm_rx_create() (plain, or
+ * split with NM_RX_F_SPLIT); its per-queue state hangs off q->stage, its
+ * per-connection state is the conn_size bytes at c->stage.  Every slot
+ * runs on the queue's thread (init and fini where the engine's do).
+ * Optional slots may be NULL.
+ */
+struct nm_rx_stage {
+	const char *name;
+	size_t conn_size;            /* bytes at c->stage */
+	/* Set up q->stage; choose q->rx_pool (what the engine receives
+	 * into), q->hdr_pool (another pool the queue's thread owns, or
+	 * NULL) and q->rx_share.  Before the engine's init.  0 or -errno. */
+	int (*init)(struct nm_rxq *q);
+	/* Optional.  Tear down, after the engine's fini; connections are
+	 * gone.  Also after a failed or partial init (q->stage may be NULL). */
+	void (*fini)(struct nm_rxq *q);
+	/* Optional.  A connection opens: reset the bytes at c->stage. */
+	void (*conn_open)(struct nm_rxq *q, struct nm_rx_conn *c);
+	/* Bytes received on open connection @c, in stream order (one
+	 * reference each, the queue's): nm_rxq_deliver after its checks.
+	 * Deliver with nm_rxq_emit.  Return messages delivered or -errno
+	 * (the connection is ended). */
+	int (*deliver)(struct nm_rxq *q, struct nm_rx_conn *c,
+		       struct nm_buf *bufs, unsigned int n);
+	/* Optional.  The core finalises closing @c with *@err: return 1 to
+	 * wait (the stage still delivers what came before the end and calls
+	 * nm_rxq_close_again() when done), or 0 with the stage's state let
+	 * go and *@err the close's error (the stage may set one for a clean
+	 * end: a stream that stopped inside a frame). */
+	int (*conn_end)(struct nm_rxq *q, struct nm_rx_conn *c, int *err);
+	/* Optional.  @c is closing with close_err set, not yet final, and a
+	 * new error comes (one found for bytes before the end): return 1 if
+	 * it replaces close_err.  NULL: only a clean end is replaced. */
+	int (*conn_err)(struct nm_rxq *q, struct nm_rx_conn *c);
+	/* Optional.  @c goes without a say (receiver destroyed): let go of
+	 * everything; may be called again for the same connection. */
+	void (*conn_abort)(struct nm_rxq *q, struct nm_rx_conn *c);
+	/* Optional.  At the start of a pass, before the closing sweep and the
+	 * engine: work of its own (a backlog); may lower *@timeout_ms.
+	 * Return messages delivered. */
+	int (*pass_begin)(struct nm_rxq *q, int *timeout_ms);
+	/* Optional.  After the engine's poll, before the closing sweep. */
+	void (*pass_end)(struct nm_rxq *q);
+	/* Optional.  Work left that a pass should come back for soon. */
+	int (*pending)(struct nm_rxq *q);
 };
+
+extern const struct nm_rx_stage nm_rx_stage_plain;
+extern const struct nm_rx_stage nm_rx_stage_split;
 
 enum { CONN_FREE = 0, CONN_OPEN, CONN_CLOSING };
 
@@ -88,14 +127,12 @@ struct nm_rx_conn {
 	int want_close;
 	/* engine state */
 	unsigned int armed : 1;      /* uring: a multishot recv is live */
-	unsigned int starved : 1;    /* waiting for buffers to re-arm / recv */
+	unsigned int starved : 1;    /* parked (nm_rxq_park) */
 	unsigned int cancelled : 1;
-	unsigned int eof_pending : 1;/* split: EOF seen, frames still placing */
 	unsigned int on_closing : 1; /* on q->closing */
 	unsigned int closed : 1;     /* on_close ran (or is running): once */
-	struct nm_rx_conn *next_starved;
-	struct nm_rx_conn *next_stalled;
-	struct nm_split sp;
+	struct nm_rx_conn *next_starved; /* on q->parked */
+	max_align_t stage[];         /* the stage's: conn_size bytes */
 };
 
 #define NM_RXS_N (sizeof(struct nm_rx_stats) / sizeof(uint64_t))
@@ -104,11 +141,16 @@ struct nm_rxq {
 	struct nm_rx *rx;
 	unsigned int id;
 	struct nm_pool *pool;        /* payload */
-	struct nm_pool *hdr_pool;    /* split headers (and staging) */
+	struct nm_pool *hdr_pool;    /* the stage's host pool (split: headers
+				      * and staging), or NULL */
 	struct nm_pool *rx_pool;     /* what the engine receives into */
+	/* An engine that sizes its ring by default posts at most 1/rx_share
+	 * of rx_pool's buffers (the stage draws from it too); 0: no limit. */
+	unsigned int rx_share;
 	uint32_t buf_size;
 	int readable;                /* payload pool has a CPU mapping */
 	void *eng;                   /* engine state */
+	void *stage;                 /* stage state */
 	int evfd;                    /* wakes the queue: stop, inbox */
 	pthread_t thr;
 	int thr_started;
@@ -122,7 +164,9 @@ struct nm_rxq {
 	uint32_t *free_slots;
 	uint32_t nr_free;
 	_Atomic unsigned int nconn;  /* open + in the inbox (reserved) */
-	uint32_t starved_cnt;
+	struct nm_rx_conn *parked;   /* waiting for buffers: nm_rxq_park */
+	uint32_t starved_cnt;        /* parked (and engines' own waits):
+				      * the pass comes back within 1 ms */
 	struct nm_rx_conn **closing; /* marked, finalised after the pass */
 	unsigned int nclosing;       /* room for max_conns */
 
@@ -132,17 +176,12 @@ struct nm_rxq {
 	unsigned int inbox_n;
 	_Atomic unsigned int inbox_pending;
 
-	/* split: free frame objects */
-	struct nm_split_frame *frame_cache;
-	struct nm_split_place *place_cache;
-	unsigned int places_inflight;
-	struct nm_rx_conn *stalled;  /* split: connections with a backlog */
-
 	_Atomic uint64_t st[NM_RXS_N];
 };
 
 struct nm_rx {
 	const struct nm_rx_engine *eng;
+	const struct nm_rx_stage *stage;
 	struct nm_rx_opts o;
 	unsigned int nq;
 	struct nm_rxq *q;
@@ -164,8 +203,6 @@ struct nm_rx {
 	int quit;
 	unsigned int features;
 	unsigned int ring_entries, cq_entries;
-	nm_rx_frame_fn frame;
-	uint64_t max_frame;
 
 	pthread_mutex_t tok_lock;
 	struct nm_token_table *tok;
@@ -183,6 +220,9 @@ struct nm_rx {
 /* rx.c: for engines */
 int nm_rxq_accepted(struct nm_rxq *q, int fd);
 int nm_rxq_conn_open(struct nm_rxq *q, int fd);
+/* Received @bufs (one reference each, the queue's) on @c, in stream
+ * order, to the stage.  Return messages delivered (0/1, or more for
+ * split), or -errno when the connection is to be closed. */
 int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 		   struct nm_buf *bufs, unsigned int n);
 void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err);
@@ -197,22 +237,56 @@ void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b);
  * not open; an on_data error ends @c.  Return 1, 0 (not open) or -errno. */
 int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 		       const struct nm_rx_pkt *pkt);
-/* Deliver a message built by the caller (split uses it). */
+
+/*
+ * Parking: a connection the engine cannot receive for now (no buffer)
+ * waits on q->parked; its bytes wait in the socket.  The core unparks a
+ * connection it finalises.  nm_rxq_park returns 1 if @c was parked now,
+ * 0 if it already was.  nm_rxq_unpark_all takes every parked connection
+ * off (each c->starved cleared) and returns the list, linked by
+ * next_starved, for the engine to resume.
+ */
+int nm_rxq_park(struct nm_rxq *q, struct nm_rx_conn *c);
+void nm_rxq_unpark(struct nm_rxq *q, struct nm_rx_conn *c);
+struct nm_rx_conn *nm_rxq_unpark_all(struct nm_rxq *q);
+
+/*
+ * A connection's key, for an engine's completion tags (epoll data,
+ * user_data): its slot and generation, so a completion for a connection
+ * gone and its slot reused finds nothing.  The low NM_RXQ_KEY_TAG_BITS
+ * bits are 0, left for the engine's own tag.
+ */
+#define NM_RXQ_KEY_TAG_BITS 2
+static inline uint64_t nm_rxq_conn_key(const struct nm_rx_conn *c)
+{
+	return ((uint64_t)c->gen << 32) | ((uint64_t)c->slot << NM_RXQ_KEY_TAG_BITS);
+}
+
+/* The connection of a key (its tag bits ignored), or NULL if it is gone. */
+static inline struct nm_rx_conn *nm_rxq_conn_by_key(struct nm_rxq *q, uint64_t key)
+{
+	return nm_rxq_conn_lookup(q, (uint32_t)key >> NM_RXQ_KEY_TAG_BITS,
+				  (uint32_t)(key >> 32));
+}
+
+/* rx.c: for stages */
+/* Deliver a message built by the stage: tokens, stats, on_data; an
+ * on_data error ends @c.  Return 1 or -errno. */
 int nm_rxq_emit(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *bufs,
 		unsigned int n, const struct nm_buf *hdr, unsigned int flags);
+/* A stage's conn_end said wait: finalise @c (still closing, its
+ * close_err kept) at the end of this pass. */
+void nm_rxq_close_again(struct nm_rxq *q, struct nm_rx_conn *c);
 
-/* split.c */
-int nm_split_feed(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *raw);
-int nm_split_end(struct nm_rxq *q, struct nm_rx_conn *c);   /* EOF: 0/-EPIPE */
-void nm_split_abort(struct nm_rxq *q, struct nm_rx_conn *c);
-/* An error ends c: 1 when frames whole before a stream error still place
- * (the close waits for nm_split_flush), else 0. */
-int nm_split_drain(struct nm_rxq *q, struct nm_rx_conn *c);
-void nm_split_fini(struct nm_rxq *q);
-void nm_split_flush(struct nm_rxq *q, struct nm_rx_conn *c);
-int nm_split_retry(struct nm_rxq *q);
+/* split.c: the built-in framing, and white-box views for tests and
+ * fuzzers (the core never calls these). */
 ssize_t nm_split_len32(const void *hdr, size_t avail, size_t *payload_len,
 		       void *user);
+int nm_split_retry(struct nm_rxq *q);
+unsigned int nm_split_backlog(const struct nm_rx_conn *c);
+int nm_split_eof_pending(const struct nm_rx_conn *c);
+unsigned int nm_split_places_inflight(const struct nm_rxq *q);
+int nm_split_describe(const struct nm_rx_conn *c, char *buf, size_t size);
 
 /* The receive buffer of a queue: whole chunks, or fragments of buf_size. */
 static inline int nm_rxq_alloc(struct nm_rxq *q, struct nm_buf *b)

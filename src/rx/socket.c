@@ -36,13 +36,12 @@ struct sock_eng {
 	char *cur_base;           /* its CPU address (nm_rxq_post_addr) */
 	uint32_t used;
 	int have_cur;
-	struct nm_rx_conn *parked; /* waiting for buffers */
 	struct epoll_event evs[EV_MAX];
 };
 
 static inline uint64_t ev_conn(const struct nm_rx_conn *c)
 {
-	return ((uint64_t)c->gen << 32) | ((uint64_t)c->slot << 2) | EV_CONN;
+	return nm_rxq_conn_key(c) | EV_CONN;
 }
 
 static int sock_init(struct nm_rxq *q)
@@ -98,26 +97,9 @@ static int sock_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 	return 0;
 }
 
-static void unpark(struct sock_eng *e, struct nm_rx_conn *c)
-{
-	struct nm_rx_conn **pp = &e->parked;
-
-	for (; *pp; pp = &(*pp)->next_starved)
-		if (*pp == c) {
-			*pp = c->next_starved;
-			break;
-		}
-	c->starved = 0;
-}
-
 static void sock_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 {
-	struct sock_eng *e = q->eng;
-
-	if (c->starved) {
-		unpark(e, c);
-		q->starved_cnt--;
-	}
+	nm_rxq_unpark(q, c);
 	/* close() drops the fd from epoll too. */
 	close(c->fd);
 	nm_rxq_conn_free(q, c);
@@ -146,17 +128,15 @@ static inline int cur_ready(struct nm_rxq *q, struct sock_eng *e)
 	return 0;
 }
 
+/* No buffer for c: out of epoll (its bytes wait in the socket) until one
+ * comes. */
 static void park(struct nm_rxq *q, struct sock_eng *e, struct nm_rx_conn *c)
 {
 	struct epoll_event ev = { 0 };
 
-	if (c->starved)
+	if (!nm_rxq_park(q, c))
 		return;
 	epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	c->starved = 1;
-	c->next_starved = e->parked;
-	e->parked = c;
-	q->starved_cnt++;
 	RXS_ADD(q, enobufs, 1);
 }
 
@@ -230,15 +210,11 @@ static int sock_poll(struct nm_rxq *q, int timeout_ms)
 	int nev, n = 0;
 
 	/* Parked connections: resume them all once a buffer is to be had. */
-	if (e->parked && !cur_ready(q, e)) {
-		while (e->parked) {
-			struct nm_rx_conn *c = e->parked;
+	if (q->parked && !cur_ready(q, e)) {
+		for (struct nm_rx_conn *c = nm_rxq_unpark_all(q); c; c = c->next_starved) {
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
 						  .data.u64 = ev_conn(c) };
 
-			e->parked = c->next_starved;
-			c->starved = 0;
-			q->starved_cnt--;
 			epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 		}
 	}
@@ -257,8 +233,7 @@ static int sock_poll(struct nm_rxq *q, int timeout_ms)
 			do_accept(q, (int)(d >> 2));
 			break;
 		default:
-			c = nm_rxq_conn_lookup(q, (uint32_t)(d & 0xffffffffu) >> 2,
-					       (uint32_t)(d >> 32));
+			c = nm_rxq_conn_by_key(q, d);
 			if (c && c->state == CONN_OPEN)
 				n += conn_read(q, e, c);
 		}

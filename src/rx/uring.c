@@ -132,7 +132,6 @@ struct ur_eng {
 	int enabled;                /* the ring accepts submissions */
 	int taskrun_flag;           /* IORING_SQ_TASKRUN tells of pending work */
 	unsigned int wait_nr, min_wait_us; /* batching wait; 0: wait for 1 */
-	struct nm_rx_conn *starved; /* parked on -ENOBUFS */
 	struct nm_buf *scratch;
 	unsigned int scap;
 	/* batching by the socket, by connection slot */
@@ -147,7 +146,7 @@ struct ur_eng {
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
 {
-	return ((uint64_t)c->gen << 32) | ((uint64_t)c->slot << 2) | UD_RECV;
+	return nm_rxq_conn_key(c) | UD_RECV;
 }
 
 static struct io_uring_sqe *ur_sqe(struct ur_eng *e)
@@ -327,45 +326,15 @@ static int ur_lowat_init(struct ur_eng *e, unsigned int flags, uint32_t max_conn
 	return 0;
 }
 
-static void ur_park(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
-{
-	if (c->starved)
-		return;
-	c->starved = 1;
-	c->next_starved = e->starved;
-	e->starved = c;
-	q->starved_cnt++;
-}
-
-static void ur_unpark(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
-{
-	struct nm_rx_conn **pp;
-
-	if (!c->starved)
-		return;
-	for (pp = &e->starved; *pp; pp = &(*pp)->next_starved)
-		if (*pp == c) {
-			*pp = c->next_starved;
-			break;
-		}
-	c->starved = 0;
-	q->starved_cnt--;
-}
-
-/* Re-arm parked connections once the ring holds buffers again. */
+/* Re-arm parked connections (nm_rxq_park) once the ring holds buffers
+ * again. */
 static void ur_resume(struct nm_rxq *q, struct ur_eng *e)
 {
-	if (!e->starved || e->nfree == e->entries)
+	if (!q->parked || e->nfree == e->entries)
 		return;
-	while (e->starved) {
-		struct nm_rx_conn *c = e->starved;
-
-		e->starved = c->next_starved;
-		c->starved = 0;
-		q->starved_cnt--;
+	for (struct nm_rx_conn *c = nm_rxq_unpark_all(q); c; c = c->next_starved)
 		if (c->state == CONN_OPEN && !c->armed && !ur_arm(q, e, c))
 			RXS_ADD(q, rearm, 1);
-	}
 }
 
 static int scratch_fit(struct ur_eng *e, unsigned int n)
@@ -435,8 +404,7 @@ static int ur_recv_cqe(struct nm_rxq *q, struct ur_eng *e,
 		       const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = cqe->user_data;
-	struct nm_rx_conn *c = nm_rxq_conn_lookup(q, (uint32_t)(ud & 0xffffffffu) >> 2,
-						  (uint32_t)(ud >> 32));
+	struct nm_rx_conn *c = nm_rxq_conn_by_key(q, ud);
 	unsigned int fl = cqe->flags, nb = 0;
 	int res = cqe->res, delivered = 0;
 
@@ -471,7 +439,7 @@ static int ur_recv_cqe(struct nm_rxq *q, struct ur_eng *e,
 	} else if (res == -ENOBUFS) {
 		RXS_ADD(q, enobufs, 1);
 		if (!c->armed)
-			ur_park(q, e, c);
+			nm_rxq_park(q, c);
 	} else if (res < 0) {
 		if (!c->armed)
 			nm_rxq_conn_end(q, c, res);
@@ -663,14 +631,15 @@ static int ur_init(struct nm_rxq *q)
 	if (!e)
 		return -ENOMEM;
 	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
-	if (!rx->o.ring_entries && (fl & NM_RX_F_SPLIT)) {
-		/* Split draws its headers from the pool the ring receives into
-		 * (when staging): leave it half, or headers starve. */
+	if (!rx->o.ring_entries && q->rx_share) {
+		/* The stage draws from the pool the ring receives into too
+		 * (split's headers, when staging): leave it its share. */
 		struct nm_area_info ai;
 		uint64_t bufs;
 
 		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai, sizeof(ai))) {
-			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) / 2;
+			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) /
+			       q->rx_share;
 			while (e->entries > 8 && e->entries > bufs)
 				e->entries >>= 1;
 		}
@@ -817,7 +786,7 @@ static int ur_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 		lw_drop(e, c->slot);	/* the slot's last connection had it */
 	if (e->nfree == e->entries) {
 		/* Nothing posted yet: arming would only earn -ENOBUFS. */
-		ur_park(q, e, c);
+		nm_rxq_park(q, c);
 		return 0;
 	}
 	return ur_arm(q, e, c);
@@ -827,7 +796,7 @@ static void ur_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 {
 	struct ur_eng *e = q->eng;
 
-	ur_unpark(q, e, c);
+	nm_rxq_unpark(q, c);
 	if (e->lowat_ok && e->lw_pos[c->slot])
 		lw_drop(e, c->slot);
 	if (c->armed) {
