@@ -15,7 +15,9 @@ pkgs=(
 	iperf3          "bench rx's iperf3 baseline (bench/bench_rx.c)"
 	socat           "make demo, tests/test_cli_rx_socat.c"
 	netcat-openbsd  "tests/test_cli_rx_socat.c"
-	iproute2        "bench rx's 'ip tcp_metrics delete' (bench/bench_rx.c)"
+	libxdp-dev      "the xdp engine (src/rx/xdp.c) and bench pkt's libxdp reference receiver"
+	libbpf-dev      "libxdp's headers include libbpf's (the xdp engine, bench pkt)"
+	iproute2        "bench rx's 'ip tcp_metrics delete'; the packet rig's namespaces and veths (tests/netns_rig.h)"
 	bc              "tests/run-tests.sh's timings"
 	clang           "the fuzzers (fuzz/, cmake -DNM_FUZZ=ON)"
 )
