@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The application holds every frame: with 512 frames and a fill ring of
+ * 256, an application that keeps every packet it gets stops the receive
+ * once the pool is dry; the kernel finds the fill ring empty and says so
+ * (xdp_fill_empty, and rx_dropped: nothing is lost silently, sent ==
+ * delivered + dropped).  When the application gives the frames back, from
+ * a thread other than the queue's, receive resumes (packets sent after
+ * arrive) and the accounting holds again.  Every frame is back at the end.
+ * Skips without root, netns or AF_XDP.
+ */
+#include "test_xdp_util.h"
+
+#define FRAMES 512
+
+static void phase(struct xt *t, uint64_t count, const char *what, uint64_t *good,
+		  uint64_t *drops, uint64_t *xsk)
+{
+	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = count, .pps = 50000 };
+	struct nm_rx_stats st;
+	uint64_t got;
+
+	REQUIRE(!rig_track_init(&t->track, count));
+	xt_drops_mark(t);
+	REQUIRE(!rig_tx_start(&tx));
+	REQUIRE(!rig_tx_wait(&tx));
+	CHECK_EQ(tx.err, 0);
+	CHECK_EQ(tx.sent, count);
+	got = xt_settle(t, tx.sent, 10000);
+	*drops = xt_drops(t);
+	*xsk = xt_xsk_drops(t);
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	*good = atomic_load(&t->track.good);
+	printf("%s: sent %llu, delivered %llu, dropped %llu (the socket counted %llu; "
+	       "fill ring empty %llu so far)\n", what, (unsigned long long)tx.sent,
+	       (unsigned long long)*good, (unsigned long long)*drops, (unsigned long long)*xsk,
+	       (unsigned long long)st.xdp_fill_empty);
+	CHECK(*xsk <= xt_rx_drops(t));
+	CHECK_EQ(got, tx.sent);		/* sent == delivered + dropped */
+	CHECK_EQ(atomic_load(&t->track.bad), 0);
+	CHECK_EQ(atomic_load(&t->track.dup), 0);
+	rig_track_fini(&t->track);
+}
+
+int main(void)
+{
+	struct xt t;
+	struct nm_rx_stats st;
+	uint64_t good, drops, xsk, fill_empty;
+	unsigned int held;
+
+	xt_setup(&t, "xdpstarve", 1, FRAMES);
+	xt_rx_or_skip(&t, 0, 256);
+	atomic_store(&t.hold, 1);
+	xt_run_start(&t);
+
+	phase(&t, 4000, "holding every frame", &good, &drops, &xsk);
+	CHECK(good <= FRAMES);		/* no frame twice while held */
+	CHECK(good > 0);
+	CHECK(drops >= 4000 - FRAMES);
+	CHECK(xsk >= 4000 - FRAMES);	/* and the socket said so */
+	REQUIRE(!nm_rx_stats(t.rx, &st, sizeof(st)));
+	CHECK(st.xdp_fill_empty > 0);	/* the kernel saw the fill ring dry */
+	CHECK(st.xdp_rx_dropped > 0);
+	fill_empty = st.xdp_fill_empty;
+	pthread_mutex_lock(&t.held_lock);
+	held = t.nheld;
+	pthread_mutex_unlock(&t.held_lock);
+	CHECK_EQ(held, atomic_load(&t.pkts));
+
+	/* let go, from this thread: the queue's refill finds them */
+	atomic_store(&t.hold, 0);
+	CHECK_EQ(xt_release_held(&t), held);
+	phase(&t, 4000, "after letting go", &good, &drops, &xsk);
+	CHECK(good > 0);		/* receive resumed */
+	REQUIRE(!nm_rx_stats(t.rx, &st, sizeof(st)));
+	printf("fill ring empty: %llu while held, %llu after\n",
+	       (unsigned long long)fill_empty,
+	       (unsigned long long)(st.xdp_fill_empty - fill_empty));
+
+	xt_run_stop(&t);
+	CHECK_EQ(nm_rx_destroy(t.rx), 0);
+	CHECK(!xt_prog_attached(&t));
+	CHECK_EQ(nm_pool_inflight(t.pools[0]), 0);
+	CHECK_EQ(nm_pool_destroy(t.pools[0]), 0);
+	CHECK_EQ(nm_area_destroy(t.area), 0);
+	rig_down(&t.rig);
+	return nm_test_failures ? 1 : 0;
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_xdp_util.h - what the xdp engine's tests share: the veth rig
+ * (netns_rig.h) with an "xdp" receiver on its receiving side, a receiver
+ * that checks every packet (Ethernet, IPv4, UDP, then the rig's payload:
+ * magic, seq, checksum), and the accounting that says where every packet
+ * sent went: delivered, or counted as dropped by the kernel (the socket's
+ * XDP_STATISTICS in the receiver's stats, the veths' own drop counters).
+ */
+#ifndef NM_TEST_XDP_UTIL_H
+#define NM_TEST_XDP_UTIL_H
+#include "harness.h"
+#include "netns_rig.h"
+#include <netmem/rx.h>
+#include <stdatomic.h>
+
+#define XT_MAX_HELD 8192
+
+struct xt {
+	struct rig rig;
+	struct nm_area *area;
+	struct nm_pool *pools[2];
+	unsigned int nq;
+	struct nm_rx *rx;
+	struct rig_track track;
+	_Atomic uint64_t pkts, foreign, bad_queue, bad_off;
+	_Atomic uint64_t per_q[2];
+	_Atomic int conns, closes, close_err, conn_fd_ok;
+	/* hold: keep what arrives instead of putting it back */
+	_Atomic int hold;
+	pthread_mutex_t held_lock;
+	struct nm_buf held[XT_MAX_HELD];
+	unsigned int nheld;
+	pthread_t runner;
+	int running;
+	_Atomic int run_ret;
+	struct rig_drops d0;	/* the veths' counters before sending */
+	uint64_t xd0;		/* and the sockets' drops */
+};
+
+static inline int xt_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
+{
+	struct xt *t = user;
+
+	if (nm_rx_conn_fd(c) >= 0)
+		atomic_fetch_add(&t->conn_fd_ok, 1);
+	atomic_fetch_add(&t->conns, 1);
+	return 0;
+}
+
+static inline void xt_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *user)
+{
+	struct xt *t = user;
+
+	atomic_store(&t->close_err, err);
+	atomic_fetch_add(&t->closes, 1);
+}
+
+/* The UDP payload of an Ethernet/IPv4/UDP frame, or NULL. */
+static inline const uint8_t *xt_payload(const uint8_t *f, uint32_t len, uint32_t *plen)
+{
+	uint32_t ihl, ulen;
+
+	if (len < 14 + 20 + 8 || f[12] != 0x08 || f[13] != 0x00)
+		return NULL;
+	ihl = (uint32_t)(f[14] & 0xf) * 4;
+	if (f[23] != 17 || ihl < 20 || len < 14 + ihl + 8)
+		return NULL;
+	ulen = (uint32_t)f[14 + ihl + 4] << 8 | f[14 + ihl + 5];
+	if (ulen < 8 || 14 + ihl + ulen > len)
+		return NULL;
+	*plen = ulen - 8;
+	return f + 14 + ihl + 8;
+}
+
+static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *m,
+		      void *user)
+{
+	struct xt *t = user;
+	const struct nm_buf *b = &m->bufs[0];
+	const uint8_t *f = nm_buf_data(b), *p;
+	uint32_t plen = 0;
+	int q = nm_rx_conn_queue(c);
+
+	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt && f);
+	atomic_fetch_add(&t->pkts, 1);
+	if (q >= 0 && q < 2)
+		atomic_fetch_add(&t->per_q[q], 1);
+	if (m->pkt->queue_id != (uint32_t)q)	/* rig queues: queue_id 0 + q */
+		atomic_fetch_add(&t->bad_queue, 1);
+	/* the packet lies past the XDP headroom, inside its frame */
+	if (b->off < 256 || (uint64_t)b->off + b->len > nm_pool_chunk_size(t->pools[q]))
+		atomic_fetch_add(&t->bad_off, 1);
+	p = xt_payload(f, b->len, &plen);
+	if (!p) {
+		if (atomic_fetch_add(&t->foreign, 1) < 4)
+			fprintf(stderr, "foreign frame: %u bytes, ethertype 0x%02x%02x, "
+				"ip proto %u\n", b->len, f[12], f[13], b->len > 23 ? f[23] : 0);
+	}
+	else
+		rig_track(&t->track, p, plen);
+	if (atomic_load(&t->hold)) {
+		pthread_mutex_lock(&t->held_lock);
+		if (t->nheld < XT_MAX_HELD) {
+			t->held[t->nheld++] = *b;
+			pthread_mutex_unlock(&t->held_lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&t->held_lock);
+	}
+	CHECK_EQ(nm_buf_put(b), 0);
+	return 0;
+}
+
+/* Put back every held buffer (this thread is not the pool's owner). */
+static inline unsigned int xt_release_held(struct xt *t)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&t->held_lock);
+	n = t->nheld;
+	for (unsigned int i = 0; i < n; i++)
+		CHECK_EQ(nm_buf_put(&t->held[i]), 0);
+	t->nheld = 0;
+	pthread_mutex_unlock(&t->held_lock);
+	return n;
+}
+
+/* Bring the rig up (or skip), enter its receiving namespace, make an area
+ * of @chunks 4 KiB chunks and @nq pools over it. */
+static inline void xt_setup(struct xt *t, const char *tag, unsigned int nq, unsigned int chunks)
+{
+	struct rig_opts ro = { .tag = tag, .queues = nq };
+	NM_OPTS(nm_area_opts, ao, .size = (size_t)chunks * 4096, .order = 0, .name = tag);
+
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->held_lock, NULL);
+	t->nq = nq;
+	RIG_UP_OR_SKIP(&t->rig, &ro);
+	REQUIRE(!rig_enter(&t->rig, RIG_RX));
+	t->area = nm_area_create("host", &ao);
+	REQUIRE(t->area);
+	for (unsigned int i = 0; i < nq; i++) {
+		NM_OPTS(nm_pool_opts, po, .max_chunks = chunks / nq, .name = tag);
+
+		t->pools[i] = nm_pool_create(t->area, &po);
+		REQUIRE(t->pools[i]);
+	}
+}
+
+/* The receiver: "xdp" on the rig's receiving veth, queues 0 .. nq-1. */
+static inline struct nm_rx *xt_rx_create(struct xt *t, unsigned int xdp_flags, unsigned int ring)
+{
+	NM_OPTS(nm_rx_opts, o, .engine = "xdp", .ifname = t->rig.ifname[RIG_RX],
+		.xdp_flags = xdp_flags, .ring_entries = ring, .nr_queues = t->nq,
+		.on_data = xt_on_data, .on_conn = xt_on_conn, .on_close = xt_on_close,
+		.user = t);
+
+	if (t->nq == 1)
+		o.pool = t->pools[0];
+	else
+		o.pools = t->pools;
+	return nm_rx_create(&o);
+}
+
+/* Make the receiver or skip when this host has no AF_XDP. */
+static inline void xt_rx_or_skip(struct xt *t, unsigned int xdp_flags, unsigned int ring)
+{
+	t->rx = xt_rx_create(t, xdp_flags, ring);
+	if (!t->rx && errno == EOPNOTSUPP)
+		SKIP("AF_XDP (or libxdp) not available: %s", nm_strerror(-EOPNOTSUPP));
+	if (!t->rx)
+		fprintf(stderr, "nm_rx_create(xdp): %s\n", strerror(errno));
+	REQUIRE(t->rx);
+}
+
+static inline void *xt_run_main(void *p)
+{
+	struct xt *t = p;
+
+	atomic_store(&t->run_ret, nm_rx_run(t->rx, -1));
+	return NULL;
+}
+
+/* nm_rx_run on a thread of its own (in the receiving namespace). */
+static inline void xt_run_start(struct xt *t)
+{
+	REQUIRE(!pthread_create(&t->runner, NULL, xt_run_main, t));
+	t->running = 1;
+}
+
+static inline void xt_run_stop(struct xt *t)
+{
+	if (!t->running)
+		return;
+	nm_rx_stop(t->rx);
+	pthread_join(t->runner, NULL);
+	t->running = 0;
+	CHECK_EQ(atomic_load(&t->run_ret), 0);
+}
+
+/* Whether the interface has an XDP program attached. */
+static inline int xt_prog_attached(const struct xt *t)
+{
+	return rig_sh("ip -n %s -d link show %s | grep -q ' xdp'", t->rig.ns[RIG_RX],
+		      t->rig.ifname[RIG_RX]) == 0;
+}
+
+/*
+ * Packets the kernel counted as dropped since xt_drops_mark().  Every
+ * packet the rig sends is counted by the sending veth (tx_dropped: its
+ * peer's ring full) or reaches the receiving veth's XDP program, whose
+ * redirect to the socket either lands or fails; a failed redirect counts
+ * in the veth's rx_dropped *and* in the socket's XDP_STATISTICS
+ * (rx_dropped, which includes an empty fill ring, or rx_ring_full): the
+ * same packet twice.  So: lost = the veths' drops, and the socket's
+ * counters, in the receiver's stats, are part of the receiving veth's.
+ */
+static inline void xt_drops_mark(struct xt *t)
+{
+	struct nm_rx_stats st;
+
+	REQUIRE(!rig_drops(&t->rig, &t->d0));
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	t->xd0 = st.xdp_rx_dropped + st.xdp_rx_ring_full;
+}
+
+/* The veths' drops since the mark. */
+static inline uint64_t xt_drops(struct xt *t)
+{
+	struct rig_drops d;
+
+	REQUIRE(!rig_drops(&t->rig, &d));
+	return (d.tx_dropped - t->d0.tx_dropped) + (d.rx_dropped - t->d0.rx_dropped);
+}
+
+/* The receiving veth's drops since the mark. */
+static inline uint64_t xt_rx_drops(struct xt *t)
+{
+	struct rig_drops d;
+
+	REQUIRE(!rig_drops(&t->rig, &d));
+	return d.rx_dropped - t->d0.rx_dropped;
+}
+
+/* The sockets' drops since the mark (the receiver's xdp_* stats). */
+static inline uint64_t xt_xsk_drops(struct xt *t)
+{
+	struct nm_rx_stats st;
+
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	return st.xdp_rx_dropped + st.xdp_rx_ring_full - t->xd0;
+}
+
+/* Wait until every packet of @sent (this phase's rig_track) is delivered
+ * or counted as dropped (the drop counters are read every 10 ms of
+ * passes), up to @ms, then a while longer for anything late.  Return
+ * delivered + dropped. */
+static inline uint64_t xt_settle(struct xt *t, uint64_t sent, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (atomic_load(&t->track.good) + xt_drops(t) >= sent &&
+		    xt_xsk_drops(t) >= xt_rx_drops(t))
+			break;
+		usleep(10000);
+	}
+	usleep(50000);
+	return atomic_load(&t->track.good) + xt_drops(t);
+}
+#endif
