@@ -23,6 +23,21 @@
  *             pass.  The kernel's drop counters are in the stats (xdp_*).
  *             Revoking the area closes the socket (on_close: -ENODEV) and
  *             gives back every frame.  libxdp is loaded at run time.
+ *   "udp"     datagrams: io_uring multishot recvmsg over a provided-buffer
+ *             ring, or recvmmsg() where io_uring is refused (or
+ *             NM_UDP_RECVMMSG=1 is set); one datagram, or one UDP GRO batch,
+ *             per buffer and per message, with its source address, receive
+ *             timestamp and GRO segment size (struct nm_rx_pkt).  Each UDP
+ *             socket is one connection of its queue: nm_rx_listen() binds
+ *             one per queue (SO_REUSEPORT when several), nm_rx_add_fd()
+ *             takes a bound one.  The first 128 bytes of each buffer hold
+ *             the kernel's per-datagram header, the payload follows (so
+ *             buf_size must be 192 or more); a datagram longer than
+ *             buf_size - 128 is dropped and counted (udp_truncated).  GRO is
+ *             on only when buffers hold the largest batch (buf_size of
+ *             65663 or more: 128 KiB chunks, say), else each datagram comes
+ *             alone.  Datagrams the kernel drops at the socket are counted
+ *             (udp_drops).
  *
  * Delivery: the application's on_data callback receives, per connection and
  * in stream order, one message: a list of nm_bufs (chunk, offset, length)
@@ -263,6 +278,7 @@ struct nm_rx_opts {
  * not have), ENODEV (xdp: no such interface), EOPNOTSUPP (xdp: libxdp
  * cannot be loaded, or NM_RX_XDP_ZEROCOPY and the driver refuses
  * zero-copy), EBUSY (xdp: another AF_XDP socket has the queue).
+ * The "udp" engine: EINVAL (SPLIT, a REQUIRE flag, a buf_size below 192).
  */
 NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *opts);
 
@@ -286,17 +302,20 @@ NM_API int nm_rx_destroy(struct nm_rx *rx);
  * connections, and each queue accepts and keeps its own, no hand-over
  * between threads.  Up to 8 calls per receiver.  (With REUSEPORT, when a
  * later queue's listener fails, those made before it stay, accepting, to
- * nm_rx_destroy.)
+ * nm_rx_destroy.)  With the "udp" engine: a UDP socket bound per queue
+ * (SO_REUSEPORT when several, whatever listen_flags say), each one
+ * connection of its queue (on_conn, on_data per datagram, on_close).
  * Return: the port listened on (> 0), or -EINVAL, -ENOSPC (too many
  * listeners), or the socket call's -errno (-EADDRINUSE, ...).
  */
 NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port);
 
 /**
- * nm_rx_add_fd - receive from a connected stream socket the caller made.
+ * nm_rx_add_fd - receive from a connected stream socket the caller made
+ * (with the "udp" engine: a bound UDP socket).
  * The receiver takes the fd over (makes it non-blocking, closes it at the
  * end).  @queue: which queue, or -1 for round-robin.
- * Return: 0, -EINVAL (bad fd or queue), -ENOSPC (max_conns reached; the fd
+ * Return: 0, -EINVAL (bad fd or queue, a socket of the wrong type), -ENOSPC (max_conns reached; the fd
  * stays the caller's).
  */
 NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue);
@@ -403,6 +422,7 @@ NM_API int nm_rx_conn_close(struct nm_rx_conn *c, int err);
 #define NM_RX_FEAT_BUNDLE      (1u << 2) /* uring: recv bundles */
 #define NM_RX_FEAT_ACCEPT_MULTI (1u << 3) /* uring: multishot accept */
 #define NM_RX_FEAT_PLACE       (1u << 4) /* split: payloads placed (unreadable) */
+#define NM_RX_FEAT_UDP_GRO     (1u << 8) /* udp: UDP GRO on (batches) */
 
 struct nm_rx_info {
 	const char *engine;
@@ -455,6 +475,9 @@ struct nm_rx_stats {
 	uint64_t xdp_rx_ring_full; /* xdp: rx_ring_full */
 	uint64_t xdp_fill_empty; /* xdp: rx_fill_ring_empty_descs */
 	uint64_t udp_truncated;  /* udp: datagrams cut short (MSG_TRUNC) */
+	uint64_t udp_drops;      /* udp: datagrams the kernel dropped at the
+				  * sockets (receive buffer full: SO_RXQ_OVFL,
+				  * SO_MEMINFO), counted since each was added */
 };
 /** nm_rx_stats - sum of the queues' counters into @st, of @size bytes
  * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL

@@ -28,6 +28,7 @@ static const struct nm_rx_engine *const engines[] = {
 	&nm_rx_engine_uring,
 	&nm_rx_engine_socket,
 	&nm_rx_engine_xdp,
+	&nm_rx_engine_udp,
 };
 #define NR_ENGINES (sizeof(engines) / sizeof(engines[0]))
 
@@ -794,6 +795,34 @@ static int listen_one(struct nm_rx *rx, struct nm_rxq *q,
 	return fd;
 }
 
+/* A datagram engine's nm_rx_listen: a socket bound per queue (one
+ * SO_REUSEPORT group when several), each handed to its queue as a
+ * connection.  Return the port or -errno. */
+static int listen_dgram(struct nm_rx *rx, struct sockaddr_storage *ss, socklen_t sl)
+{
+	int one = 1, fd, r;
+
+	for (unsigned int i = 0; i < rx->nq; i++) {
+		fd = nm_fd_call(socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		if (fd < 0)
+			return -errno;
+		if ((rx->nq > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one))) ||
+		    bind(fd, (struct sockaddr *)ss, sl) ||
+		    getsockname(fd, (struct sockaddr *)ss, &sl)) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		r = nm_rx_add_fd(rx, fd, (int)i);
+		if (r) {
+			close(fd);
+			return r;
+		}
+	}
+	rx->nr_listen_calls++;
+	return addr_port(ss);
+}
+
 NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
 {
 	struct sockaddr_storage ss;
@@ -807,6 +836,8 @@ NM_API int nm_rx_listen(struct nm_rx *rx, const char *host, int port)
 	sl = listen_addr(host, port, &ss);
 	if (sl < 0)
 		return sl;
+	if (rx->eng->dgram)
+		return listen_dgram(rx, &ss, (socklen_t)sl);
 	n = rx->o.listen_flags & NM_RX_LISTEN_REUSEPORT ? rx->nq : 1;
 	for (unsigned int i = 0; i < n; i++) {
 		/* The first one fills in the port (when 0); the others join
@@ -833,7 +864,8 @@ NM_API int nm_rx_add_fd(struct nm_rx *rx, int fd, int queue)
 
 	if (!rx || fd < 0 || queue < -1 || (queue >= 0 && (unsigned int)queue >= rx->nq))
 		return -EINVAL;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) || type != SOCK_STREAM)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) ||
+	    type != (rx->eng->dgram ? SOCK_DGRAM : SOCK_STREAM))
 		return -EINVAL;
 	if (queue < 0)
 		queue = (int)(atomic_fetch_add_explicit(&rx->rr, 1, memory_order_relaxed) % rx->nq);

@@ -30,6 +30,10 @@ struct nm_rx_conn;
  */
 struct nm_rx_engine {
 	const char *name;
+	/* A datagram engine: nm_rx_listen() binds a datagram socket per
+	 * queue, each one connection of its queue; nm_rx_add_fd() takes
+	 * datagram sockets.  0: streams (listen() and accept). */
+	int dgram;
 	/* Set up q->eng.  Return 0 or -errno (-EOPNOTSUPP: not here). */
 	int (*init)(struct nm_rxq *q);
 	/* Tear down; connections are already gone. */
@@ -61,6 +65,7 @@ struct nm_rx_engine {
 extern const struct nm_rx_engine nm_rx_engine_uring;
 extern const struct nm_rx_engine nm_rx_engine_socket;
 extern const struct nm_rx_engine nm_rx_engine_xdp;
+extern const struct nm_rx_engine nm_rx_engine_udp;
 
 /*
  * A delivery stage: what becomes of the bytes an engine received, between

@@ -1,0 +1,877 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * udp.c - the UDP engine: datagrams into pool buffers, one datagram (or one
+ * GRO batch) per buffer, each delivered as its own message with its source
+ * address, receive timestamp and GRO segment size (struct nm_rx_pkt).
+ *
+ * A UDP socket is one connection of its queue: nm_rx_listen() binds one per
+ * queue (SO_REUSEPORT when there are several), nm_rx_add_fd() takes bound
+ * ones the application made, and on_conn/on_close see it come and go.
+ *
+ * Two ways to receive, the same delivery:
+ *   - io_uring: one multishot recvmsg per socket over a provided-buffer
+ *     ring refilled from the queue's pool.  The kernel writes each
+ *     datagram as a struct io_uring_recvmsg_out, the name, the control
+ *     messages, then the payload, into one buffer; the buffer's reference
+ *     goes to the application with the payload's slice.  A dry ring ends
+ *     the multishot with -ENOBUFS (the datagrams wait in the socket, or
+ *     the kernel drops and counts them): the socket is parked and re-armed
+ *     after the next refill that posts something.
+ *   - recvmmsg(), where io_uring is refused (io_uring_disabled, seccomp, a
+ *     kernel before 6.1) or NM_UDP_RECVMMSG=1 is in the environment: level-
+ *     triggered epoll and up to MM_BATCH datagrams per call, into buffers
+ *     laid out the same way (payload at UDP_HDR), so offsets, truncation
+ *     and GRO are the same in both.
+ *
+ * Buffers: the first UDP_HDR bytes of each take the kernel's header (and
+ * stay unused with recvmmsg), the payload follows, 64-byte aligned.  GRO
+ * (UDP_GRO) is on only where a buffer holds the largest batch the kernel
+ * builds (GRO_ROOM bytes after the header: 128 KiB chunks, say); else off,
+ * and every datagram comes alone.  A datagram longer than the room is
+ * dropped and counted (udp_truncated).  Datagrams the kernel drops at the
+ * socket (receive buffer full) are counted in udp_drops: SO_RXQ_OVFL with
+ * each datagram, SO_MEMINFO when a pass finds nothing and at close.
+ */
+#include "rx_int.h"
+#include <errno.h>
+#include <liburing.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef SO_RXQ_OVFL
+#define SO_RXQ_OVFL 40
+#endif
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+
+/* Per-buffer layout: recvmsg_out, name, control, then the payload. */
+#define UDP_NAMELEN 32          /* a sockaddr_in6 (28), padded */
+#define UDP_CTRLLEN 80          /* timestamp (32) + GRO (24) + drops (24) */
+#define UDP_HDR     (sizeof(struct io_uring_recvmsg_out) + UDP_NAMELEN + UDP_CTRLLEN)
+_Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
+/* The largest GRO batch: UDP's length field bounds what the kernel builds. */
+#define GRO_ROOM    65535u
+
+#define UD_RECV  0u
+#define UD_WAKE  1u
+#define UD_OTHER 2u
+#define SQ_ENTRIES 64
+#define BGID 0
+#define RING_DEFAULT 256
+#define MM_BATCH 64             /* recvmmsg: datagrams per call */
+#define MM_BUDGET 16            /* recvmmsg: calls per ready socket per pass */
+#define EV_MAX 64
+
+enum { MODE_URING, MODE_MMSG };
+
+struct udp_eng {
+	int mode;
+	int gro;                    /* UDP_GRO on: buffers hold a batch */
+	uint32_t room;              /* payload bytes per buffer */
+	uint32_t *drops;            /* by slot: the socket's drop count seen */
+
+	/* io_uring */
+	struct io_uring ring;
+	int ring_up, enabled;
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	uint32_t entries, mask;
+	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
+	uint16_t *free_bids;
+	uint32_t nfree;
+	struct msghdr mh;           /* what each recvmsg asks for */
+	int app_efd;                /* nm_rx_queue_fd's eventfd; 0: none */
+
+	/* recvmmsg */
+	int epfd;
+	unsigned int nstash;        /* buffers taken for the next call */
+	struct nm_buf stash[MM_BATCH];
+	char *stash_addr[MM_BATCH];
+	struct mmsghdr mm[MM_BATCH];
+	struct iovec iov[MM_BATCH];
+	struct sockaddr_storage names[MM_BATCH];
+	uint64_t ctrl[MM_BATCH][UDP_CTRLLEN / 8];
+	struct epoll_event evs[EV_MAX];
+};
+
+static inline uint64_t ud_conn(const struct nm_rx_conn *c)
+{
+	return nm_rxq_conn_key(c) | UD_RECV;
+}
+
+/* ------------------------------------------------------------------ */
+/* shared: socket set-up, drops, delivery                               */
+/* ------------------------------------------------------------------ */
+
+/* The socket's drop count (sk_drops), or -1 where the kernel won't say. */
+static int64_t sock_drops(int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t l = sizeof(mi);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &l) ||
+	    l < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return -1;
+	return mi[SK_MEMINFO_DROPS];
+}
+
+/* The socket said it has dropped @v datagrams so far: count what is new. */
+static inline void drops_seen(struct nm_rxq *q, struct udp_eng *e,
+			      struct nm_rx_conn *c, uint32_t v)
+{
+	uint32_t d = v - e->drops[c->slot];
+
+	if ((int32_t)d > 0) {
+		e->drops[c->slot] = v;
+		RXS_ADD(q, udp_drops, d);
+	}
+}
+
+static void drops_poll(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
+{
+	int64_t v = sock_drops(c->fd);
+
+	if (v >= 0)
+		drops_seen(q, e, c, (uint32_t)v);
+}
+
+/* Ask the socket for what delivery reports.  Return 0 or -errno. */
+static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
+{
+	int one = 1, gro = e->gro, type = 0;
+	socklen_t tl = sizeof(type);
+	int64_t d;
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &tl))
+		return -errno;
+	if (type != SOCK_DGRAM)
+		return -EPROTOTYPE;
+	/* Best effort: without them the metadata is 0 and drops are seen
+	 * through SO_MEMINFO alone. */
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	/* Off as well when the buffers are small: a batch would not fit. */
+	setsockopt(c->fd, SOL_UDP, UDP_GRO, &gro, sizeof(gro));
+	d = sock_drops(c->fd);
+	e->drops[c->slot] = d > 0 ? (uint32_t)d : 0;	/* ours from now on */
+	(void)q;
+	return 0;
+}
+
+/*
+ * One datagram (or GRO batch) received into @b (payload slice; the buffer's
+ * one reference) on @c, with @mh's name and control messages and the
+ * kernel's msg_flags @flags.  Return 1 if delivered, else 0 or -errno.
+ */
+static int ud_pkt(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
+		  struct nm_buf *b, struct msghdr *mh, int flags)
+{
+	struct nm_rx_pkt pkt;
+	struct cmsghdr *cm;
+
+	if (nm_unlikely(flags & MSG_TRUNC)) {
+		/* Longer than the buffer: what fit is not the datagram. */
+		RXS_ADD(q, udp_truncated, 1);
+		nm_buf_put(b);
+		return 0;
+	}
+	pkt.ts_ns = 0;
+	pkt.seg_size = 0;
+	pkt.queue_id = 0;
+	pkt.reserved = 0;
+	pkt.src_len = mh->msg_namelen < sizeof(pkt.src) ? mh->msg_namelen : sizeof(pkt.src);
+	memcpy(&pkt.src, mh->msg_name, pkt.src_len);
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+			pkt.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		} else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			int gs;
+
+			memcpy(&gs, CMSG_DATA(cm), sizeof(gs));
+			pkt.seg_size = gs > 0 ? (uint32_t)gs : 0;
+		} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t v;
+
+			memcpy(&v, CMSG_DATA(cm), sizeof(v));
+			drops_seen(q, e, c, v);
+		}
+	}
+	return nm_rxq_deliver_pkt(q, c, b, &pkt);
+}
+
+/* A pass that delivered nothing: look for drops no datagram told of. */
+static void drops_idle(struct nm_rxq *q, struct udp_eng *e)
+{
+	for (uint32_t s = 0; s < q->rx->o.max_conns; s++) {
+		struct nm_rx_conn *c = q->conns[s];
+
+		if (c && c->state == CONN_OPEN)
+			drops_poll(q, e, c);
+		else if (!c)
+			break;	/* slots are handed out lowest first */
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* io_uring: multishot recvmsg over a provided-buffer ring             */
+/* ------------------------------------------------------------------ */
+
+static struct io_uring_sqe *ur_sqe(struct udp_eng *e)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+
+	if (!sqe) {
+		io_uring_submit(&e->ring);
+		sqe = io_uring_get_sqe(&e->ring);
+	}
+	return sqe;
+}
+
+static void ur_arm_wake(struct nm_rxq *q, struct udp_eng *e)
+{
+	struct io_uring_sqe *sqe = ur_sqe(e);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_multishot(sqe, q->evfd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_WAKE);
+}
+
+static int ur_arm(struct udp_eng *e, struct nm_rx_conn *c)
+{
+	struct io_uring_sqe *sqe = ur_sqe(e);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_recvmsg_multishot(sqe, c->fd, &e->mh, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	io_uring_sqe_set_data64(sqe, ud_conn(c));
+	c->armed = 1;
+	return 0;
+}
+
+/* Post every free bid the pool has a buffer for; one tail update. */
+static unsigned int ur_refill(struct nm_rxq *q, struct udp_eng *e)
+{
+	unsigned int n = 0;
+
+	while (e->nfree) {
+		uint16_t bid = e->free_bids[e->nfree - 1];
+		struct nm_buf *b = &e->bufs[bid];
+		void *addr;
+
+		if (nm_rxq_alloc(q, b)) {
+			RXS_ADD(q, pool_empty, 1);
+			break;
+		}
+		addr = nm_rxq_post_addr(q, b);
+		if (!addr)
+			break;
+		e->nfree--;
+		io_uring_buf_ring_add(e->br, addr, b->len, bid, (int)e->mask, (int)n);
+		n++;
+	}
+	if (!n)
+		return 0;
+	/* release inside: the entries are visible before the new tail */
+	io_uring_buf_ring_advance(e->br, (int)n);
+	RXS_ADD(q, refill, n);
+	RXS_ADD(q, refill_batches, 1);
+	return n;
+}
+
+/* Re-arm parked sockets once the ring holds buffers again. */
+static void ur_resume(struct nm_rxq *q, struct udp_eng *e)
+{
+	struct nm_rx_conn *c, *next;
+
+	if (!q->parked || e->nfree == e->entries)
+		return;
+	for (c = nm_rxq_unpark_all(q); c; c = next) {
+		next = c->next_starved;
+		if (c->state == CONN_OPEN && !c->armed && !ur_arm(e, c))
+			RXS_ADD(q, rearm, 1);
+	}
+}
+
+/* Errors after which the socket is of no use: end the connection.  Others
+ * (an ICMP error on a connected socket, ...) are the datagram's: re-arm. */
+static int ur_fatal(int res)
+{
+	return res == -EBADF || res == -ENOTSOCK || res == -EINVAL ||
+	       res == -EOPNOTSUPP || res == -EFAULT;
+}
+
+/* The datagram in bid @bid (@res bytes written, header included). */
+static int ur_take(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
+		   uint16_t bid, int res)
+{
+	struct nm_buf *b = &e->bufs[bid], s;
+	struct io_uring_recvmsg_out *o;
+	struct msghdr mh;
+	char *base = nm_buf_data(b);
+
+	e->free_bids[e->nfree++] = bid;
+	o = res >= 0 ? io_uring_recvmsg_validate(base, res, &e->mh) : NULL;
+	if (!o || !c) {
+		nm_buf_put(b);
+		return 0;
+	}
+	RXS_ADD(q, recv_calls, 1);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = io_uring_recvmsg_name(o);
+	mh.msg_namelen = o->namelen < UDP_NAMELEN ? o->namelen : UDP_NAMELEN;
+	mh.msg_control = (char *)mh.msg_name + UDP_NAMELEN;
+	mh.msg_controllen = o->controllen;
+	s.iov = b->iov;
+	s.off = b->off + (uint32_t)UDP_HDR;
+	s.len = io_uring_recvmsg_payload_length(o, res, &e->mh);
+	return ud_pkt(q, e, c, &s, &mh, (int)o->flags);
+}
+
+static int ur_cqe(struct nm_rxq *q, struct udp_eng *e, const struct io_uring_cqe *cqe)
+{
+	struct nm_rx_conn *c = nm_rxq_conn_by_key(q, cqe->user_data);
+	unsigned int fl = cqe->flags;
+	int res = cqe->res, n = 0;
+
+	if (c && !(fl & IORING_CQE_F_MORE))
+		c->armed = 0;
+	if (fl & IORING_CQE_F_BUFFER) {
+		int r = ur_take(q, e, c, (uint16_t)(fl >> IORING_CQE_BUFFER_SHIFT), res);
+
+		n = r > 0 ? r : 0;
+	}
+	if (!c)
+		return n;
+	if (c->state != CONN_OPEN) {
+		if (c->cancelled && !c->armed) {
+			c->cancelled = 0;
+			nm_rxq_conn_free(q, c);
+		}
+		return n;
+	}
+	if (res == -ENOBUFS) {
+		RXS_ADD(q, enobufs, 1);
+		if (!c->armed)
+			nm_rxq_park(q, c);
+	} else if (res < 0 && ur_fatal(res)) {
+		if (!c->armed)
+			nm_rxq_conn_end(q, c, res);
+	} else if (!c->armed) {
+		/* Ended without a reason of its own (CQ overflow, an error
+		 * that was the datagram's): again. */
+		if (!ur_arm(e, c))
+			RXS_ADD(q, rearm, 1);
+	}
+	return n;
+}
+
+static int ur_wait(struct udp_eng *e, int timeout_ms)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+
+	if (timeout_ms == 0 || io_uring_cq_ready(&e->ring))
+		return io_uring_submit_and_get_events(&e->ring);
+	if (timeout_ms < 0)
+		return io_uring_submit_and_wait(&e->ring, 1);
+	ts.tv_sec = timeout_ms / 1000;
+	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+	return io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
+}
+
+static int ur_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
+{
+	struct io_uring_cqe *cqe;
+	int n = 0, r;
+
+	if (!e->enabled) {
+		/* SINGLE_ISSUER: the ring belongs to the thread that enables
+		 * it, the one that runs the queue from now on. */
+		r = io_uring_register((unsigned int)e->ring.ring_fd,
+				      IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+		if (r < 0)
+			return r;
+		e->enabled = 1;
+	}
+	ur_refill(q, e);
+	ur_resume(q, e);
+	r = ur_wait(e, timeout_ms);
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+		return r;
+	for (int round = 0; round < 4; round++) {
+		unsigned int head, cnt = 0;
+
+		io_uring_for_each_cqe(&e->ring, head, cqe) {
+			cnt++;
+			switch (cqe->user_data & 3) {
+			case UD_RECV:
+				n += ur_cqe(q, e, cqe);
+				break;
+			case UD_WAKE:
+				nm_rxq_drain_wake(q);
+				if (!(cqe->flags & IORING_CQE_F_MORE))
+					ur_arm_wake(q, e);
+				break;
+			default:
+				break;
+			}
+		}
+		if (!cnt)
+			break;
+		io_uring_cq_advance(&e->ring, cnt);
+		/* Give the kernel its buffers back before looking again. */
+		ur_refill(q, e);
+		ur_resume(q, e);
+		if (io_uring_submit_and_get_events(&e->ring) < 0)
+			break;
+	}
+	return n;
+}
+
+static void ur_free(struct udp_eng *e)
+{
+	if (e->ring_up)
+		io_uring_queue_exit(&e->ring);	/* cancels every request */
+	if (e->bufs && e->free_bids) {
+		/* A bid not free holds a buffer we posted; the kernel has let
+		 * go of it now.  A free bid's entry is stale. */
+		for (uint32_t i = 0; i < e->nfree; i++)
+			e->bufs[e->free_bids[i]].iov = NULL;
+		for (uint32_t i = 0; i < e->entries; i++)
+			if (e->bufs[i].iov)
+				nm_buf_put(&e->bufs[i]);
+	}
+	if (e->app_efd > 0)
+		close(e->app_efd);	/* after the ring: it held it registered */
+	if (e->br)
+		munmap(e->br, e->br_bytes);
+	free(e->bufs);
+	free(e->free_bids);
+	e->ring_up = 0;
+	e->bufs = NULL;
+	e->free_bids = NULL;
+	e->br = NULL;
+	e->app_efd = 0;
+}
+
+/* The ring, its buffer ring and tables.  Return 0, or -EOPNOTSUPP when
+ * the kernel refuses what this needs (then recvmmsg), or -ENOMEM. */
+static int ur_setup(struct nm_rxq *q, struct udp_eng *e)
+{
+	struct nm_rx *rx = q->rx;
+	struct io_uring_params p;
+	struct io_uring_buf_reg reg;
+	uint32_t cq;
+	int r;
+
+	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_DEFAULT;
+	e->mask = e->entries - 1;
+	cq = rx->o.cq_entries ? rx->o.cq_entries : e->entries * 4;
+	if (!rx->o.cq_entries && cq < 1024)
+		cq = 1024;
+	/*
+	 * Completions posted only when the queue's thread asks for them
+	 * (DEFER_TASKRUN), which needs a single issuer: the thread that will
+	 * run the queue, so the ring starts disabled and its first pass
+	 * enables it.  A kernel without these (before 6.1) has no multishot
+	 * recvmsg either: recvmmsg then.
+	 */
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER |
+		  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+		  IORING_SETUP_R_DISABLED;
+	p.cq_entries = cq;
+	r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p));
+	if (r < 0)
+		return r == -ENOMEM ? r : -EOPNOTSUPP;
+	e->ring_up = 1;
+	rx->cq_entries = p.cq_entries;
+	rx->ring_entries = e->entries;
+	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
+	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->br == MAP_FAILED) {
+		e->br = NULL;
+		return -ENOMEM;
+	}
+	io_uring_buf_ring_init(e->br);
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uint64_t)(uintptr_t)e->br;
+	reg.ring_entries = e->entries;
+	reg.bgid = BGID;
+	r = NM_FAULT(-ENOMEM, io_uring_register_buf_ring(&e->ring, &reg, 0));
+	if (r < 0)
+		return r == -ENOMEM ? r : -EOPNOTSUPP;
+	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
+	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
+	if (!e->bufs || !e->free_bids)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < e->entries; i++)
+		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
+	e->nfree = e->entries;
+	e->mh.msg_namelen = UDP_NAMELEN;
+	e->mh.msg_controllen = UDP_CTRLLEN;
+	ur_arm_wake(q, e);
+	rx->features |= NM_RX_FEAT_MULTISHOT;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* recvmmsg                                                             */
+/* ------------------------------------------------------------------ */
+
+#define EV_CONN 0u
+#define EV_WAKE 1u
+
+/* Take buffers for the next call, up to MM_BATCH.  Return how many. */
+static unsigned int mm_stash(struct nm_rxq *q, struct udp_eng *e)
+{
+	while (e->nstash < MM_BATCH) {
+		struct nm_buf *b = &e->stash[e->nstash];
+		char *a;
+
+		if (nm_rxq_alloc(q, b)) {
+			RXS_ADD(q, pool_empty, 1);
+			break;
+		}
+		a = nm_rxq_post_addr(q, b);
+		if (!a)
+			break;
+		e->stash_addr[e->nstash++] = a;
+		RXS_ADD(q, refill, 1);
+	}
+	return e->nstash;
+}
+
+static void mm_park(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
+{
+	struct epoll_event ev = { 0 };
+
+	epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	nm_rxq_park(q, c);
+	RXS_ADD(q, enobufs, 1);
+}
+
+/* Read what @c has, up to a budget.  Return messages delivered. */
+static int mm_read(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
+{
+	int n = 0;
+
+	for (int call = 0; call < MM_BUDGET && c->state == CONN_OPEN; call++) {
+		unsigned int k = mm_stash(q, e);
+		int got;
+
+		if (!k) {
+			mm_park(q, e, c);
+			break;
+		}
+		/* mm[i] fills the stash from the top: what it takes is gone
+		 * from the end, and the rest stays for the next call. */
+		for (unsigned int i = 0; i < k; i++) {
+			struct msghdr *m = &e->mm[i].msg_hdr;
+			unsigned int si = e->nstash - 1 - i;
+
+			e->iov[i].iov_base = e->stash_addr[si] + UDP_HDR;
+			e->iov[i].iov_len = e->room;
+			m->msg_name = &e->names[i];
+			m->msg_namelen = sizeof(e->names[i]);
+			m->msg_iov = &e->iov[i];
+			m->msg_iovlen = 1;
+			m->msg_control = e->ctrl[i];
+			m->msg_controllen = sizeof(e->ctrl[i]);
+			m->msg_flags = 0;
+		}
+		got = recvmmsg(c->fd, e->mm, k, MSG_DONTWAIT, NULL);
+		RXS_ADD(q, recv_calls, 1);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK && ur_fatal(-errno)) {
+				epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+				nm_rxq_conn_end(q, c, -errno);
+			}
+			break;
+		}
+		for (int i = 0; i < got; i++) {
+			struct nm_buf *b = &e->stash[e->nstash - 1 - (unsigned int)i];
+			struct nm_buf s = { b->iov, b->off + (uint32_t)UDP_HDR, e->mm[i].msg_len };
+
+			if (ud_pkt(q, e, c, &s, &e->mm[i].msg_hdr, e->mm[i].msg_hdr.msg_flags) > 0)
+				n++;
+		}
+		e->nstash -= (unsigned int)got;
+		if ((unsigned int)got < k)
+			break;	/* drained: spare the EAGAIN call */
+	}
+	return n;
+}
+
+static int mm_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
+{
+	int nev, n = 0;
+
+	/* Parked sockets: all back in epoll once a buffer is to be had. */
+	if (q->parked && mm_stash(q, e)) {
+		struct nm_rx_conn *c, *next;
+
+		for (c = nm_rxq_unpark_all(q); c; c = next) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ud_conn(c) };
+
+			next = c->next_starved;
+			if (c->state != CONN_OPEN)
+				continue;
+			epoll_ctl(e->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			RXS_ADD(q, rearm, 1);
+		}
+	}
+	nev = epoll_wait(e->epfd, e->evs, EV_MAX, timeout_ms);
+	if (nev < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < nev; i++) {
+		uint64_t d = e->evs[i].data.u64;
+		struct nm_rx_conn *c;
+
+		if ((d & 3) == EV_WAKE) {
+			nm_rxq_drain_wake(q);
+			continue;
+		}
+		c = nm_rxq_conn_by_key(q, d);
+		if (c && c->state == CONN_OPEN)
+			n += mm_read(q, e, c);
+	}
+	return n;
+}
+
+static int mm_setup(struct nm_rxq *q, struct udp_eng *e)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_WAKE };
+
+	e->epfd = nm_fd_call(epoll_create1(EPOLL_CLOEXEC));
+	if (e->epfd < 0)
+		return -errno;
+	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, q->evfd, &ev))
+		return -errno;
+	return 0;
+}
+
+static void mm_free(struct udp_eng *e)
+{
+	for (unsigned int i = 0; i < e->nstash; i++)
+		nm_buf_put(&e->stash[i]);
+	e->nstash = 0;
+	if (e->epfd >= 0)
+		close(e->epfd);
+	e->epfd = -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* the engine                                                           */
+/* ------------------------------------------------------------------ */
+
+static void udp_free(struct udp_eng *e)
+{
+	ur_free(e);
+	mm_free(e);
+	free(e->drops);
+	free(e);
+}
+
+static int udp_init(struct nm_rxq *q)
+{
+	struct nm_rx *rx = q->rx;
+	const char *env = getenv("NM_UDP_RECVMMSG");
+	struct udp_eng *e;
+	int r;
+
+	/* Packets have no framing to split; the REQUIREs name features of
+	 * the uring engine's streams.  (xdp's options: opts_validate.) */
+	if (rx->o.flags & (NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE))
+		return -EINVAL;
+	/* A buffer must hold the kernel's header and a datagram after it. */
+	if (q->buf_size < UDP_HDR + 64)
+		return -EINVAL;
+	e = nm_calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->epfd = -1;
+	e->room = q->buf_size - (uint32_t)UDP_HDR;
+	e->gro = e->room >= GRO_ROOM;
+	e->drops = nm_calloc(rx->o.max_conns, sizeof(*e->drops));
+	if (!e->drops) {
+		udp_free(e);
+		return -ENOMEM;
+	}
+	e->mode = MODE_MMSG;
+	r = -EOPNOTSUPP;
+	if (!env || !*env || !strcmp(env, "0"))
+		r = ur_setup(q, e);
+	if (!r) {
+		e->mode = MODE_URING;
+	} else if (r == -EOPNOTSUPP) {
+		ur_free(e);
+		r = mm_setup(q, e);
+	}
+	if (r) {
+		udp_free(e);
+		return r;
+	}
+	if (e->gro)
+		rx->features |= NM_RX_FEAT_UDP_GRO;
+	q->eng = e;
+	return 0;
+}
+
+static void udp_fini(struct nm_rxq *q)
+{
+	if (q->eng)
+		udp_free(q->eng);
+	q->eng = NULL;
+}
+
+/* Sockets come in as connections (nm_rx_listen binds them), not accepted. */
+static int udp_listen(struct nm_rxq *q, int fd)
+{
+	(void)q;
+	(void)fd;
+	return -EOPNOTSUPP;
+}
+
+static int udp_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct udp_eng *e = q->eng;
+	int r = sock_setup(q, e, c);
+
+	if (r)
+		return r;
+	if (e->mode == MODE_MMSG) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = ud_conn(c) };
+
+		return epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
+	}
+	if (e->nfree == e->entries) {
+		/* Nothing posted yet (before the first pass): arming would
+		 * only earn -ENOBUFS. */
+		nm_rxq_park(q, c);
+		return 0;
+	}
+	return ur_arm(e, c);
+}
+
+static void udp_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
+{
+	struct udp_eng *e = q->eng;
+
+	nm_rxq_unpark(q, c);
+	drops_poll(q, e, c);	/* the last word on what it dropped */
+	if (e->mode == MODE_URING && c->armed) {
+		struct io_uring_sqe *sqe = ur_sqe(e);
+
+		if (sqe) {
+			io_uring_prep_cancel64(sqe, ud_conn(c), 0);
+			io_uring_sqe_set_data64(sqe, UD_OTHER);
+			c->cancelled = 1;
+			/* The request holds its own file reference. */
+			close(c->fd);
+			c->fd = -1;
+			return;	/* freed on the recvmsg's last completion */
+		}
+	}
+	close(c->fd);	/* drops it from epoll too */
+	nm_rxq_conn_free(q, c);
+}
+
+static int udp_poll(struct nm_rxq *q, int timeout_ms)
+{
+	struct udp_eng *e = q->eng;
+	int n = e->mode == MODE_URING ? ur_poll(q, e, timeout_ms)
+				      : mm_poll(q, e, timeout_ms);
+
+	if (n == 0)
+		drops_idle(q, e);
+	return n;
+}
+
+/*
+ * The queue's readiness fd: with io_uring an eventfd the kernel signals
+ * when it posts completions (made on first use, before the ring has an
+ * owner, or on its owner's thread); with recvmmsg the epoll fd.
+ */
+static int udp_queue_fd(struct nm_rxq *q)
+{
+	struct udp_eng *e = q->eng;
+	int fd, r;
+
+	if (e->mode == MODE_MMSG)
+		return e->epfd;
+	if (e->app_efd > 0)
+		return e->app_efd;
+	fd = nm_fd_call(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (fd < 0)
+		return -errno;
+	r = io_uring_register_eventfd(&e->ring, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	e->app_efd = fd;
+	/* Readable at once: the first pass (enabling the ring, submitting
+	 * what was armed) is work the kernel cannot signal. */
+	eventfd_write(fd, 1);
+	return fd;
+}
+
+static void udp_fd_ack(struct nm_rxq *q)
+{
+	struct udp_eng *e = q->eng;
+	uint64_t v;
+
+	if (e->app_efd > 0 && read(e->app_efd, &v, sizeof(v)) < 0)
+		return;	/* EAGAIN: nothing signalled */
+}
+
+static int udp_pending(struct nm_rxq *q)
+{
+	struct udp_eng *e = q->eng;
+
+	if (e->mode == MODE_MMSG)
+		return 0;	/* level-triggered epoll keeps its fd ready */
+	return io_uring_cq_ready(&e->ring) || io_uring_sq_ready(&e->ring) ||
+	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
+}
+
+const struct nm_rx_engine nm_rx_engine_udp = {
+	.name       = "udp",
+	.dgram      = 1,
+	.init       = udp_init,
+	.fini       = udp_fini,
+	.listen     = udp_listen,
+	.conn_add   = udp_conn_add,
+	.conn_close = udp_conn_close,
+	.poll       = udp_poll,
+	.queue_fd   = udp_queue_fd,
+	.fd_ack     = udp_fd_ack,
+	.pending    = udp_pending,
+};

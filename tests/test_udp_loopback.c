@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_udp_loopback: the udp engine on loopback, through io_uring and
+ * through recvmmsg (NM_UDP_RECVMMSG=1), the same checks for both: every
+ * datagram of every size from 16 B to the buffer's room arrives once with
+ * its checksum right, its source address and a kernel timestamp, in a
+ * message of its own (NM_RX_MSG_PKT), payload 64-byte aligned; one longer
+ * than the room is not delivered and counted in udp_truncated; the socket
+ * is a connection (on_conn once, on_close -ECANCELED at destroy); stats
+ * count packets, bytes, no drops.
+ */
+#include "test_udp_util.h"
+
+#define BUF 2048u
+#define ROOM (BUF - 128u)
+#define BURST 32
+
+static struct u_rx u;
+
+static void run(int mmsg)
+{
+	struct nm_pool *pool = t_pool(256, 0);
+	NM_OPTS(nm_rx_opts, o, .engine = "udp", .pool = pool, .buf_size = BUF,
+		.on_data = u_on_data, .on_conn = u_on_conn, .on_close = u_on_close,
+		.user = &u);
+	unsigned int n = t_sanitized() ? 2000 : 6000;
+	uint8_t dg[ROOM + 64];
+	struct nm_rx_stats st;
+	struct nm_rx_info info;
+	struct nm_rx *rx;
+	uint64_t bytes = 0, sent = 0;
+	int port, fd, r;
+
+	memset(&u, 0, sizeof(u));
+	u_mode(mmsg);
+	rx = nm_rx_create(&o);
+	if (!rx && errno == EOPNOTSUPP)
+		SKIP("udp engine refused here");
+	REQUIRE(rx);
+	REQUIRE(!nm_rx_info(rx, &info, sizeof(info)));
+	CHECK(!strcmp(info.engine, "udp"));
+	CHECK_EQ(info.buf_size, BUF);
+	/* Which way it receives: io_uring where the kernel allows it. */
+	if (mmsg)
+		CHECK_EQ(info.features & NM_RX_FEAT_MULTISHOT, 0);
+	else if (!(info.features & NM_RX_FEAT_MULTISHOT))
+		printf("io_uring refused here: recvmmsg both times\n");
+	CHECK_EQ(info.features & NM_RX_FEAT_UDP_GRO, 0);	/* 2 KiB buffers */
+	port = nm_rx_listen(rx, "127.0.0.1", 0);
+	REQUIRE(port > 0);
+	fd = u_client(port, &u.src);
+	u.check_src = u.check_ts = 1;
+	u.t0_ns = u_real_ns();
+
+	for (unsigned int s = 0; s < n; s += BURST) {
+		for (unsigned int k = s; k < s + BURST && k < n; k++) {
+			/* every size from 16 to ROOM, then round again */
+			uint32_t len = U_HDR + k % (ROOM - U_HDR + 1);
+
+			u_fill(dg, k, len);
+			REQUIRE(send(fd, dg, len, 0) == (ssize_t)len);
+			bytes += len;
+			sent++;
+		}
+		r = T_RUN_UNTIL(rx, u.dgrams + u.bad >= sent, t_small_ms());
+		CHECK_EQ(r, 0);
+		if (r)
+			break;
+	}
+	CHECK_EQ(u.bad, 0);
+	CHECK_EQ(u.dup, 0);
+	CHECK_EQ(u.dgrams, n);
+	for (unsigned int s = 0; s < n; s++)
+		if (u.seen[s] != 1) {
+			fprintf(stderr, "seq %u seen %u times\n", s, u.seen[s]);
+			CHECK(0);
+			break;
+		}
+	CHECK_EQ(u.opened, 1);
+	CHECK_EQ(u.closed, 0);
+
+	/* One byte over the room: not delivered, counted; the next is. */
+	u_fill(dg, n, ROOM + 1);
+	REQUIRE(send(fd, dg, ROOM + 1, 0) == (ssize_t)(ROOM + 1));
+	u_fill(dg, n + 1, ROOM);
+	REQUIRE(send(fd, dg, ROOM, 0) == (ssize_t)ROOM);
+	bytes += ROOM;
+	CHECK_EQ(T_RUN_UNTIL(rx, u.dgrams + u.bad >= (uint64_t)n + 1, t_small_ms()), 0);
+	CHECK_EQ(u.seen[n], 0);
+	CHECK_EQ(u.seen[n + 1], 1);
+
+	REQUIRE(!nm_rx_stats(rx, &st, sizeof(st)));
+	CHECK_EQ(st.udp_truncated, 1);
+	CHECK_EQ(st.pkts, (uint64_t)n + 1);
+	CHECK_EQ(st.msgs, (uint64_t)n + 1);
+	CHECK_EQ(st.bytes, bytes);
+	CHECK_EQ(st.udp_drops, 0);
+	CHECK_EQ(st.conns_opened, 1);
+	CHECK_EQ(st.conns_active, 1);
+	printf("%s: %llu datagrams, %llu recv calls, refill %llu in %llu batches, "
+	       "enobufs %llu, rearm %llu\n", mmsg ? "recvmmsg" : "uring",
+	       (unsigned long long)st.pkts, (unsigned long long)st.recv_calls,
+	       (unsigned long long)st.refill, (unsigned long long)st.refill_batches,
+	       (unsigned long long)st.enobufs, (unsigned long long)st.rearm);
+
+	close(fd);
+	CHECK_EQ(nm_rx_destroy(rx), 0);
+	CHECK_EQ(u.closed, 1);
+	CHECK_EQ(u.close_err, -ECANCELED);
+	CHECK_EQ(t_pool_done(pool), 0);	/* every buffer back */
+}
+
+int main(void)
+{
+	run(0);
+	run(1);
+	return nm_test_failures ? 1 : 0;
+}
