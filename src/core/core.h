@@ -142,7 +142,7 @@ struct nm_pool {
 /* Thread identity for "am I the pool's owner": one address per thread. */
 const void *nm_self(void);
 
-/* pool.c: 0 if @buf is a buffer someone holds, with its window in its
+/* buf.c: 0 if @buf is a buffer someone holds, with its window in its
  * chunk; else -EINVAL (NULL), -EFAULT, -ERANGE or -EALREADY. */
 int nm_buf_check(const struct nm_buf *buf);
 
@@ -176,6 +176,42 @@ static inline void *nm_iov_cpu(const struct nm_iov *iov)
 	if (!a->mem.cpu_base)
 		return NULL;
 	return (char *)a->mem.cpu_base + ((size_t)iov->index << a->shift);
+}
+
+/* Fragments' reference counts: pool.c carves and puts, buf.c gets and
+ * checks.  Whether a chunk whose count reads @r is the one its pool @p
+ * is carving: only that one holds the bias (2^29 gets would be needed to
+ * fake it). */
+static inline int nm_frag_biased(uint32_t r)
+{
+	return r >= NM_FRAG_BIAS / 2;
+}
+
+/* Whether the chunk @iov that @p is carving, whose count read *@r, has
+ * no holder left: every fragment carved from it (and every extra
+ * reference) put.  *@r is the bias less the puts plus the gets, so the
+ * holders are r + carved - bias.  *@r must come from an acquire load (or
+ * a failed CAS's): a put that it counts came after its fragment's carve,
+ * so the carve count read after it covers that fragment.
+ * The carve count may already be the next chunk's (carving moved on
+ * after *@r was read): then the count has changed, since frag_finish
+ * dropped the bias before frag_cnt's release store, which our acquire
+ * load saw.  So "no holder" stands only if the count still reads *@r;
+ * otherwise *@r gets the new count and the caller starts over (-1).  A
+ * "holder left" needs no second look: the caller's CAS from *@r fails
+ * if the count moved.  Return 1 (no holder), 0 (a holder), -1 (again). */
+static inline int nm_frag_unheld(struct nm_pool *p, struct nm_iov *iov, uint32_t *r)
+{
+	uint32_t carved = atomic_load_explicit(&p->frag_cnt, memory_order_acquire);
+	uint32_t now;
+
+	if ((uint64_t)*r + carved > NM_FRAG_BIAS)
+		return 0;
+	now = atomic_load_explicit(&iov->ref, memory_order_acquire);
+	if (now == *r)
+		return 1;
+	*r = now;
+	return -1;
 }
 
 /* lib.c: options and output structs (the ABI rules). */

@@ -17,6 +17,8 @@
  * frees the pool.
  * Nothing touches a pool after dropping its reference, so a put racing with
  * destroy is safe.
+ * The calls on one buffer that find its pool themselves (nm_buf_*) are
+ * buf.c's.
  */
 #include "core.h"
 #include "ring.h"
@@ -630,7 +632,7 @@ NM_API int nm_pool_alloc_frag(struct nm_pool *p, struct nm_buf *buf,
 		if (nm_likely(off <= p->chunk_size && size <= p->chunk_size - off &&
 			      nm_area_live(p->area))) {
 			p->frag_off = off + size;
-			/* release: see frag_unheld */
+			/* release: see nm_frag_unheld */
 			atomic_store_explicit(&p->frag_cnt,
 				atomic_load_explicit(&p->frag_cnt, memory_order_relaxed) + 1,
 				memory_order_release);
@@ -721,40 +723,6 @@ pool_check(struct nm_pool *p, const struct nm_buf *buf)
 	return pool_check_slow(p, buf);
 }
 
-/* Whether a chunk whose count reads @r is the one its pool @p is carving:
- * only that one holds the bias (2^29 gets would be needed to fake it). */
-static inline int frag_biased(uint32_t r)
-{
-	return r >= NM_FRAG_BIAS / 2;
-}
-
-/* Whether the chunk @iov that @p is carving, whose count read *@r, has
- * no holder left: every fragment carved from it (and every extra
- * reference) put.  *@r is the bias less the puts plus the gets, so the
- * holders are r + carved - bias.  *@r must come from an acquire load (or
- * a failed CAS's): a put that it counts came after its fragment's carve,
- * so the carve count read after it covers that fragment.
- * The carve count may already be the next chunk's (carving moved on
- * after *@r was read): then the count has changed, since frag_finish
- * dropped the bias before frag_cnt's release store, which our acquire
- * load saw.  So "no holder" stands only if the count still reads *@r;
- * otherwise *@r gets the new count and the caller starts over (-1).  A
- * "holder left" needs no second look: the caller's CAS from *@r fails
- * if the count moved.  Return 1 (no holder), 0 (a holder), -1 (again). */
-static inline int frag_unheld(struct nm_pool *p, struct nm_iov *iov, uint32_t *r)
-{
-	uint32_t carved = atomic_load_explicit(&p->frag_cnt, memory_order_acquire);
-	uint32_t now;
-
-	if ((uint64_t)*r + carved > NM_FRAG_BIAS)
-		return 0;
-	now = atomic_load_explicit(&iov->ref, memory_order_acquire);
-	if (now == *r)
-		return 1;
-	*r = now;
-	return -1;
-}
-
 /* Drop one reference on a chunk of @p.  Return 1 if it was the last, 0 if
  * others remain, -EALREADY if none was held.  A chunk being carved is
  * never released here (its bias stays until frag_finish), but a put
@@ -777,8 +745,8 @@ static inline int iov_unref(struct nm_pool *p, struct nm_iov *iov)
 	for (;;) {
 		if (nm_unlikely(r == 0))
 			return -EALREADY;
-		if (nm_unlikely(frag_biased(r))) {
-			int u = frag_unheld(p, iov, &r);
+		if (nm_unlikely(nm_frag_biased(r))) {
+			int u = nm_frag_unheld(p, iov, &r);
 
 			if (u > 0)
 				return -EALREADY;
@@ -957,187 +925,6 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 	}
 	pool_recycle_bulk(p, batch, nb);
 	return (int)ok;
-}
-
-/* Find the area of a pointer that claims to be a descriptor. */
-static struct nm_area *buf_area(const struct nm_buf *buf)
-{
-	int aligned = 0;
-	struct nm_area *a;
-
-	if (!buf || !buf->iov)
-		return NULL;
-	a = nm_area_lookup_iov(buf->iov, &aligned);
-	return aligned ? a : NULL;
-}
-
-NM_API int nm_buf_put(const struct nm_buf *buf)
-{
-	struct nm_pool *p;
-
-	if (!buf)
-		return -EINVAL;
-	if (!buf_area(buf))
-		return -EFAULT;
-	p = atomic_load_explicit(&buf->iov->pool, memory_order_relaxed);
-	if (!p)
-		return -EALREADY;
-	return nm_pool_put(p, buf);
-}
-
-/* Whether a chunk whose count read *@r (an acquire load) has a holder;
- * *@r may be updated to a newer count on the way. */
-static int iov_held(struct nm_iov *iov, uint32_t *r)
-{
-	for (;;) {
-		struct nm_pool *p;
-		int u;
-
-		if (!*r)
-			return 0;
-		if (!frag_biased(*r))
-			return 1;
-		p = atomic_load_explicit(&iov->pool, memory_order_relaxed);
-		if (!p)
-			return 0;
-		u = frag_unheld(p, iov, r);
-		if (u >= 0)
-			return !u;
-	}
-}
-
-int nm_buf_check(const struct nm_buf *buf)
-{
-	struct nm_area *a = buf_area(buf);
-	uint32_t r;
-
-	if (!buf || !buf->iov)
-		return -EINVAL;
-	if (!a)
-		return -EFAULT;
-	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
-		return -ERANGE;
-	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
-	if (!iov_held(buf->iov, &r))
-		return -EALREADY;
-	return 0;
-}
-
-NM_API int nm_buf_get(const struct nm_buf *buf)
-{
-	struct nm_area *a = buf_area(buf);
-	uint32_t r;
-
-	if (!buf)
-		return -EINVAL;
-	if (!a)
-		return -EFAULT;
-	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
-		return -ERANGE;
-	if (!nm_area_live(a))
-		return -ENODEV;
-	/* acquire: frag_unheld needs it (a chunk being carved) */
-	r = atomic_load_explicit(&buf->iov->ref, memory_order_acquire);
-	do {
-		if (!iov_held(buf->iov, &r))
-			return -EALREADY;
-	} while (!atomic_compare_exchange_weak_explicit(&buf->iov->ref, &r, r + 1,
-							memory_order_acquire,
-							memory_order_acquire));
-	return 0;
-}
-
-NM_API void *nm_buf_data(const struct nm_buf *buf)
-{
-	struct nm_area *a = buf_area(buf);
-	char *base;
-
-	/* Look the descriptor up before touching it: an invalid buffer
-	 * gets NULL, not a wild dereference, and a window that does not lie
-	 * in its chunk (put would say -ERANGE) gets NULL, not a pointer past
-	 * the chunk. */
-	if (nm_unlikely(!a || (uint64_t)buf->off + buf->len > a->mem.chunk_size ||
-			!nm_area_live(a)))
-		return NULL;
-	base = nm_iov_cpu(buf->iov);
-	return base ? base + buf->off : NULL;
-}
-
-NM_API struct nm_area *nm_buf_area(const struct nm_buf *buf)
-{
-	return buf_area(buf);
-}
-
-NM_API int nm_buf_chunk_index(const struct nm_buf *buf)
-{
-	if (!buf_area(buf))
-		return -EINVAL;
-	return (int)buf->iov->index;
-}
-
-NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr)
-{
-	struct nm_area *a = buf_area(buf);
-	uint64_t base;
-	int r;
-
-	if (!a || !addr)
-		return -EINVAL;
-	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
-		return -ERANGE;
-	if (!nm_area_live(a))
-		return -ENODEV;
-	if (a->ops->io_addr) {
-		r = a->ops->io_addr(&a->mem, buf->iov->index, &base);
-		if (r)
-			return r;
-	} else {
-		base = a->mem.io_base + ((uint64_t)buf->iov->index << a->shift);
-	}
-	*addr = base + buf->off;
-	return 0;
-}
-
-NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir)
-{
-	struct nm_area *a = buf_area(buf);
-
-	if (!a || (dir != NM_SYNC_FOR_DEVICE && dir != NM_SYNC_FOR_CPU))
-		return -EINVAL;
-	if ((uint64_t)buf->off + buf->len > a->mem.chunk_size)
-		return -ERANGE;
-	if (!nm_area_live(a))
-		return -ENODEV;
-	if (!a->ops->sync)
-		return 0;
-	return NM_FAULT(-EIO, a->ops->sync(&a->mem, ((uint64_t)buf->iov->index << a->shift) + buf->off,
-			    buf->len, dir));
-}
-
-NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
-			void (*done)(void *arg, int status), void *arg)
-{
-	struct nm_area *a = buf_area(dst);
-	char *cpu;
-
-	if (!a || (!src && len))
-		return -EINVAL;
-	if (len > dst->len || (uint64_t)dst->off + dst->len > a->mem.chunk_size)
-		return -ERANGE;
-	if (!nm_area_live(a))
-		return -ENODEV;
-	if (a->ops->place)
-		return a->ops->place(&a->mem,
-				     ((uint64_t)dst->iov->index << a->shift) + dst->off,
-				     src, len, done, arg);
-	cpu = nm_iov_cpu(dst->iov);
-	if (!cpu)
-		return -EOPNOTSUPP;
-	if (len)	/* src may be NULL when len is 0: memcpy would be UB */
-		memcpy(cpu + dst->off, src, len);
-	if (done)
-		done(arg, 0);
-	return 0;
 }
 
 NM_API int nm_pool_destroy(struct nm_pool *p)
