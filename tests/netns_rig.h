@@ -83,6 +83,7 @@ struct rig {
 	int nsfd[2];			/* open /run/netns/NAME, -1 when down */
 	unsigned int queues;
 	int napi_threads;		/* NAPI kthreads pinned (napi_cpu) */
+	pid_t napi_pid[16];		/* their pids (the first 16) */
 	int up;
 	char why[256];			/* what failed, for rig_up's error */
 };
@@ -341,7 +342,7 @@ static inline int rig_feature(struct rig *r, enum rig_side s, uint32_t cmd, uint
 }
 
 /* Pin every "napi/IFNAME-N" kthread to cpu; returns how many. */
-static inline int rig_pin_napi(const struct rig *r, int cpu)
+static inline int rig_pin_napi(struct rig *r, int cpu)
 {
 	char want[32], path[64], comm[32];
 	size_t wl;
@@ -372,8 +373,11 @@ static inline int rig_pin_napi(const struct rig *r, int cpu)
 			continue;
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
-		if (sched_setaffinity(pid, sizeof(set), &set) == 0)
+		if (sched_setaffinity(pid, sizeof(set), &set) == 0) {
+			if (n < 16)
+				r->napi_pid[n] = pid;
 			n++;
+		}
 	}
 	closedir(d);
 	return n;
@@ -610,6 +614,30 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 	}
 	r->up = 1;
 	return 0;
+}
+
+/* Whether an XDP program is attached to the receiving veth (ip link says
+ * "xdp" or "xdpgeneric"): 1 yes, 0 no, -errno when `ip` failed. */
+static inline int rig_xdp_attached(const struct rig *r)
+{
+	int st = rig_sh("ip -n %s -d link show dev %s | grep -qE ' (xdp|xdpgeneric|xdpdrv|xdpoffload|xdpmulti)( |$)'",
+			r->ns[RIG_RX], r->ifname[RIG_RX]);
+
+	return st == 0 ? 1 : st == 1 ? 0 : -EIO;
+}
+
+/* Wait up to secs for no XDP program on the receiving veth; 1 if gone. */
+static inline int rig_xdp_gone(const struct rig *r, double secs)
+{
+	uint64_t end = rig_now_ns() + (uint64_t)(secs * 1e9);
+
+	for (;;) {
+		if (rig_xdp_attached(r) == 0)
+			return 1;
+		if (rig_now_ns() >= end)
+			return 0;
+		usleep(20000);
+	}
 }
 
 #ifdef SKIP
@@ -1080,7 +1108,7 @@ static inline void *rig_tx_main(void *p)
 			done += (unsigned int)k;
 		}
 		seq += n;
-		t->sent = seq;
+		__atomic_store_n(&t->sent, seq, __ATOMIC_RELAXED);
 		flow = (flow + 1) % nflows;
 	}
 out:
@@ -1117,6 +1145,12 @@ static inline int rig_tx_wait(struct rig_tx *t)
 		t->started = 0;
 	}
 	return t->err;
+}
+
+/* What the sender has sent so far (from any thread, while it runs). */
+static inline uint64_t rig_tx_sent(const struct rig_tx *t)
+{
+	return __atomic_load_n(&t->sent, __ATOMIC_RELAXED);
 }
 
 static inline int rig_tx_stop(struct rig_tx *t)

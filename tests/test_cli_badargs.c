@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bad arguments to `netmem rx`, `netmem tx`, `netmem bench rx` and
+ * Bad arguments to `netmem rx`, `netmem tx`, `netmem bench rx`, `netmem bench pkt` and
  * `netmem bench pool` end at once with a non-zero status (2 for a usage
  * error, 1 for a setup failure such as a refused connect or a port in use)
  * and a message on stderr that names what was wrong; none of them hangs or
@@ -118,6 +118,12 @@ int main(void)
 	E(2, "--seconds '0'", "bench", "rx", "--seconds", "0");
 	E(2, "--impl: unknown 'ftp'", "bench", "rx", "--impl", "uring,ftp");
 	E(2, "unknown or incomplete option '--fast'", "bench", "rx", "--fast");
+
+	/* bench pkt: options are checked before the rig (root, namespaces) */
+	E(2, "--size '10'", "bench", "pkt", "--size", "10");
+	E(2, "--size '64,1473'", "bench", "pkt", "--size", "64,1473");
+	E(2, "--impl: unknown 'dpdk'", "bench", "pkt", "--impl", "xdp,dpdk");
+	E(2, "unknown or incomplete option '--fast'", "bench", "pkt", "--fast");
 
 	/* bench pool */
 	E(2, "--reps: expected 1 to 25", "bench", "pool", "--reps", "0");

@@ -21,6 +21,7 @@
 #pragma weak cmd_bench_pool
 #pragma weak cmd_bench_rx
 #pragma weak cmd_bench_gpu
+#pragma weak cmd_bench_pkt
 #pragma weak cmd_soak
 
 typedef int (*cmd_fn)(int, char **);
@@ -40,7 +41,7 @@ static int usage(FILE *f)
 	usage_cmd(f, &nm_cmd_stat);
 	fprintf(f,
 		"  probe [--json]            which receive features this host has, and why not\n"
-		"  bench pool|rx|gpu [--json]  benchmarks with baselines from the same run\n"
+		"  bench pool|rx|gpu|pkt [--json]  benchmarks with baselines from the same run\n"
 		"  soak [--seconds S] [--conns N] [--json]   long loopback run with resets and revocations\n"
 		"  providers                 list memory providers\n"
 		"  version\n");
@@ -93,7 +94,9 @@ int main(int argc, char **argv)
 			return run(cmd_bench_rx, "bench rx", argc - 2, argv + 2);
 		if (!strcmp(what, "gpu"))
 			return run(cmd_bench_gpu, "bench gpu", argc - 2, argv + 2);
-		fprintf(stderr, "netmem bench: expected pool, rx or gpu\n");
+		if (!strcmp(what, "pkt"))
+			return run(cmd_bench_pkt, "bench pkt", argc - 2, argv + 2);
+		fprintf(stderr, "netmem bench: expected pool, rx, gpu or pkt\n");
 		return 2;
 	}
 	fprintf(stderr, "netmem: unknown command '%s'\n", cmd);
