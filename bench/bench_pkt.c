@@ -54,7 +54,9 @@
  * and the ratios xdp/xsk_ref, xdp/recvmmsg, udp/recvmmsg (kpps: higher is
  * better; CPU per packet: lower is better).
  *
- * JSON lines (--json): medians, each rep, and the ratios:
+ * JSON lines (--json): the setup, medians, each rep, and the ratios:
+ *   {"bench":"pkt_setup","impl":"veth","metric":"napi_threaded_on_rx_cpu|rx_cpu|tx_cpu",
+ *    "value":N}     (1/0; CPU numbers, -1: not pinned)
  *   {"bench":"pkt_SIZE","impl":"xdp|xsk_ref|udp|recvmmsg",
  *    "metric":"kpps|offered_kpps|cpu_ns_per_pkt|thread_ns_per_pkt","value":N}
  *   {"bench":"pkt_SIZE","impl":"xdp","metric":"kpps_rep1","value":N} ...
@@ -879,7 +881,11 @@ int cmd_bench_pkt(int argc, char **argv)
 	else
 		snprintf(setup, sizeof(setup), "not pinned, veth's receive work in softirq on the "
 			 "sender's CPU");
-	if (!cfg->json)
+	if (cfg->json) {
+		json("pkt_setup", "veth", "napi_threaded_on_rx_cpu", cfg->napi);
+		json("pkt_setup", "veth", "rx_cpu", cfg->rx_cpu);
+		json("pkt_setup", "veth", "tx_cpu", cfg->tx_cpu);
+	} else
 		printf("bench pkt: UDP over a veth pair between two namespaces, sendmmsg sender "
 		       "(batches of %d, flat out); %s; %.1f s (after %.1f s warm-up) x %u reps per "
 		       "case, interleaved; medians\n", RIG_BATCH, setup, cfg->seconds, WARM_S,
@@ -892,7 +898,8 @@ int cmd_bench_pkt(int argc, char **argv)
 				if (!cfg->run[k] || (rep && !nok[s][k] && note[s][k][0]))
 					continue;	/* not there the first time: not again */
 				run_case(cfg, k, cfg->sizes[s], &r);
-				if (cfg->verbose || !cfg->json) {
+				/* every rep on stdout; with --json on stderr, failures always */
+				if (cfg->verbose || !cfg->json || !r.ok) {
 					if (r.ok)
 						fprintf(cfg->json ? stderr : stdout,
 							"  %4u B rep %u %-9s %8.1f kpps (offered %.1f, "
