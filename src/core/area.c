@@ -278,42 +278,65 @@ static uint64_t total_memory(void)
 	return (uint64_t)si.totalram * si.mem_unit;
 }
 
+/* Copy and check the options into @o, find the provider.  Return 0 or
+ * an errno. */
+static int area_opts_take(const char *provider, const struct nm_area_opts *uopts,
+			  struct nm_area_opts *o, const struct nm_provider_ops **ops)
+{
+	uint64_t chunk;
+	int err;
+
+	if (!provider || !uopts)
+		return EINVAL;
+	err = nm_opts_copy(o, sizeof(*o), uopts);
+	if (err)
+		return -err;
+	if (o->order > NM_MAX_ORDER || (o->flags & ~NM_AREA_F_ALL) || o->numa_node)
+		return EINVAL;
+	*ops = nm_provider_find(provider);
+	if (!*ops)
+		return errno; /* ENOENT */
+	chunk = 1ull << (NM_PAGE_SHIFT + o->order);
+	if (o->size > UINT64_MAX - chunk)
+		return ENOMEM;
+	if (!((*ops)->flags & NM_PROV_F_DEVICE) && o->size > total_memory())
+		return ENOMEM;
+	return 0;
+}
+
+/* The descriptor array and the chunk allocator of @nr chunks.  Return 0
+ * or ENOMEM. */
+static int area_descs(struct nm_area *a, uint64_t nr)
+{
+	a->iovs = nm_aligned_alloc(NM_CACHELINE,
+				((nr * sizeof(struct nm_iov)) + NM_CACHELINE - 1) &
+				~(uint64_t)(NM_CACHELINE - 1));
+	a->mem.gp = nm_genpool_create((uint32_t)nr);
+	if (!a->iovs || !a->mem.gp)
+		return ENOMEM;
+	memset(a->iovs, 0, nr * sizeof(struct nm_iov));
+	for (uint32_t i = 0; i < nr; i++) {
+		a->iovs[i].index = i;
+		a->iovs[i].area = a;
+	}
+	return 0;
+}
+
 NM_API struct nm_area *nm_area_create(const char *provider,
 				      const struct nm_area_opts *uopts)
 {
 	struct nm_area_opts o;
-	const struct nm_provider_ops *ops;
+	const struct nm_provider_ops *ops = NULL;
 	struct nm_area *a;
 	uint64_t chunk, nr;
 	int err;
 
-	if (!provider || !uopts) {
-		errno = EINVAL;
-		return NULL;
-	}
-	err = nm_opts_copy(&o, sizeof(o), uopts);
+	err = area_opts_take(provider, uopts, &o, &ops);
 	if (err) {
-		errno = -err;
+		errno = err;
 		return NULL;
 	}
-	if (o.order > NM_MAX_ORDER || (o.flags & ~NM_AREA_F_ALL) || o.numa_node) {
-		errno = EINVAL;
-		return NULL;
-	}
-	ops = nm_provider_find(provider);
-	if (!ops)
-		return NULL; /* errno ENOENT */
-
 	chunk = 1ull << (NM_PAGE_SHIFT + o.order);
-	if (o.size > UINT64_MAX - chunk) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (!(ops->flags & NM_PROV_F_DEVICE) && o.size > total_memory()) {
-		errno = ENOMEM;
-		return NULL;
-	}
-
 	a = nm_calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
@@ -351,19 +374,9 @@ NM_API struct nm_area *nm_area_create(const char *provider,
 	a->nr_chunks = (uint32_t)nr;
 	a->mem.nr_chunks = (uint32_t)nr;
 	a->mem.size = nr << a->shift;
-	a->iovs = nm_aligned_alloc(NM_CACHELINE,
-				((nr * sizeof(struct nm_iov)) + NM_CACHELINE - 1) &
-				~(uint64_t)(NM_CACHELINE - 1));
-	a->mem.gp = nm_genpool_create((uint32_t)nr);
-	if (!a->iovs || !a->mem.gp) {
-		err = ENOMEM;
+	err = area_descs(a, nr);
+	if (err)
 		goto fail_mem;
-	}
-	memset(a->iovs, 0, nr * sizeof(struct nm_iov));
-	for (uint32_t i = 0; i < nr; i++) {
-		a->iovs[i].index = i;
-		a->iovs[i].area = a;
-	}
 	atomic_init(&a->refs, 1);
 	atomic_init(&a->state, NM_AREA_LIVE);
 	registry_publish(a);

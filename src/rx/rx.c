@@ -618,59 +618,36 @@ static int opts_validate(const struct nm_rx_opts *o)
 	return 0;
 }
 
-NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
+/* Copy and check the options, fill in the defaults.  0 or -errno. */
+static int rx_opts_take(struct nm_rx *rx, const struct nm_rx_opts *uopts)
 {
-	struct nm_rx *rx;
-	unsigned int i, up = 0;
-	int err;
+	int err = nm_opts_check(uopts, uopts->sz, sizeof(rx->o));
 
-	if (!uopts) {
-		errno = EINVAL;
-		return NULL;
-	}
-	rx = nm_calloc(1, sizeof(*rx));
-	if (!rx)
-		return NULL;
-	pthread_mutex_init(&rx->tok_lock, NULL);
-	pthread_mutex_init(&rx->run_lock, NULL);
-	pthread_cond_init(&rx->run_cv, NULL);
-	pthread_cond_init(&rx->done_cv, NULL);
-	err = nm_opts_check(uopts, uopts->sz, sizeof(rx->o));
 	if (err)
-		goto fail_free;
+		return err;
 	memcpy(&rx->o, uopts, uopts->sz < sizeof(rx->o) ? uopts->sz : sizeof(rx->o));
 	err = opts_validate(&rx->o);
 	if (err)
-		goto fail_free;
+		return err;
 	rx->nq = rx->o.nr_queues ? rx->o.nr_queues : 1;
 	if (!rx->o.max_conns)
 		rx->o.max_conns = 4096;
 	if (!rx->o.backlog)
 		rx->o.backlog = 1024;
-	rx->stage = rx->o.flags & NM_RX_F_SPLIT ? &nm_rx_stage_split : &nm_rx_stage_plain;
-	atomic_init(&rx->next_id, 1);
-	if (rx->o.flags & NM_RX_F_TOKENS) {
-		rx->tok = nm_token_table_create(rx->o.tok_capacity ?
-						rx->o.tok_capacity : 65536);
-		if (!rx->tok) {
-			err = -errno;
-			goto fail_free;
-		}
-	}
-	if (rx->o.engine) {
-		rx->eng = engine_find(rx->o.engine);
-		if (!rx->eng) {
-			err = -ENOENT;
-			goto fail_tok;
-		}
-	} else {
-		rx->eng = &nm_rx_engine_uring;
-	}
+	return 0;
+}
+
+/* Make the queues, each with its stage's and engine's state; the
+ * portable engine when io_uring is missing and none was named.  0, or
+ * -errno with none left. */
+static int queues_up(struct nm_rx *rx)
+{
+	unsigned int i;
+	int err;
+
 	rx->q = nm_calloc(rx->nq, sizeof(*rx->q));
-	if (!rx->q) {
-		err = -ENOMEM;
-		goto fail_tok;
-	}
+	if (!rx->q)
+		return -ENOMEM;
 	for (i = 0; i < rx->nq; i++)
 		rx->q[i].evfd = -1;
 	for (i = 0; i < rx->nq; i++) {
@@ -686,16 +663,51 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 		}
 		if (err) {
 			queue_fini(rx, &rx->q[i], 0);
-			goto fail_queues;
+			while (i--)
+				queue_fini(rx, &rx->q[i], 1);
+			free(rx->q);
+			rx->q = NULL;
+			return err;
 		}
-		up++;
 	}
+	return 0;
+}
+
+NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
+{
+	struct nm_rx *rx;
+	int err;
+
+	if (!uopts) {
+		errno = EINVAL;
+		return NULL;
+	}
+	rx = nm_calloc(1, sizeof(*rx));
+	if (!rx)
+		return NULL;
+	pthread_mutex_init(&rx->tok_lock, NULL);
+	pthread_mutex_init(&rx->run_lock, NULL);
+	pthread_cond_init(&rx->run_cv, NULL);
+	pthread_cond_init(&rx->done_cv, NULL);
+	err = rx_opts_take(rx, uopts);
+	if (err)
+		goto fail_free;
+	rx->stage = rx->o.flags & NM_RX_F_SPLIT ? &nm_rx_stage_split : &nm_rx_stage_plain;
+	atomic_init(&rx->next_id, 1);
+	if (rx->o.flags & NM_RX_F_TOKENS) {
+		rx->tok = nm_token_table_create(rx->o.tok_capacity ?
+						rx->o.tok_capacity : 65536);
+		if (!rx->tok) {
+			err = -errno;
+			goto fail_free;
+		}
+	}
+	rx->eng = rx->o.engine ? engine_find(rx->o.engine) : &nm_rx_engine_uring;
+	err = rx->eng ? queues_up(rx) : -ENOENT;
+	if (err)
+		goto fail_tok;
 	return rx;
 
-fail_queues:
-	for (i = 0; i < up; i++)
-		queue_fini(rx, &rx->q[i], 1);
-	free(rx->q);
 fail_tok:
 	nm_token_table_destroy(rx->tok);
 fail_free:

@@ -618,18 +618,13 @@ static int ur_register(struct ur_eng *e, int inc)
 	return NM_FAULT(-ENOMEM, io_uring_register_buf_ring(&e->ring, &reg, 0));
 }
 
-static int ur_init(struct nm_rxq *q)
+/* The buffer ring's size, how many of it to keep posted, and the CQ's
+ * size (returned). */
+static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 {
 	struct nm_rx *rx = q->rx;
-	unsigned int fl = rx->o.flags;
-	struct io_uring_params p;
-	struct ur_eng *e;
 	uint32_t cq;
-	int r;
 
-	e = nm_calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
 	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
 	if (!rx->o.ring_entries && q->rx_share) {
 		/* The stage draws from the pool the ring receives into too
@@ -666,6 +661,13 @@ static int ur_init(struct nm_rxq *q)
 		if (cq < 4096)
 			cq = 4096;
 	}
+	return cq;
+}
+
+/* Make the ring, the best setup the kernel takes first.  Return 0 or
+ * -errno (-EOPNOTSUPP: no io_uring here). */
+static int ur_setup(struct ur_eng *e, uint32_t cq, struct io_uring_params *p)
+{
 	/*
 	 * Best first: completions are posted only when the queue's thread
 	 * asks for them (DEFER_TASKRUN), so a waiting thread is woken once per
@@ -679,27 +681,91 @@ static int ur_init(struct nm_rxq *q)
 		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
 		0,
 	};
-	r = -EINVAL;
+	int r = -EINVAL;
+
 	for (unsigned int i = 0; i < sizeof(setups) / sizeof(setups[0]) && r == -EINVAL; i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | setups[i];
-		p.cq_entries = cq;
-		r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p));
+		memset(p, 0, sizeof(*p));
+		p->flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | setups[i];
+		p->cq_entries = cq;
+		r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, p));
 		if (!r) {
 			e->defer = !!(setups[i] & IORING_SETUP_DEFER_TASKRUN);
 			e->enabled = !(setups[i] & IORING_SETUP_R_DISABLED);
 			e->taskrun_flag = !!(setups[i] & IORING_SETUP_TASKRUN_FLAG);
 		}
 	}
-	if (r < 0) {
-		free(e);
+	if (r < 0)
 		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
-	}
 	e->ring_up = 1;
-	if (e->defer && (p.features & IORING_FEAT_MIN_TIMEOUT) &&
-	    (p.features & IORING_FEAT_EXT_ARG)) {
+	if (e->defer && (p->features & IORING_FEAT_MIN_TIMEOUT) &&
+	    (p->features & IORING_FEAT_EXT_ARG)) {
 		e->wait_nr = WAIT_NR;
 		e->min_wait_us = MIN_WAIT_US;
+	}
+	return 0;
+}
+
+/* Map the provided-buffer ring and register it, incremental where the
+ * kernel has it and the flags allow.  Return 0 or -errno. */
+static int ur_bufring(struct ur_eng *e, unsigned int fl)
+{
+	int r = -EINVAL;
+
+	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
+	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (e->br == MAP_FAILED) {
+		e->br = NULL;
+		return -ENOMEM;
+	}
+	io_uring_buf_ring_init(e->br);
+	if (!(fl & NM_RX_F_NO_INC)) {
+		r = ur_register(e, 1);
+		if (!r)
+			e->inc = 1;
+		else if (fl & NM_RX_F_REQUIRE_INC)
+			return -EOPNOTSUPP;
+	}
+	if (!e->inc) {
+		r = ur_register(e, 0);
+		if (r < 0)
+			return r == -EINVAL ? -EOPNOTSUPP : r;
+	}
+	return 0;
+}
+
+/* The engine's tables, by bid and by connection slot.  0 or -ENOMEM. */
+static int ur_tables(struct ur_eng *e, unsigned int fl, uint32_t max_conns)
+{
+	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
+	e->boff = nm_calloc(e->entries, sizeof(*e->boff));
+	e->bpos = nm_calloc(e->entries, sizeof(*e->bpos));
+	e->pos_bid = nm_calloc(e->entries, sizeof(*e->pos_bid));
+	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
+	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
+	    scratch_fit(e, 64) || ur_lowat_init(e, fl, max_conns))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < e->entries; i++)
+		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
+	e->nfree = e->entries;
+	return 0;
+}
+
+static int ur_init(struct nm_rxq *q)
+{
+	struct nm_rx *rx = q->rx;
+	unsigned int fl = rx->o.flags;
+	struct io_uring_params p;
+	struct ur_eng *e;
+	int r;
+
+	e = nm_calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = ur_setup(e, ur_sizes(q, e), &p);
+	if (r < 0) {
+		free(e);
+		return r;
 	}
 	rx->cq_entries = p.cq_entries;
 	rx->ring_entries = e->entries;
@@ -712,46 +778,11 @@ static int ur_init(struct nm_rxq *q)
 		}
 		e->bundle = 1;
 	}
-
-	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
-	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->br == MAP_FAILED) {
-		e->br = NULL;
-		r = -ENOMEM;
+	r = ur_bufring(e, fl);
+	if (!r)
+		r = ur_tables(e, fl, rx->o.max_conns);
+	if (r)
 		goto fail;
-	}
-	io_uring_buf_ring_init(e->br);
-	r = -EINVAL;
-	if (!(fl & NM_RX_F_NO_INC)) {
-		r = ur_register(e, 1);
-		if (!r)
-			e->inc = 1;
-		else if (fl & NM_RX_F_REQUIRE_INC) {
-			r = -EOPNOTSUPP;
-			goto fail;
-		}
-	}
-	if (!e->inc) {
-		r = ur_register(e, 0);
-		if (r < 0) {
-			r = r == -EINVAL ? -EOPNOTSUPP : r;
-			goto fail;
-		}
-	}
-	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
-	e->boff = nm_calloc(e->entries, sizeof(*e->boff));
-	e->bpos = nm_calloc(e->entries, sizeof(*e->bpos));
-	e->pos_bid = nm_calloc(e->entries, sizeof(*e->pos_bid));
-	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
-	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
-	    scratch_fit(e, 64) || ur_lowat_init(e, fl, rx->o.max_conns)) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	for (uint32_t i = 0; i < e->entries; i++)
-		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
-	e->nfree = e->entries;
 	q->eng = e;
 	rx->features |= NM_RX_FEAT_MULTISHOT | NM_RX_FEAT_ACCEPT_MULTI |
 			(e->inc ? NM_RX_FEAT_INC : 0) |
