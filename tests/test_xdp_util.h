@@ -36,6 +36,7 @@ struct xt {
 	_Atomic int run_ret;
 	struct rig_drops d0;	/* the veths' counters before sending */
 	uint64_t xd0;		/* and the sockets' drops */
+	_Alignas(8) uint8_t scratch[2][2048];	/* per queue: an aligned copy */
 };
 
 static inline int xt_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
@@ -97,8 +98,12 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 			fprintf(stderr, "foreign frame: %u bytes, ethertype 0x%02x%02x, "
 				"ip proto %u\n", b->len, f[12], f[13], b->len > 23 ? f[23] : 0);
 	}
+	else if (plen <= 2048)
+		/* the rig reads its header as a struct: 8-byte aligned, which a
+		 * UDP payload 42 bytes into a frame is not */
+		rig_track(&t->track, memcpy(t->scratch[q], p, plen), plen);
 	else
-		rig_track(&t->track, p, plen);
+		atomic_fetch_add(&t->foreign, 1);
 	if (atomic_load(&t->hold)) {
 		pthread_mutex_lock(&t->held_lock);
 		if (t->nheld < XT_MAX_HELD) {
