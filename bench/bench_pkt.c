@@ -120,6 +120,8 @@ struct rcv {
 	atomic_int state;	/* 0 starting, 1 receiving, < 0 -errno: failed */
 	atomic_int stop;
 	struct nm_rx *_Atomic rx;	/* the engines': for nm_rx_stop */
+	atomic_int run_over;	/* nm_rx_run returned */
+	atomic_int stopped;	/* the harness is done calling nm_rx_stop */
 	struct nm_pool *pool;
 	uint64_t kdrops;	/* XDP_STATISTICS drops (xdp, xsk_ref) over the run */
 	char note[200];
@@ -218,15 +220,18 @@ static void run_engine(struct rcv *r, const char *engine)
 	}
 	atomic_store(&r->rx, rx);
 	atomic_store(&r->state, 1);
-	if (!atomic_load(&r->stop)) {
-		e = nm_rx_run(rx, -1);
-		if (e < 0)
-			snprintf(r->note, sizeof(r->note), "nm_rx_run: %s", strerror(-e));
-	}
+	e = nm_rx_run(rx, -1);
+	if (e < 0)
+		snprintf(r->note, sizeof(r->note), "nm_rx_run: %s", strerror(-e));
 	if (nm_rx_stats(rx, &st, sizeof(st)) == 0)
 		r->kdrops = st.xdp_rx_dropped + st.xdp_rx_ring_full + st.xdp_fill_empty +
 			    st.udp_truncated;
-	atomic_store(&r->rx, NULL);
+	/* the harness may be inside nm_rx_stop(rx) right now: destroy (here,
+	 * in the receiving namespace, where the XDP program is detached)
+	 * only once it is done with it */
+	atomic_store(&r->run_over, 1);
+	while (!atomic_load(&r->stopped))
+		usleep(1000);
 	nm_rx_destroy(rx);
 out:
 	nm_pool_destroy(r->pool);
@@ -576,8 +581,13 @@ static void run_case(struct pcfg *cfg, int impl, unsigned int size, struct resul
 	{
 		struct nm_rx *rx = atomic_load(&r->rx);
 
-		if (rx)
+		/* again until the run is over: a stop before nm_rx_run began
+		 * might not end it */
+		for (int i = 0; rx && i < 3000 && !atomic_load(&r->run_over); i++) {
 			nm_rx_stop(rx);
+			sleep_s(0.01);
+		}
+		atomic_store(&r->stopped, 1);
 	}
 	pthread_join(th, NULL);
 	if ((impl == IMPL_XDP || impl == IMPL_REF) && !rig_xdp_gone(&cfg->rig, 5.0) && !e) {

@@ -21,7 +21,8 @@
  * tests may run in parallel; namespaces left by a process that died
  * (kill -9) are removed by the next rig_up.  eth0 is never touched.
  *
- * Payloads: a 24-byte header {magic, len, seq, flow, csum} and a body
+ * Payloads: a 24-byte header {magic, len, seq, flow, csum} (host byte
+ * order; read it with memcpy or rig_check_*: it may be unaligned) and a body
  * whose bytes depend on the seq; csum covers seq and body, so a stale,
  * torn or foreign frame fails rig_check_payload().  Sequence numbers are
  * global over all flows of one sender, 0 .. count-1.
@@ -525,6 +526,7 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 		sigaction(SIGTERM, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGABRT, &sa, NULL);	/* sanitizers' abort_on_error */
 	}
 	pthread_mutex_unlock(&rig_lock);
 	if (slot < 0) {
@@ -856,19 +858,21 @@ static inline const char *rig_check_str(int c)
 	return "?";
 }
 
-/* The cheap part of the check (magic, length), for benchmarks. */
+/* The cheap part of the check (magic, length), for benchmarks.  @p may
+ * be unaligned (an Ethernet frame's UDP payload is 2 bytes off 8). */
 static inline int rig_check_hdr(const void *p, size_t len, uint64_t *seq)
 {
-	const struct rig_pkt_hdr *h = p;
+	struct rig_pkt_hdr h;
 
 	if (len < RIG_HDR_LEN)
 		return RIG_BAD_SHORT;
-	if (h->magic != RIG_MAGIC)
+	memcpy(&h, p, sizeof(h));
+	if (h.magic != RIG_MAGIC)
 		return RIG_BAD_MAGIC;
-	if (h->len != len)
+	if (h.len != len)
 		return RIG_BAD_LEN;
 	if (seq)
-		*seq = h->seq;
+		*seq = h.seq;
 	return RIG_OK;
 }
 
@@ -876,17 +880,18 @@ static inline int rig_check_hdr(const void *p, size_t len, uint64_t *seq)
  * body.  RIG_OK (seq and flow set, each may be NULL) or a RIG_BAD_*. */
 static inline int rig_check_payload(const void *p, size_t len, uint64_t *seq, uint32_t *flow)
 {
-	const struct rig_pkt_hdr *h = p;
+	struct rig_pkt_hdr h;
 	int c = rig_check_hdr(p, len, NULL);
 
 	if (c)
 		return c;
-	if (rig_csum(h->seq, (const uint8_t *)p + RIG_HDR_LEN, len - RIG_HDR_LEN) != h->csum)
+	memcpy(&h, p, sizeof(h));
+	if (rig_csum(h.seq, (const uint8_t *)p + RIG_HDR_LEN, len - RIG_HDR_LEN) != h.csum)
 		return RIG_BAD_CSUM;
 	if (seq)
-		*seq = h->seq;
+		*seq = h.seq;
 	if (flow)
-		*flow = h->flow;
+		*flow = h.flow;
 	return RIG_OK;
 }
 

@@ -73,11 +73,12 @@ static void *rcv_main(void *p)
 		}
 		for (int i = 0; i < n; i++) {
 			struct cmsghdr *cm;
-			const struct rig_pkt_hdr *h = (const void *)bufs[i];
+			uint32_t flow;
 
 			rig_track(c->track, bufs[i], mm[i].msg_len);
 			c->got++;
-			if (mm[i].msg_len >= RIG_HDR_LEN && h->flow != c->flow)
+			if (rig_check_payload(bufs[i], mm[i].msg_len, NULL, &flow) == RIG_OK &&
+			    flow != c->flow)
 				c->wrong_flow++;
 			for (cm = CMSG_FIRSTHDR(&mm[i].msg_hdr); cm;
 			     cm = CMSG_NXTHDR(&mm[i].msg_hdr, cm))
@@ -93,7 +94,7 @@ static void *rcv_main(void *p)
  * bad magic, a cut payload. */
 static void check_checker(void)
 {
-	uint8_t p[SIZE];
+	_Alignas(8) uint8_t p[SIZE];
 	struct rig_pkt_hdr *h = (void *)p;
 	uint64_t seq = 0;
 
