@@ -96,6 +96,7 @@ struct udp_eng {
 	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
 	uint16_t *free_bids;
 	uint32_t nfree;
+	uint32_t narmed;            /* recvmsg requests live in the kernel */
 	struct msghdr mh;           /* what each recvmsg asks for */
 	int app_efd;                /* nm_rx_queue_fd's eventfd; 0: none */
 
@@ -268,6 +269,7 @@ static int ur_arm(struct udp_eng *e, struct nm_rx_conn *c)
 	sqe->buf_group = BGID;
 	io_uring_sqe_set_data64(sqe, ud_conn(c));
 	c->armed = 1;
+	e->narmed++;
 	return 0;
 }
 
@@ -356,8 +358,11 @@ static int ur_cqe(struct nm_rxq *q, struct udp_eng *e, const struct io_uring_cqe
 	unsigned int fl = cqe->flags;
 	int res = cqe->res, n = 0;
 
-	if (c && !(fl & IORING_CQE_F_MORE))
-		c->armed = 0;
+	if (!(fl & IORING_CQE_F_MORE)) {
+		e->narmed--;
+		if (c)
+			c->armed = 0;
+	}
 	if (fl & IORING_CQE_F_BUFFER) {
 		int r = ur_take(q, e, c, (uint16_t)(fl >> IORING_CQE_BUFFER_SHIFT), res);
 
@@ -451,8 +456,56 @@ static int ur_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
 	return n;
 }
 
+/*
+ * Before the ring goes: cancel every request and reap until no recvmsg is
+ * left.  A live request holds its socket, and with it the port, until the
+ * ring's teardown (asynchronous in the kernel) reaches it: a receiver
+ * destroyed and made again on the same port would find it taken.  Only
+ * the ring's owner may do this (the queue's thread: nm_rx_poll's caller);
+ * a queue thread that has exited took its requests with it.
+ */
+static void ur_quiesce(struct udp_eng *e)
+{
+	struct __kernel_timespec ts = { .tv_nsec = 10000000 };
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+
+	if (!e->ring_up || !e->enabled || !e->narmed)
+		return;
+	sqe = ur_sqe(e);
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, UD_OTHER);
+	if (io_uring_submit(&e->ring) < 0)
+		return;	/* not the owner (-EEXIST) */
+	for (int tries = 0; e->narmed && tries < 100; tries++) {
+		unsigned int head, cnt = 0;
+		int r = io_uring_wait_cqe_timeout(&e->ring, &cqe, &ts);
+
+		if (r < 0 && r != -ETIME && r != -EINTR)
+			break;
+		io_uring_for_each_cqe(&e->ring, head, cqe) {
+			cnt++;
+			if ((cqe->user_data & 3) != UD_RECV)
+				continue;
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				e->narmed--;
+			if (cqe->flags & IORING_CQE_F_BUFFER) {
+				uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+
+				nm_buf_put(&e->bufs[bid]);
+				e->free_bids[e->nfree++] = bid;
+			}
+		}
+		io_uring_cq_advance(&e->ring, cnt);
+	}
+}
+
 static void ur_free(struct udp_eng *e)
 {
+	if (e->bufs && e->free_bids)
+		ur_quiesce(e);
 	if (e->ring_up)
 		io_uring_queue_exit(&e->ring);	/* cancels every request */
 	if (e->bufs && e->free_bids) {
