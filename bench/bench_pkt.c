@@ -182,6 +182,31 @@ static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_m
 	return 0;
 }
 
+/* The port may still be bound a moment after the receiver before let go
+ * of it (a socket io_uring held is released when the ring's exit work
+ * runs): retry for up to ~3 s. */
+static int listen_retry(struct nm_rx *rx, const char *ip)
+{
+	int e = nm_rx_listen(rx, ip, RIG_PORT);
+
+	for (int i = 0; e == -EADDRINUSE && i < 60; i++) {
+		usleep(50000);
+		e = nm_rx_listen(rx, ip, RIG_PORT);
+	}
+	return e;
+}
+
+static int bind_retry(int fd, const struct sockaddr_in *a)
+{
+	int e = bind(fd, (const struct sockaddr *)a, sizeof(*a));
+
+	for (int i = 0; e && errno == EADDRINUSE && i < 60; i++) {
+		usleep(50000);
+		e = bind(fd, (const struct sockaddr *)a, sizeof(*a));
+	}
+	return e;
+}
+
 static void run_engine(struct rcv *r, const char *engine)
 {
 	const struct rig *g = &r->cfg->rig;
@@ -213,7 +238,7 @@ static void run_engine(struct rcv *r, const char *engine)
 		     "engine not available: nm_rx_create: %s", strerror(e));
 		goto out;
 	}
-	if (r->impl == IMPL_UDP && (e = nm_rx_listen(rx, g->ip[RIG_RX], RIG_PORT)) < 0) {
+	if (r->impl == IMPL_UDP && (e = listen_retry(rx, g->ip[RIG_RX])) < 0) {
 		fail(r, e, "nm_rx_listen %s:%d: %s", g->ip[RIG_RX], RIG_PORT, strerror(-e));
 		nm_rx_destroy(rx);
 		goto out;
@@ -429,7 +454,7 @@ static void run_mmsg(struct rcv *r)
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (!bufs || fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+	    bind_retry(fd, &a)) {
 		fail(r, -errno, "recvmmsg socket: %s", strerror(errno));
 		goto out;
 	}
@@ -481,7 +506,7 @@ struct result {
 	double kpps, offered_kpps, cpu_ns, thread_ns, loss;
 	uint64_t bad;
 	uint64_t kdrops;	/* XDP_STATISTICS, veth and UDP MIB drops, whole run */
-	char note[240];
+	char note[320];
 };
 
 struct snap {
@@ -611,7 +636,9 @@ static void run_case(struct pcfg *cfg, int impl, unsigned int size, struct resul
 			      (d1.rx_dropped - d0.rx_dropped) + (d1.udp_in_errors - d0.udp_in_errors);
 		res->ok = dp > 0;
 		if (!res->ok)
-			snprintf(res->note, sizeof(res->note), "nothing received%s%s",
+			snprintf(res->note, sizeof(res->note), "nothing received (offered %.1f kpps, "
+				 "%llu sends retried, kernel drop counters %llu)%s%s", res->offered_kpps,
+				 (unsigned long long)tx.retries, (unsigned long long)res->kdrops,
 				 r->note[0] ? ": " : "", r->note);
 		else if (res->bad)
 			snprintf(res->note, sizeof(res->note), "%llu packets with a bad rig header",
@@ -741,7 +768,7 @@ static const int ratio_pairs[][2] = {
 
 /* Print one payload size's figures. */
 static void report(const struct pcfg *cfg, unsigned int size, struct result res[][MAX_REPS],
-		   const int *nok, char note[][240])
+		   const int *nok, char note[][320])
 {
 	double kpps[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], thr[NR_IMPL][MAX_REPS],
 	       off[NR_IMPL][MAX_REPS], mk[NR_IMPL], mc[NR_IMPL], mt[NR_IMPL], mo[NR_IMPL];
@@ -825,7 +852,7 @@ int cmd_bench_pkt(int argc, char **argv)
 	static struct result res[MAX_SIZES][NR_IMPL][MAX_REPS];
 	struct pcfg *cfg = calloc(1, sizeof(*cfg));
 	int nok[MAX_SIZES][NR_IMPL] = { { 0 } }, any = 0, e;
-	char note[MAX_SIZES][NR_IMPL][240];
+	char note[MAX_SIZES][NR_IMPL][320];
 	const char *why;
 	char setup[256];
 
