@@ -1016,13 +1016,13 @@ static inline void *rig_tx_main(void *p)
 	uint64_t seq = 0, start = 0, deadline;
 	unsigned int flow = 0;
 
-	for (unsigned int i = 0; i < nflows; i++)
-		fds[i] = -1;
 	if (size < RIG_HDR_LEN || size > RIG_MAX_SIZE || nflows > RIG_MAX_FLOWS ||
 	    batch > 1024) {
 		t->err = -EINVAL;
 		return NULL;
 	}
+	for (unsigned int i = 0; i < nflows; i++)
+		fds[i] = -1;
 	if (t->pin)
 		rig_pin_self(t->cpu);
 	bodies = malloc(RIG_VARIANTS * blen + 1);
@@ -1136,6 +1136,7 @@ static inline int rig_tx_start(struct rig_tx *t)
 	t->sent = t->retries = 0;
 	t->err = 0;
 	t->ns = 0;
+	atomic_store(&t->stop, 0);
 	e = rig_thread(t->rig, RIG_TX, rig_tx_main, t, &t->th);
 	t->started = !e;
 	return e;
