@@ -35,6 +35,15 @@
  * object with --json.  Sizes: bytes, GB (10^9) and Gbit/s; chunk sizes
  * KiB.
  *
+ * Packets (--engine udp): the receiver's UDP socket is bound at start;
+ * each datagram is one message (a GRO batch, its datagrams).  Throughput
+ * runs from the first datagram to the last; --once exits once datagrams
+ * stop for a second after the first.  --verify checks `netmem tx --udp`'s
+ * datagrams (txrx.h: a sequence number, then the pattern) each on its own,
+ * and counts the sequence's gaps as lost.  The report adds packets, packets
+ * per second, the kernel's drops (udp_drops, udp_truncated) and CPU ns per
+ * packet.
+ *
  * Live stats: unless --no-stats, the pools, the area and the receiver are
  * served on a unix socket (nm_stats_srv_create, netmem.h) for
  * `netmem stat`; the "listening on" line names it.
@@ -91,6 +100,10 @@ struct rx_state {
 	int out_fd;
 	atomic_uint_fast64_t bytes, hdr_bytes, frames;
 	atomic_uint opened, closed, conn_errs, check_errs, put_errs;
+	/* packets (--engine udp) */
+	bool pkt;
+	atomic_uint_fast64_t pkts, pkt_seqs;   /* pkt_seqs: highest seq + 1 */
+	_Atomic double t_pkt_last;
 	atomic_bool done;
 	_Atomic double t_first, t_last;
 	double cpu_u0, cpu_s0;
@@ -128,8 +141,9 @@ static const struct nm_opt rx_opts[] = {
 	NM_OPT(O_ONCE, '1', "--once", NULL, "exit when the accepted connections have closed"),
 	NM_OPT(O_EXPECT, 0, "--expect", "N", "with --once, wait for N connections (default 1)"),
 	NM_OPT(O_TIMEOUT, 0, "--timeout", "SECS", "give up (exit 1) after SECS"),
-	NM_OPT(O_ENGINE, 0, "--engine", "uring|socket",
-	  "receive engine (default: uring where the kernel has it)"),
+	NM_OPT(O_ENGINE, 0, "--engine", "uring|socket|udp",
+	  "receive engine (default: uring where the kernel has it;\n"
+	  "udp: datagrams on HOST:PORT, from netmem tx --udp)"),
 	NM_OPT(O_PROVIDER, 0, "--provider", "host|hugepage|memfd|cuda",
 	  "payload memory provider (default host); what memory it got is printed"),
 	NM_OPT(O_CHUNK_ORDER, 0, "--chunk-order", "N", "chunks of 4 KiB << N (default 4: 64 KiB)"),
@@ -211,6 +225,17 @@ static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 	struct rx_conn_st *cs;
 	double zero = 0;
 
+	if (st->pkt) {
+		/* The queue's socket: timing starts with the first datagram.
+		 * Room for bursts: 4 MiB of receive buffer (past rmem_max
+		 * where we may), so a short stall costs no datagrams. */
+		int fd = nm_rx_conn_fd(c), sz = 4 << 20;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		atomic_fetch_add(&st->opened, 1);
+		return 0;
+	}
 	if (st->out_fd >= 0 && atomic_load(&st->opened) > 0) {
 		fprintf(stderr, "netmem rx: --out takes one connection; refusing connection %llu\n",
 			(unsigned long long)nm_rx_conn_id(c));
@@ -230,6 +255,55 @@ static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 	return 0;
 }
 
+/* One `netmem tx --udp` datagram of @len bytes at @d: its seq, pattern. */
+static void pkt_check(struct rx_state *st, const uint8_t *d, uint32_t len)
+{
+	struct rx_cfg *cfg = st->cfg;
+	uint64_t seq, max;
+	long bad;
+
+	if (len < NM_UDP_SEQ_LEN) {
+		if (!atomic_fetch_add(&st->check_errs, 1))
+			fprintf(stderr, "netmem rx: a datagram of %u bytes: too short\n", len);
+		return;
+	}
+	seq = nm_udp_seq(d);
+	bad = nm_pat_check(&cfg->pat, seq * len + NM_UDP_SEQ_LEN, d + NM_UDP_SEQ_LEN,
+			   len - NM_UDP_SEQ_LEN);
+	if (bad >= 0 && !atomic_fetch_add(&st->check_errs, 1))
+		fprintf(stderr, "netmem rx: datagram %llu (%u bytes) differs at byte %ld\n",
+			(unsigned long long)seq, len, bad + (long)NM_UDP_SEQ_LEN);
+	max = atomic_load(&st->pkt_seqs);
+	while (seq + 1 > max && !atomic_compare_exchange_weak(&st->pkt_seqs, &max, seq + 1))
+		;
+}
+
+/* A packet engine's message: one datagram, or a GRO batch of them. */
+static int rx_on_pkt(struct rx_state *st, struct nm_rx_conn *c, const struct nm_rx_msg *msg)
+{
+	const struct nm_buf *b = &msg->bufs[0];
+	const uint8_t *d = msg->nr ? nm_buf_data(b) : NULL;
+	uint32_t seg = msg->pkt->seg_size, len = msg->nr ? b->len : 0;
+	uint64_t n = seg && len > seg ? (len + seg - 1) / seg : 1;
+	double now = nm_now(), zero = 0;
+
+	if (atomic_compare_exchange_strong(&st->t_first, &zero, now) &&
+	    !atomic_flag_test_and_set(&st->cpu_taken)) {
+		nm_cpu(&st->cpu_u0, &st->cpu_s0);
+		nm_csw(&st->csw_v0, &st->csw_i0);
+	}
+	if (d && st->cfg->pat.kind)
+		for (uint32_t off = 0; off < len; off += seg ? seg : len)
+			pkt_check(st, d + off, seg && len - off > seg ? seg : len - off);
+	atomic_fetch_add(&st->pkts, n);
+	atomic_fetch_add(&st->bytes, msg->bytes);
+	atomic_store(&st->t_pkt_last, now);
+	if (msg->nr && nm_pool_put_bulk(st->pools[nm_rx_conn_queue(c)], msg->bufs, msg->nr) !=
+	    (int)msg->nr)
+		atomic_fetch_add(&st->put_errs, 1);
+	return 0;
+}
+
 static int rx_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 		      const struct nm_rx_msg *msg, void *user)
 {
@@ -238,6 +312,8 @@ static int rx_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 	struct rx_conn_st *cs = nm_rx_conn_user(c);
 	int q = nm_rx_conn_queue(c), rc = 0;
 
+	if (msg->flags & NM_RX_MSG_PKT)
+		return rx_on_pkt(st, c, msg);
 	if (msg->hdr) {
 		const uint8_t *h = nm_buf_data(msg->hdr);
 
@@ -288,6 +364,8 @@ static void rx_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *u
 	struct rx_conn_st *cs = nm_rx_conn_user(c);
 	unsigned int closed;
 
+	if (err == -ECANCELED && st->pkt)
+		err = 0;	/* the queue's socket, closed as the command ends */
 	if (err) {
 		atomic_fetch_add(&st->conn_errs, 1);
 		fprintf(stderr, "netmem rx: connection %llu ended with an error: %s\n",
@@ -481,6 +559,11 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 	}
 	if (!cfg->expect)
 		cfg->expect = 1;
+	if (cfg->engine && !strcmp(cfg->engine, "udp") && (cfg->split || cfg->out)) {
+		fprintf(stderr, "netmem rx: --engine udp: datagrams have no frames to split "
+			"and no stream for --out\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -629,6 +712,43 @@ static const char *json_str(const char *s, char *buf, size_t len)
 	return buf;
 }
 
+/* Packets: what was lost by the sequence's gaps (with --verify: one
+ * sender), and what the kernel said it dropped. */
+static uint64_t pkt_lost(struct rx_state *st)
+{
+	uint64_t seqs = atomic_load(&st->pkt_seqs), got = atomic_load(&st->pkts);
+
+	return st->cfg->pat.kind && seqs > got ? seqs - got : 0;
+}
+
+static void pkt_json(struct rx_state *st, const struct nm_rx_stats *rs, double secs, double cpu)
+{
+	uint64_t n = atomic_load(&st->pkts);
+
+	printf("\"pkts\":%llu,\"pps\":%.0f,\"drops\":%llu,\"udp_drops\":%llu,"
+	       "\"udp_truncated\":%llu,\"lost\":%llu,\"cpu_ns_per_pkt\":%.1f,",
+	       (unsigned long long)n, secs > 0 ? n / secs : 0.0,
+	       (unsigned long long)(rs->udp_drops + rs->udp_truncated),
+	       (unsigned long long)rs->udp_drops, (unsigned long long)rs->udp_truncated,
+	       (unsigned long long)pkt_lost(st), n ? cpu * 1e9 / n : 0.0);
+}
+
+static void pkt_text(struct rx_state *st, const struct nm_rx_stats *rs, double secs, double cpu)
+{
+	uint64_t n = atomic_load(&st->pkts), bytes = atomic_load(&st->bytes);
+
+	printf("rx: %llu packets (%llu bytes) in %.3f s: %.0f packets/s, %.2f Gbit/s\n",
+	       (unsigned long long)n, (unsigned long long)bytes, secs, secs > 0 ? n / secs : 0.0,
+	       nm_gbit(bytes, secs));
+	printf("rx: drops %llu (socket full %llu, too long for a buffer %llu), "
+	       "CPU %.0f ns per packet\n",
+	       (unsigned long long)(rs->udp_drops + rs->udp_truncated),
+	       (unsigned long long)rs->udp_drops, (unsigned long long)rs->udp_truncated,
+	       n ? cpu * 1e9 / n : 0.0);
+	if (st->cfg->pat.kind)
+		printf("rx: lost (gaps in the sequence) %llu\n", (unsigned long long)pkt_lost(st));
+}
+
 static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_info *info,
 		   double secs, double cpu_u, double cpu_s, uint64_t csw_v, uint64_t csw_i,
 		   bool timed_out)
@@ -665,6 +785,8 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 			       pname, checks ? "false" : "true", checks);
 		else
 			printf("\"verify\":null,");
+		if (st->pkt)
+			pkt_json(st, &rs, secs, cpu);
 		printf("\"timed_out\":%s,\"put_errors\":%u", timed_out ? "true" : "false",
 		       atomic_load(&st->put_errs));
 		json_pool("pool", &ps);
@@ -679,6 +801,9 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		fflush(stdout);
 		return;
 	}
+	if (st->pkt)
+		pkt_text(st, &rs, secs, cpu);
+	else
 	printf("rx: %llu bytes on %u connection%s in %.3f s: %.2f Gbit/s\n",
 	       (unsigned long long)bytes, atomic_load(&st->opened),
 	       atomic_load(&st->opened) == 1 ? "" : "s", secs, nm_gbit(bytes, secs));
@@ -879,6 +1004,7 @@ int cmd_rx(int argc, char **argv)
 		goto out;
 	}
 	nm_rx_info(st.rx, &info, sizeof(info));
+	st.pkt = !strcmp(info.engine, "udp");
 	if (!cfg.no_stats) {
 		srv = stats_start(&cfg, &st, area, hdr_area);
 		if (!srv && cfg.stats_path)
@@ -923,6 +1049,8 @@ int cmd_rx(int argc, char **argv)
 			break;
 		}
 		first = atomic_load(&st.t_first);
+		if (st.pkt && cfg.once && first && now - atomic_load(&st.t_pkt_last) >= 1.0)
+			break;	/* the sender is done: a second without a datagram */
 		if (cfg.interval > 0 && !cfg.quiet) {
 			iv_tick(&cfg, &st, &iv, now, false);
 			continue;
@@ -947,6 +1075,8 @@ int cmd_rx(int argc, char **argv)
 	nm_cpu(&cpu_u1, &cpu_s1);
 	nm_csw(&csw_v1, &csw_i1);
 	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
+	if (st.pkt && atomic_load(&st.t_first))
+		t_end = atomic_load(&st.t_pkt_last);
 	if (cfg.interval > 0 && !cfg.quiet)
 		iv_tick(&cfg, &st, &iv, t_end, true);
 	if (atomic_load(&st.t_first) == 0) {

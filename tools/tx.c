@@ -33,6 +33,13 @@
  * seconds, Gbit/s and CPU time (getrusage, user+sys) as a line of text, or
  * one JSON object with --json, on stdout; errors go to stderr with exit
  * status 1, bad arguments with 2.
+ *
+ * --udp sends datagrams instead, for `netmem rx --engine udp`: --size
+ * bytes each (an 8-byte sequence number, then the pattern: txrx.h), from
+ * one connected socket by sendmmsg, --pps of them a second (0: as fast as
+ * it can), for -t SECS or --count N.  A refused send (no receiver yet:
+ * ICMP) or a full queue (ENOBUFS) is retried and counted.  It reports
+ * datagrams, packets per second and CPU per packet.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +66,8 @@
 #define TX_HDR_LEN     4
 #define TX_DEFAULT_PORT 5201  /* iperf3's */
 #define TX_DEFAULT_SECS 10.0  /* iperf3's -t */
+#define TX_UDP_BATCH   64
+#define TX_UDP_MAX     65507u /* UDP over IPv4 */
 
 struct tx_conn {
 	int fd;
@@ -84,6 +93,9 @@ struct tx_cfg {
 	bool framed, json, quiet, have_port, have_cpus;
 	cpu_set_t cpus;
 	double wait;
+	bool udp;             /* --udp: datagrams */
+	uint32_t size;        /* --size: bytes per datagram */
+	uint64_t pps, count;  /* --pps (0: flat out), --count (0: -t) */
 };
 
 /* Interval reports (-i): the interval under way. */
@@ -95,6 +107,7 @@ struct tx_iv {
 enum {
 	O_CLIENT = 1, O_PORT, O_CONNECT, O_TIME, O_BYTES, O_PARALLEL, O_LENGTH,
 	O_PATTERN, O_FRAMED, O_WAIT, O_INTERVAL, O_JSON, O_AFFINITY, O_QUIET, O_HELP,
+	O_UDP, O_SIZE, O_PPS, O_COUNT,
 };
 
 static const struct nm_opt tx_opts[] = {
@@ -108,6 +121,10 @@ static const struct nm_opt tx_opts[] = {
 	NM_OPT(O_PATTERN, 0, "--pattern", "P", "seq (default) or random SEED (also random:SEED)"),
 	NM_OPT(O_FRAMED, 0, "--framed", NULL, "length-prefix each message (for rx --split)"),
 	NM_OPT(O_WAIT, 0, "--wait", "SECS", "keep retrying a refused connect for this long"),
+	NM_OPT(O_UDP, 0, "--udp", NULL, "send UDP datagrams (for rx --engine udp), not a stream"),
+	NM_OPT(O_SIZE, 0, "--size", "N", "--udp: bytes per datagram, 8 to 65507 (default 64)"),
+	NM_OPT(O_PPS, 0, "--pps", "N", "--udp: datagrams per second (default 0: as fast as it can)"),
+	NM_OPT(O_COUNT, 0, "--count", "N", "--udp: send N datagrams (instead of -t)"),
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS", "a report line every SECS while sending\n(default: 1 with -c, else none; 0: none)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
 	NM_OPT(O_AFFINITY, 'A', "--affinity", "CPUS", "run on CPUS (\"1\", \"0,2\", \"0-3\")"),
@@ -350,6 +367,26 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 		case O_JSON: cfg->json = true; break;
 		case O_QUIET: cfg->quiet = true; break;
 		case O_FRAMED: cfg->framed = true; break;
+		case O_UDP: cfg->udp = true; break;
+		case O_SIZE:
+			if (nm_parse_size(next, &v) || v < NM_UDP_SEQ_LEN || v > TX_UDP_MAX) {
+				fprintf(stderr, "netmem tx: --size '%s': expected 8 to 65507\n", next);
+				return -EINVAL;
+			}
+			cfg->size = v;
+			break;
+		case O_PPS:
+			if (nm_parse_uint(next, 0, 1000000000, &cfg->pps)) {
+				fprintf(stderr, "netmem tx: --pps '%s': expected a rate, 0 for no limit\n", next);
+				return -EINVAL;
+			}
+			break;
+		case O_COUNT:
+			if (nm_parse_uint(next, 1, UINT64_MAX, &cfg->count)) {
+				fprintf(stderr, "netmem tx: --count '%s': expected a count >= 1\n", next);
+				return -EINVAL;
+			}
+			break;
 		case O_HELP:
 			nm_opt_usage(&nm_cmd_tx, stdout);
 			exit(0);
@@ -459,8 +496,27 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 		snprintf(cfg->connect_buf, sizeof(cfg->connect_buf), "%s%s%s:%u", v6 ? "[" : "",
 			 cfg->client, v6 ? "]" : "", cfg->have_port ? cfg->port : TX_DEFAULT_PORT);
 		cfg->connect = cfg->connect_buf;
-		if (!cfg->bytes && !(cfg->seconds > 0))
+		if (!cfg->bytes && !(cfg->seconds > 0) && !cfg->count)
 			cfg->seconds = TX_DEFAULT_SECS;
+	}
+	if (!cfg->udp && (cfg->size || cfg->pps || cfg->count)) {
+		fprintf(stderr, "netmem tx: --size, --pps and --count go with --udp\n");
+		return -EINVAL;
+	}
+	if (cfg->udp && (cfg->bytes || cfg->framed || cfg->conns > 1)) {
+		fprintf(stderr, "netmem tx: --udp sends --count N datagrams or for -t SECS, from one "
+			"socket: not with --bytes, --framed or --conns\n");
+		return -EINVAL;
+	}
+	if (cfg->udp) {
+		if (!cfg->size)
+			cfg->size = 64;
+		if (!cfg->count == !(cfg->seconds > 0)) {
+			fprintf(stderr, "netmem tx: --udp: give one of --count N or --seconds T\n");
+			return -EINVAL;
+		}
+		if (cfg->interval < 0)
+			cfg->interval = 0;
 	}
 	if (cfg->interval < 0)
 		cfg->interval = cfg->client ? 1.0 : 0;	/* iperf3's -c: every second */
@@ -468,13 +524,121 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 		fprintf(stderr, "netmem tx: --connect HOST:PORT is required (or -c HOST [-p PORT])\n");
 		return -EINVAL;
 	}
-	if (!cfg->bytes == !(cfg->seconds > 0)) {
+	if (!cfg->udp && !cfg->bytes == !(cfg->seconds > 0)) {
 		fprintf(stderr, "netmem tx: give one of --bytes N or --seconds T\n");
 		return -EINVAL;
 	}
 	if (!have_pat)
 		nm_pat_parse(&cfg->pat, "seq", NULL);
 	return 0;
+}
+
+/*
+ * --udp: datagrams from one connected socket, in sendmmsg batches, paced
+ * to cfg->pps.  Return 0, or 1 with the error said.
+ */
+static int tx_udp(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
+		  socklen_t sslen)
+{
+	static uint8_t bufs[TX_UDP_BATCH][TX_UDP_MAX];
+	struct mmsghdr mm[TX_UDP_BATCH];
+	struct iovec iov[TX_UDP_BATCH];
+	uint64_t seq = 0, retries = 0, bytes;
+	double t0, t1, u0, s0, u1, s1, t_end, secs, cpu;
+	char pname[32];
+	int fd, rc = 1;
+
+	fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (const struct sockaddr *)ss, sslen)) {
+		fprintf(stderr, "netmem tx: --udp %s: %s\n", cfg->connect, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	memset(mm, 0, sizeof(mm));
+	for (unsigned int i = 0; i < TX_UDP_BATCH; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = cfg->size;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	nm_cpu(&u0, &s0);
+	t0 = nm_now();
+	t_end = cfg->seconds > 0 ? t0 + cfg->seconds : 0;
+	while (!cfg->count || seq < cfg->count) {
+		uint64_t n = TX_UDP_BATCH;
+		double now = nm_now();
+		int k;
+
+		if (t_end && now >= t_end)
+			break;
+		if (cfg->pps) {
+			/* What the rate allows by now; sleep until one more is due. */
+			uint64_t due = (uint64_t)((now - t0) * (double)cfg->pps) + 1;
+
+			if (due <= seq) {
+				double wait = (double)(seq + 1) / (double)cfg->pps - (now - t0);
+
+				usleep(wait > 1e-3 ? 1000 : (useconds_t)(wait * 1e6) + 1);
+				continue;
+			}
+			if (n > due - seq)
+				n = due - seq;
+		}
+		if (cfg->count && n > cfg->count - seq)
+			n = cfg->count - seq;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t s = seq + i;
+
+			for (int b = 0; b < 8; b++)
+				bufs[i][b] = (uint8_t)(s >> (8 * b));
+			memcpy(bufs[i] + NM_UDP_SEQ_LEN,
+			       nm_pat_at(&cfg->pat, s * cfg->size + NM_UDP_SEQ_LEN),
+			       cfg->size - NM_UDP_SEQ_LEN);
+		}
+		k = sendmmsg(fd, mm, (unsigned int)n, 0);
+		if (k < 0) {
+			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN ||
+			    errno == ECONNREFUSED) {
+				retries++;
+				if (errno == ENOBUFS || errno == EAGAIN)
+					usleep(50);
+				continue;
+			}
+			fprintf(stderr, "netmem tx: --udp send to %s: %s (after %llu datagrams)\n",
+				cfg->connect, strerror(errno), (unsigned long long)seq);
+			goto out;
+		}
+		seq += (uint64_t)k;
+	}
+	t1 = nm_now();
+	nm_cpu(&u1, &s1);
+	secs = t1 - t0;
+	cpu = (u1 - u0) + (s1 - s0);
+	bytes = seq * cfg->size;
+	nm_pat_name(&cfg->pat, pname, sizeof(pname));
+	if (cfg->json)
+		printf("{\"cmd\":\"tx\",\"udp\":true,\"connect\":\"%s\",\"size\":%u,"
+		       "\"pattern\":\"%s\",\"target_pps\":%llu,\"pkts\":%llu,\"bytes\":%llu,"
+		       "\"retries\":%llu,\"seconds\":%.6f,\"pps\":%.0f,\"gbit_per_s\":%.3f,"
+		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
+		       "\"cpu_ns_per_pkt\":%.1f}\n",
+		       cfg->connect, cfg->size, pname, (unsigned long long)cfg->pps,
+		       (unsigned long long)seq, (unsigned long long)bytes,
+		       (unsigned long long)retries, secs, secs > 0 ? seq / secs : 0.0,
+		       nm_gbit(bytes, secs), u1 - u0, s1 - s0, cpu,
+		       seq ? cpu * 1e9 / seq : 0.0);
+	else if (!cfg->quiet)
+		printf("tx: %llu datagrams of %u bytes (%s) in %.3f s: %.0f packets/s, "
+		       "%.2f Gbit/s, CPU %.2f s (user %.2f, sys %.2f), %.0f ns per packet, "
+		       "%llu retries\n",
+		       (unsigned long long)seq, cfg->size, pname, secs, secs > 0 ? seq / secs : 0.0,
+		       nm_gbit(bytes, secs), cpu, u1 - u0, s1 - s0, seq ? cpu * 1e9 / seq : 0.0,
+		       (unsigned long long)retries);
+	rc = 0;
+out:
+	close(fd);
+	return rc;
 }
 
 int cmd_tx(int argc, char **argv)
@@ -500,9 +664,14 @@ int cmd_tx(int argc, char **argv)
 		fprintf(stderr, "netmem tx: --connect %s\n", err);
 		return 2;
 	}
-	if (nm_pat_init(&cfg.pat, cfg.msg_max)) {
+	if (nm_pat_init(&cfg.pat, cfg.udp ? cfg.size : cfg.msg_max)) {
 		fprintf(stderr, "netmem tx: out of memory\n");
 		return 1;
+	}
+	if (cfg.udp) {
+		rc = tx_udp(&cfg, &ss, sslen);
+		nm_pat_fini(&cfg.pat);
+		return rc;
 	}
 	cs = calloc(cfg.conns, sizeof(*cs));
 	if (!cs) {

@@ -64,6 +64,22 @@ static inline const uint8_t *nm_pat_at(const struct nm_pat *p, uint64_t off)
 long nm_pat_check(const struct nm_pat *p, uint64_t off, const void *data,
 		  size_t len);
 
+/*
+ * `netmem tx --udp` datagrams, as `netmem rx --verify` checks them: an
+ * 8-byte little-endian sequence number, then the pattern's bytes from
+ * stream offset seq * len + 8 (len: the datagram's size), so each one is
+ * checked on its own and a lost one shows as a gap in the sequence.
+ */
+#define NM_UDP_SEQ_LEN 8u
+static inline uint64_t nm_udp_seq(const uint8_t *d)
+{
+	uint64_t s = 0;
+
+	for (int i = 7; i >= 0; i--)
+		s = s << 8 | d[i];
+	return s;
+}
+
 /* "123", "64K", "1.5G" (binary units).  Return 0 and *v, or -EINVAL. */
 int nm_parse_size(const char *s, uint64_t *v);
 /* A non-negative integer in [min, max].  Return 0 or -EINVAL. */
