@@ -2,7 +2,7 @@
 /*
  * bench_pkt.c - `netmem bench pkt [--json] [--reps N] [--seconds S]
  *                                 [--size 64,1472] [--impl LIST] [--no-napi]
- *                                 [--no-pin] [--verbose]`
+ *                                 [--no-pin] [--verbose] [--plot FILE.svg]`
  *
  * UDP packet receive rate and receiver CPU per packet over the veth rig
  * (tests/netns_rig.h: two network namespaces, a veth pair between them,
@@ -80,6 +80,7 @@
 #include <unistd.h>
 #include <netmem/netmem.h>
 #include <netmem/rx.h>
+#include "bench_plot.h"
 #include "bench_util.h"
 #include "cmds.h"
 #include "txrx.h"
@@ -109,6 +110,7 @@ struct pcfg {
 	unsigned int reps, nsizes;
 	unsigned int sizes[MAX_SIZES];
 	bool json, verbose, napi, pin;
+	const char *plot;	/* --plot FILE.svg */
 	bool run[NR_IMPL];
 	int rx_cpu, tx_cpu;
 	struct rig rig;
@@ -772,7 +774,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench pkt [--json] [--reps N] [--seconds S] [--size 64,1472]\n"
 		"                        [--impl xdp,xsk_ref,udp,recvmmsg] [--no-napi] [--no-pin]\n"
-		"                        [--verbose]\n");
+		"                        [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
 
@@ -787,6 +789,9 @@ static int parse_args(struct pcfg *cfg, int argc, char **argv)
 			cfg->json = true;
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			cfg->verbose = true;
+		} else if (!strcmp(a, "--plot") && next && *next) {
+			cfg->plot = next;
+			i++;
 		} else if (!strcmp(a, "--no-napi")) {
 			cfg->napi = false;
 		} else if (!strcmp(a, "--no-pin")) {
@@ -857,6 +862,77 @@ static void json(const char *bench, const char *impl, const char *metric, double
 static const int ratio_pairs[][2] = {
 	{ IMPL_XDP, IMPL_REF }, { IMPL_XDP, IMPL_MMSG }, { IMPL_UDP, IMPL_MMSG },
 };
+
+/*
+ * --plot: per payload size a panel of packets per second and one of CPU
+ * per packet, a bar per receiver (median, min-max whisker), xdp's and
+ * udp's bars with their ratios to the baselines.
+ */
+static int write_plot(const struct pcfg *cfg, struct result res[][NR_IMPL][MAX_REPS],
+		      int nok[][NR_IMPL], char note[][NR_IMPL][320])
+{
+	static char titles[2 * MAX_SIZES][64];
+	struct bp_panel p[2 * MAX_SIZES];
+	char sub[256];
+	int np = 0, r;
+
+	memset(p, 0, sizeof(p));
+	for (unsigned int s = 0; s < cfg->nsizes; s++) {
+		for (int m = 0; m < 2; m++) {
+			struct bp_panel *q = &p[np];
+			double med[NR_IMPL];
+
+			snprintf(titles[np], sizeof(titles[np]), "%u-byte payloads: %s", cfg->sizes[s],
+				 m ? "receiver CPU per packet" : "packets received per second");
+			q->title = titles[np++];
+			q->unit = m ? "ns/pkt" : "kpps";
+			q->higher_better = m == 0;
+			for (int k = 0; k < NR_IMPL; k++) {
+				double v[MAX_REPS];
+
+				for (int i = 0; i < nok[s][k]; i++)
+					v[i] = m ? res[s][k][i].cpu_ns : res[s][k][i].kpps;
+				med[k] = median(v, nok[s][k]);
+			}
+			for (int k = 0; k < NR_IMPL; k++) {
+				struct bp_bar *b = &q->bar[q->nbar++];
+				double v[MAX_REPS];
+				int len;
+
+				b->name = impl_name[k];
+				b->have = nok[s][k] > 0;
+				if (!b->have) {
+					snprintf(b->note, sizeof(b->note), "not measured%s%.70s",
+						 note[s][k][0] ? ": " : "", note[s][k]);
+					continue;
+				}
+				for (int i = 0; i < nok[s][k]; i++)
+					v[i] = m ? res[s][k][i].cpu_ns : res[s][k][i].kpps;
+				b->med = med[k];
+				b->lo = min_of(v, nok[s][k]);
+				b->hi = max_of(v, nok[s][k]);
+				len = snprintf(b->note, sizeof(b->note), "%.0f", b->med);
+				for (size_t i = 0; i < sizeof(ratio_pairs) / sizeof(ratio_pairs[0]); i++) {
+					int a = ratio_pairs[i][0], d = ratio_pairs[i][1];
+
+					if (a != k || !nok[s][d] || med[d] <= 0 || len >= (int)sizeof(b->note))
+						continue;
+					len += snprintf(b->note + len, sizeof(b->note) - (size_t)len,
+							"   /%s %.2f", impl_name[d], med[k] / med[d]);
+				}
+			}
+		}
+	}
+	snprintf(sub, sizeof(sub), "UDP over veth between two namespaces, sendmmsg sender flat "
+		 "out; %s; %.1f s x %u reps per case, interleaved; median (bar), min-max (whisker); "
+		 "netmem %s", cfg->napi ? "veth NAPI threaded on the receiver's CPU" :
+		 "veth's receive work on the sender's CPU", cfg->seconds, cfg->reps, nm_version());
+	r = bp_svg(cfg->plot, "netmem bench pkt: the packet engines against libxdp and recvmmsg",
+		   sub, p, np);
+	if (r)
+		fprintf(stderr, "netmem bench pkt: --plot %s: %s\n", cfg->plot, strerror(-r));
+	return r;
+}
 
 /* Print one payload size's figures. */
 static void report(const struct pcfg *cfg, unsigned int size, struct result res[][MAX_REPS],
@@ -1071,6 +1147,8 @@ again:
 			"reliable, run it again on an idle machine\n", 100 * busy_worst, retried,
 			retried == 1 ? "" : "s");
 	rig_down(&cfg->rig);
+	if (cfg->plot && write_plot(cfg, res, nok, note))
+		any = 0;
 	free(cfg);
 	return any ? 0 : 1;
 }

@@ -6,7 +6,8 @@
  * recvmmsg always has its figures, positive; each other receiver has its
  * figures or a line on stderr saying why not (an engine not in this build,
  * libxdp missing); a ratio is there exactly when both of its sides are;
- * and the rig's namespaces are gone when the command has ended.  Not a
+ * --plot draws a kpps and a CPU panel with a bar for each receiver; and
+ * the rig's namespaces are gone when the command has ended.  Not a
  * timing test: how fast anything is does not matter here.  Needs root.
  */
 #include "harness.h"
@@ -77,7 +78,7 @@ static const char *const metrics[] = { "kpps", "offered_kpps", "thread_ns_per_pk
 int main(void)
 {
 	char self[PATH_MAX], bin[PATH_MAX + 16], cmd[2 * PATH_MAX + 128], buf[1024];
-	char errpath[] = "/tmp/nm_bench_pkt_XXXXXX";
+	char errpath[] = "/tmp/nm_bench_pkt_XXXXXX", svgpath[64];
 	bool seen[NR][NR_METRICS] = { { false } }, why[NR] = { false }, pinned = false;
 	bool setup = false, ratio[3] = { false };
 	static const int pairs[3][2] = { { XDP, REF }, { XDP, MMSG }, { UDP, MMSG } };
@@ -98,8 +99,9 @@ int main(void)
 	REQUIRE(fd >= 0);
 	close(fd);
 	/* the shell's pid is the command's (exec): its namespaces carry it */
+	snprintf(svgpath, sizeof(svgpath), "%s.svg", errpath);
 	snprintf(cmd, sizeof(cmd), "echo $$; exec '%s' bench pkt --json --reps 1 --seconds 0.3 "
-		 "--size 64 2>'%s'", bin, errpath);
+		 "--size 64 --plot '%s' 2>'%s'", bin, svgpath, errpath);
 	f = popen(cmd, "r");
 	REQUIRE(f);
 	REQUIRE(fgets(buf, sizeof(buf), f));
@@ -164,6 +166,33 @@ int main(void)
 		fclose(f);
 	}
 	unlink(errpath);
+	/* --plot: a panel of kpps and one of CPU per packet, a bar (or a
+	 * "not measured") per receiver in each */
+	f = fopen(svgpath, "r");
+	CHECK(f != NULL);
+	if (f) {
+		static char svg[1 << 16];
+		size_t n = fread(svg, 1, sizeof(svg) - 1, f);
+
+		fclose(f);
+		svg[n] = 0;
+		CHECK(strstr(svg, "<svg") && strstr(svg, "</svg>"));
+		CHECK(strstr(svg, "64-byte payloads: packets received per second") != NULL);
+		CHECK(strstr(svg, "64-byte payloads: receiver CPU per packet") != NULL);
+		for (int k = 0; k < NR; k++) {
+			char tag[32];
+			int c = 0;
+
+			snprintf(tag, sizeof(tag), ">%s<", impls[k]);
+			for (const char *q = svg; (q = strstr(q, tag)); q += strlen(tag))
+				c++;
+			if (c != 2) {
+				fprintf(stderr, "plot: %d bars for %s, expected 2\n", c, impls[k]);
+				nm_test_failures++;
+			}
+		}
+		unlink(svgpath);
+	}
 
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(nlines > 0);
