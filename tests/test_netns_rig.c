@@ -211,6 +211,39 @@ int main(void)
 	rig_track_fini(&tr);
 	sem_destroy(&bound);
 
+	/* a paced sender: 2000 packets at 20000/s cannot take less than
+	 * ~0.1 s (it sleeps until each batch is due); the socket that takes
+	 * them is made from this thread moved into the receiving namespace */
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(RIG_PORT + 7),
+					 .sin_addr = r.addr[RIG_RX] };
+		struct rig_tx slow = { .rig = &r, .size = 64, .count = 2000, .pps = 20000,
+				       .ports = (uint16_t[]){ RIG_PORT + 7 }, .nports = 1 };
+		int big = 8 << 20, fd, n = 0;
+		struct timeval tv = { .tv_usec = 200000 };
+		uint64_t ino = ns_ino();
+		char b[256];
+
+		REQUIRE(rig_enter(&r, RIG_RX) == 0);
+		CHECK(ns_ino() != ino);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		REQUIRE(fd >= 0);
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		REQUIRE(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+		REQUIRE(rig_leave() == 0);
+		CHECK_EQ(ns_ino(), ino);
+		REQUIRE(rig_tx_start(&slow) == 0);
+		CHECK_EQ(rig_tx_wait(&slow), 0);
+		CHECK_EQ(slow.sent, 2000);
+		CHECK(slow.ns >= 90000000ull);
+		while (recv(fd, b, sizeof(b), 0) == 64)
+			n++;
+		printf("paced: 2000 packets in %.3f s, %d received\n", slow.ns / 1e9, n);
+		CHECK(n > 0);
+		close(fd);
+	}
+
 	rig_down(&r);
 	CHECK(rig_gone(&r));
 	CHECK_EQ(r.nsfd[RIG_RX], -1);
