@@ -13,7 +13,20 @@
  *   ... create the receiver on r.ifname[RIG_RX] / r.ip[RIG_RX] ...
  *   struct rig_tx tx = { .rig = &r, .size = 64, .count = 10000 };
  *   rig_tx_start(&tx); rig_tx_wait(&tx);
- *   rig_down(&r);                    (also runs at exit and on SIGTERM)
+ *   rig_down(&r);                    (also at exit, and on SIGTERM, SIGINT,
+ *                                     SIGHUP, SIGABRT)
+ *
+ * What else is here:
+ *   rig_unavailable()        why the rig cannot run (not root, no netns, no ip)
+ *   rig_thread(), rig_call() a thread that runs a function inside a namespace
+ *   rig_enter(), rig_leave() move the calling thread there and back
+ *   rig_pin_self(), rig_thread_cpu_ns(), rig_now_ns()
+ *   struct rig_tx            the sender: size, count, pps, seconds, ports
+ *   rig_check_payload()      magic, length, seq and checksum of one payload
+ *   rig_check_hdr()          the cheap part (magic, length), for benchmarks
+ *   struct rig_track         which seqs arrived, duplicates, bad ones
+ *   rig_drops()              the kernel's drop counters (veths, UDP MIB)
+ *   rig_xdp_attached(), rig_xdp_gone()   an XDP program on the receiving veth
  *
  * The namespace is "TX" (10.201.0.1, the sender) and "RX" (10.201.0.2,
  * the receiver).  Both get static neighbour entries (no ARP), rp_filter 0
