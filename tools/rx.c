@@ -81,6 +81,10 @@ struct rx_cfg {
 	struct nm_pat pat;
 	unsigned int eng_flags;  /* NM_RX_F_NO_INC/NO_LOWAT, NM_RX_F_{NO,REQUIRE}_BUNDLE */
 	bool split, once, json, quiet, server, no_stats, have_port;
+	/* --engine xdp */
+	const char *iface;
+	unsigned int xdp_flags;  /* NM_RX_XDP_COPY or _ZEROCOPY */
+	bool xdp, have_order;
 	bool have_cpus;
 	cpu_set_t cpus;
 };
@@ -129,7 +133,7 @@ enum {
 	O_SERVER = 1, O_PORT, O_BIND, O_LISTEN, O_ONCE, O_EXPECT, O_TIMEOUT,
 	O_ENGINE, O_PROVIDER, O_CHUNK_ORDER, O_QUEUES, O_SPLIT, O_OUT, O_VERIFY,
 	O_RING, O_BUF_SIZE, O_NO_INC, O_NO_LOWAT, O_BUNDLE, O_NO_BUNDLE, O_INTERVAL, O_JSON,
-	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP,
+	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP, O_IFACE, O_ZEROCOPY, O_COPY,
 };
 
 static const struct nm_opt rx_opts[] = {
@@ -138,12 +142,15 @@ static const struct nm_opt rx_opts[] = {
 	NM_OPT(O_BIND, 'B', "--bind", "HOST", "with -s: listen on this address only"),
 	NM_OPT(O_LISTEN, 0, "--listen", "HOST:PORT",
 	  "address to listen on (port 0: any free port, printed)"),
+	NM_OPT(O_IFACE, 0, "--iface", "IF",
+	  "xdp: receive the packets of interface IF (not --listen)"),
 	NM_OPT(O_ONCE, '1', "--once", NULL, "exit when the accepted connections have closed"),
 	NM_OPT(O_EXPECT, 0, "--expect", "N", "with --once, wait for N connections (default 1)"),
 	NM_OPT(O_TIMEOUT, 0, "--timeout", "SECS", "give up (exit 1) after SECS"),
-	NM_OPT(O_ENGINE, 0, "--engine", "uring|socket|udp",
+	NM_OPT(O_ENGINE, 0, "--engine", "uring|socket|udp|xdp",
 	  "receive engine (default: uring where the kernel has it;\n"
-	  "udp: datagrams on HOST:PORT, from netmem tx --udp)"),
+	  "udp: datagrams on HOST:PORT, from netmem tx --udp;\n"
+	  "xdp: every packet of --iface's queues, by AF_XDP)"),
 	NM_OPT(O_PROVIDER, 0, "--provider", "host|hugepage|memfd|cuda",
 	  "payload memory provider (default host); what memory it got is printed"),
 	NM_OPT(O_CHUNK_ORDER, 0, "--chunk-order", "N", "chunks of 4 KiB << N (default 4: 64 KiB)"),
@@ -158,6 +165,8 @@ static const struct nm_opt rx_opts[] = {
 	NM_OPT(O_NO_LOWAT, 0, "--no-lowat", NULL, "uring: no batching by the socket (SO_RCVLOWAT)"),
 	NM_OPT(O_BUNDLE, 0, "--bundle", NULL, "uring: recv bundles (off by default; fails without them)"),
 	NM_OPT(O_NO_BUNDLE, 0, "--no-bundle", NULL, "uring: without recv bundles (the default)"),
+	NM_OPT(O_ZEROCOPY, 0, "--zerocopy", NULL, "xdp: zero-copy only (fails where the driver has none)"),
+	NM_OPT(O_COPY, 0, "--copy", NULL, "xdp: copy mode only (default: zero-copy where the driver has it)"),
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS",
 	  "a report line every SECS (default: 1 with -s, else none; 0: none)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
@@ -173,7 +182,7 @@ static const struct nm_opt rx_opts[] = {
 
 const struct nm_cmd nm_cmd_rx = {
 	.name = "rx",
-	.synopsis = "(-s [-p PORT] [-B HOST] | --listen HOST:PORT) [OPTIONS]",
+	.synopsis = "(-s [-p PORT] [-B HOST] | --listen HOST:PORT | --engine xdp --iface IF) [OPTIONS]",
 	.summary = "Receive TCP streams into pooled buffers and say how fast, at what CPU cost.",
 	.opts = rx_opts,
 	.footer = "Sizes take binary suffixes (64K, 1M); reports give bytes, GB (10^9) and Gbit/s.\n"
@@ -382,6 +391,29 @@ static void rx_on_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *u
 	}
 }
 
+/* --engine xdp: an interface, not an address; frames are 4 KiB chunks;
+ * packets have no stream to split, write or check against tx's pattern
+ * (the rig's or any sender's packets come whole, headers and all). */
+static int xdp_args(struct rx_cfg *cfg)
+{
+	if (!cfg->iface || cfg->listen || cfg->server) {
+		fprintf(stderr, "netmem rx: --engine xdp takes --iface IF (not --listen or -s)\n");
+		return -EINVAL;
+	}
+	if (cfg->have_order && cfg->order) {
+		fprintf(stderr, "netmem rx: --engine xdp: an XDP frame is a 4 KiB chunk: "
+			"--chunk-order 0\n");
+		return -EINVAL;
+	}
+	if (cfg->split || cfg->out || cfg->pat.kind) {
+		fprintf(stderr, "netmem rx: --engine xdp: packets, not a stream: "
+			"no --split, --out or --verify\n");
+		return -EINVAL;
+	}
+	cfg->order = 0;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 {
 	uint64_t v;
@@ -413,6 +445,9 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 		case O_LISTEN: cfg->listen = next; break;
 		case O_BIND: cfg->bind = next; break;
 		case O_ENGINE: cfg->engine = next; break;
+		case O_IFACE: cfg->iface = next; break;
+		case O_ZEROCOPY: cfg->xdp_flags = NM_RX_XDP_ZEROCOPY; break;
+		case O_COPY: cfg->xdp_flags = NM_RX_XDP_COPY; break;
 		case O_PROVIDER: cfg->provider = next; break;
 		case O_OUT: cfg->out = next; break;
 		case O_STATS_SOCKET: cfg->stats_path = next; break;
@@ -459,6 +494,7 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 				return -EINVAL;
 			}
 			cfg->order = v;
+			cfg->have_order = true;
 			break;
 		case O_EXPECT:
 			if (nm_parse_uint(next, 1, 1u << 20, &v)) {
@@ -509,7 +545,14 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 	}
 	if (cfg->interval < 0)
 		cfg->interval = cfg->server ? 1.0 : 0;
-	if (!cfg->listen) {
+	cfg->xdp = cfg->engine && !strcmp(cfg->engine, "xdp");
+	if (cfg->xdp && xdp_args(cfg))
+		return -EINVAL;
+	if (!cfg->xdp && (cfg->iface || cfg->xdp_flags)) {
+		fprintf(stderr, "netmem rx: --iface, --zerocopy and --copy go with --engine xdp\n");
+		return -EINVAL;
+	}
+	if (!cfg->listen && !cfg->xdp) {
 		fprintf(stderr, "netmem rx: --listen HOST:PORT is required (or -s [-p PORT])\n");
 		return -EINVAL;
 	}
@@ -583,6 +626,8 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 		per_q = 1024;
 	if (cfg->ring && per_q < 2ull * cfg->ring)
 		per_q = 2ull * cfg->ring;
+	if (cfg->xdp && per_q < 2ull * (cfg->ring ? cfg->ring : 4096))
+		per_q = 2ull * (cfg->ring ? cfg->ring : 4096);	/* xdp's RX ring: 4096 */
 	uint64_t size = per_q * chunk * cfg->queues;
 	size = (size + (2u << 20) - 1) & ~((2ull << 20) - 1);
 
@@ -721,14 +766,24 @@ static uint64_t pkt_lost(struct rx_state *st)
 	return st->cfg->pat.kind && seqs > got ? seqs - got : 0;
 }
 
+/* What the kernel said it dropped: at the UDP sockets, or at the XSKs
+ * (rx_dropped, which counts a fill ring found empty, and a full RX ring). */
+static uint64_t pkt_drops(const struct nm_rx_stats *rs)
+{
+	return rs->udp_drops + rs->udp_truncated + rs->xdp_rx_dropped + rs->xdp_rx_ring_full;
+}
+
 static void pkt_json(struct rx_state *st, const struct nm_rx_stats *rs, double secs, double cpu)
 {
 	uint64_t n = atomic_load(&st->pkts);
 
-	printf("\"pkts\":%llu,\"pps\":%.0f,\"drops\":%llu,\"udp_drops\":%llu,"
+	printf("\"pkts\":%llu,\"pps\":%.0f,\"drops\":%llu,\"xdp_rx_dropped\":%llu,"
+	       "\"xdp_rx_ring_full\":%llu,\"xdp_fill_empty\":%llu,\"xdp_rx_invalid\":%llu,",
+	       (unsigned long long)n, secs > 0 ? n / secs : 0.0, (unsigned long long)pkt_drops(rs),
+	       (unsigned long long)rs->xdp_rx_dropped, (unsigned long long)rs->xdp_rx_ring_full,
+	       (unsigned long long)rs->xdp_fill_empty, (unsigned long long)rs->xdp_rx_invalid);
+	printf("\"udp_drops\":%llu,"
 	       "\"udp_truncated\":%llu,\"lost\":%llu,\"cpu_ns_per_pkt\":%.1f,",
-	       (unsigned long long)n, secs > 0 ? n / secs : 0.0,
-	       (unsigned long long)(rs->udp_drops + rs->udp_truncated),
 	       (unsigned long long)rs->udp_drops, (unsigned long long)rs->udp_truncated,
 	       (unsigned long long)pkt_lost(st), n ? cpu * 1e9 / n : 0.0);
 }
@@ -740,6 +795,15 @@ static void pkt_text(struct rx_state *st, const struct nm_rx_stats *rs, double s
 	printf("rx: %llu packets (%llu bytes) in %.3f s: %.0f packets/s, %.2f Gbit/s\n",
 	       (unsigned long long)n, (unsigned long long)bytes, secs, secs > 0 ? n / secs : 0.0,
 	       nm_gbit(bytes, secs));
+	if (st->cfg->xdp)
+		printf("rx: drops %llu (fill ring empty %llu, RX ring full %llu, other %llu), "
+		       "invalid descriptors %llu, CPU %.0f ns per packet\n",
+		       (unsigned long long)pkt_drops(rs), (unsigned long long)rs->xdp_fill_empty,
+		       (unsigned long long)rs->xdp_rx_ring_full,
+		       (unsigned long long)(rs->xdp_rx_dropped > rs->xdp_fill_empty ?
+					    rs->xdp_rx_dropped - rs->xdp_fill_empty : 0),
+		       (unsigned long long)rs->xdp_rx_invalid, n ? cpu * 1e9 / n : 0.0);
+	else
 	printf("rx: drops %llu (socket full %llu, too long for a buffer %llu), "
 	       "CPU %.0f ns per packet\n",
 	       (unsigned long long)(rs->udp_drops + rs->udp_truncated),
@@ -960,9 +1024,10 @@ int cmd_rx(int argc, char **argv)
 	struct rx_iv iv = { 0 };
 	struct nm_stats_srv *srv = NULL;
 	bool timed_out = false;
-	int port, rc = 1;
+	int port = 0, rc = 1;
 
-	if (parse_args(argc, argv, &cfg) || listen_addr(cfg.listen, host, sizeof(host), &port))
+	if (parse_args(argc, argv, &cfg) ||
+	    (cfg.listen && listen_addr(cfg.listen, host, sizeof(host), &port)))
 		return usage();
 	/* Before any thread starts: the queue threads and the stats thread
 	 * inherit the mask. */
@@ -987,7 +1052,8 @@ int cmd_rx(int argc, char **argv)
 	NM_OPTS(nm_rx_opts, ro, .engine = cfg.engine, .nr_queues = cfg.queues,
 		.flags = (cfg.split ? NM_RX_F_SPLIT : 0) | cfg.eng_flags, .buf_size = cfg.buf_size,
 		.ring_entries = cfg.ring, .on_data = rx_on_data, .on_conn = rx_on_conn,
-		.on_close = rx_on_close, .user = &st);
+		.on_close = rx_on_close, .user = &st, .ifname = cfg.iface,
+		.xdp_flags = cfg.xdp_flags);
 	if (cfg.queues == 1) {
 		ro.pool = st.pools[0];
 		ro.hdr_pool = st.hdr_pools[0];
@@ -1004,11 +1070,19 @@ int cmd_rx(int argc, char **argv)
 		goto out;
 	}
 	nm_rx_info(st.rx, &info, sizeof(info));
-	st.pkt = !strcmp(info.engine, "udp");
+	st.pkt = !strcmp(info.engine, "udp") || cfg.xdp;
 	if (!cfg.no_stats) {
 		srv = stats_start(&cfg, &st, area, hdr_area);
 		if (!srv && cfg.stats_path)
 			goto out;	/* asked for by name: not optional */
+	}
+	if (cfg.xdp) {
+		if (!cfg.quiet)
+			fprintf(stderr, "rx: receiving on %s, queues 0 to %u (engine xdp, provider %s: "
+				"%s, 4 KiB frames)\n", cfg.iface, cfg.queues - 1, cfg.provider,
+				st.memory);
+		rc = 1;
+		goto run;
 	}
 	rc = nm_rx_listen(st.rx, host, port);
 	if (rc < 0) {
@@ -1023,6 +1097,9 @@ int cmd_rx(int argc, char **argv)
 			strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
 			info.engine, cfg.provider, st.memory, (4096u << cfg.order) >> 10,
 			cfg.split ? ", split" : "");
+	}
+run:
+	if (!cfg.quiet) {
 		if (srv)
 			fprintf(stderr, "rx: live stats: netmem stat %s\n", nm_stats_srv_path(srv));
 		fflush(stderr);
