@@ -60,6 +60,9 @@
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
 
 /* Per-buffer layout: recvmsg_out, name, control, then the payload. */
 #define UDP_NAMELEN 32          /* a sockaddr_in6 (28), padded */
@@ -75,6 +78,10 @@ _Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
 #define SQ_ENTRIES 64
 #define BGID 0
 #define RING_DEFAULT 256
+/* Batched waits (6.12+, IORING_FEAT_MIN_TIMEOUT): a pass waits for
+ * BATCH_NR datagrams, or BATCH_US after the first one came. */
+#define BATCH_NR 32
+#define BATCH_US 50
 #define MM_BATCH 64             /* recvmmsg: datagrams per call */
 #define MM_BUDGET 16            /* recvmmsg: calls per ready socket per pass */
 #define EV_MAX 64
@@ -90,6 +97,7 @@ struct udp_eng {
 	/* io_uring */
 	struct io_uring ring;
 	int ring_up, enabled;
+	int min_wait;               /* the kernel has min-wait (batched waits) */
 	struct io_uring_buf_ring *br;
 	size_t br_bytes;
 	uint32_t entries, mask;
@@ -393,18 +401,40 @@ static int ur_cqe(struct nm_rxq *q, struct udp_eng *e, const struct io_uring_cqe
 	return n;
 }
 
+/*
+ * Submit what is queued and wait up to @timeout_ms (< 0: no limit).  With
+ * min-wait the wait is for a batch: BATCH_NR datagrams, or BATCH_US after
+ * the first, so a stream of packets costs a wakeup per batch, not per
+ * packet (with DEFER_TASKRUN the kernel wakes us only then), and a lone
+ * datagram waits at most BATCH_US more.
+ */
 static int ur_wait(struct udp_eng *e, int timeout_ms)
 {
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
+	struct io_uring_getevents_arg arg;
 
 	if (timeout_ms == 0 || io_uring_cq_ready(&e->ring))
 		return io_uring_submit_and_get_events(&e->ring);
-	if (timeout_ms < 0)
-		return io_uring_submit_and_wait(&e->ring, 1);
 	ts.tv_sec = timeout_ms / 1000;
 	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-	return io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
+	if (!e->min_wait) {
+		if (timeout_ms < 0)
+			return io_uring_submit_and_wait(&e->ring, 1);
+		return io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
+	}
+	if (io_uring_sq_ready(&e->ring)) {
+		int r = io_uring_submit(&e->ring);
+
+		if (r < 0)
+			return r;
+	}
+	memset(&arg, 0, sizeof(arg));
+	arg.pad = BATCH_US;	/* min_wait_usec since 6.12; liburing 2.3 says pad */
+	arg.ts = timeout_ms < 0 ? 0 : (uint64_t)(uintptr_t)&ts;
+	return io_uring_enter2((unsigned int)e->ring.ring_fd, 0, BATCH_NR,
+			       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			       (sigset_t *)&arg, sizeof(arg));
 }
 
 static int ur_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
@@ -561,6 +591,7 @@ static int ur_setup(struct nm_rxq *q, struct udp_eng *e)
 	if (r < 0)
 		return r == -ENOMEM ? r : -EOPNOTSUPP;
 	e->ring_up = 1;
+	e->min_wait = (p.features & IORING_FEAT_MIN_TIMEOUT) && (p.features & IORING_FEAT_EXT_ARG);
 	rx->cq_entries = p.cq_entries;
 	rx->ring_entries = e->entries;
 	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
