@@ -17,6 +17,7 @@
  * The netdev and ethtool generic-netlink families are spoken over a raw
  * netlink socket: the probe needs a handful of attributes, not libnl.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -506,6 +507,25 @@ static int devmem_known(char *why, size_t len)
 	return 0;
 }
 
+/* The xdp receive engine: AF_XDP sockets, and libxdp (which the engine
+ * loads at run time) loadable.  Copy mode then works on any interface with
+ * XDP; zero-copy where af_xdp_zerocopy[IF] says so. */
+static void xdp_engine(bool sockets)
+{
+	void *h = dlopen("libxdp.so.1", RTLD_LAZY | RTLD_LOCAL);
+
+	if (!sockets)
+		add("xdp_engine", NULL, false, "no AF_XDP sockets (see af_xdp)");
+	else if (!h)
+		add("xdp_engine", NULL, false, "libxdp cannot be loaded: %s (apt-get install libxdp1)",
+		    dlerror());
+	else
+		add("xdp_engine", NULL, true, "AF_XDP sockets and libxdp: rx --engine xdp, "
+		    "copy mode on any interface, zero-copy where af_xdp_zerocopy says");
+	if (h)
+		dlclose(h);
+}
+
 static void probe_interfaces(void)
 {
 	char devmem_why[160], name[IF_NAMESIZE];
@@ -522,6 +542,7 @@ static void probe_interfaces(void)
 		    errno == EAFNOSUPPORT ? " (kernel without CONFIG_XDP_SOCKETS)" :
 		    errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 	}
+	xdp_engine(s >= 0);
 	dm = devmem_known(devmem_why, sizeof(devmem_why));
 	add("devmem_tcp_kernel", NULL, dm, "%s", devmem_why);
 
