@@ -512,6 +512,7 @@ struct result {
 	double kpps, offered_kpps, cpu_ns, thread_ns, loss;
 	double others;		/* other programs' CPU, in cores, over the window */
 	uint64_t bad;
+	uint64_t total;		/* packets the receiver took over the whole run */
 	uint64_t kdrops;	/* XDP_STATISTICS, veth and UDP MIB drops, whole run */
 	char note[320];
 };
@@ -726,6 +727,7 @@ static void run_case(struct pcfg *cfg, int impl, unsigned int size, struct resul
 		res->cpu_ns = dp > 0 && cfg->rx_cpu >= 0 ?
 			(double)(b.cpu_ticks - a.cpu_ticks) * 1e9 / (double)sysconf(_SC_CLK_TCK) / dp : 0;
 		res->bad = atomic_load(&r->bad);
+		res->total = atomic_load(&r->pkts);
 		res->kdrops = r->kdrops + (d1.tx_dropped - d0.tx_dropped) +
 			      (d1.rx_dropped - d0.rx_dropped) + (d1.udp_in_errors - d0.udp_in_errors);
 		res->ok = dp > 0;
@@ -1107,6 +1109,11 @@ int cmd_bench_pkt(int argc, char **argv)
 					continue;	/* not there the first time: not again */
 again:
 				run_case(cfg, k, cfg->sizes[s], &r);
+				if (r.ok && cfg->verbose)	/* e.g. for instructions per packet */
+					fprintf(cfg->json ? stderr : stdout,
+						"      %llu packets received in all (warm-up and "
+						"drain included), others' CPU %.2f cores\n",
+						(unsigned long long)r.total, r.others);
 				/* others took a tenth of a core or more: one more chance */
 				if (r.ok && r.others > 0.1 && tries++ < 1) {
 					retried++;
@@ -1128,6 +1135,7 @@ again:
 						fprintf(cfg->json ? stderr : stdout,
 							"  %4u B rep %u %-9s %s\n", cfg->sizes[s], rep + 1,
 							impl_name[k], r.note);
+
 				}
 				if (!r.ok) {
 					snprintf(note[s][k], sizeof(note[s][k]), "%s", r.note);
