@@ -745,7 +745,22 @@ static int xdp_queue_fd(struct nm_rxq *q)
 		e->epfd = -1;
 		return r;
 	}
+	if (!e->opened) {
+		/* Readable at once: the first pass opens the connection and
+		 * fills the fill ring, before which no packet can come. */
+		uint64_t one = 1;
+
+		if (write(q->evfd, &one, sizeof(one)) < 0)
+			(void)0;	/* EAGAIN: a wake-up is pending already */
+	}
 	return e->epfd;
+}
+
+/* An application-driven pass: what made the queue's fd readable through
+ * q->evfd (a stop, work a pass left) is being seen to now. */
+static void xdp_fd_ack(struct nm_rxq *q)
+{
+	nm_rxq_drain_wake(q);
 }
 
 /* Work a pass left: packets still in the RX ring, the connection not
@@ -770,6 +785,7 @@ const struct nm_rx_engine nm_rx_engine_xdp = {
 	.conn_close = xdp_conn_close,
 	.poll       = xdp_poll,
 	.queue_fd   = xdp_queue_fd,
+	.fd_ack     = xdp_fd_ack,
 	.pending    = xdp_pending,
 };
 
