@@ -7,6 +7,9 @@
  * A UDP socket is one connection of its queue: nm_rx_listen() binds one per
  * queue (SO_REUSEPORT when there are several), nm_rx_add_fd() takes bound
  * ones the application made, and on_conn/on_close see it come and go.
+ * The engine asks the socket for timestamps, drop counts and GRO (or no
+ * GRO) when it becomes a connection, on its queue's next pass: datagrams
+ * queued before that come unbatched.
  *
  * Two ways to receive, the same delivery:
  *   - io_uring: one multishot recvmsg per socket over a provided-buffer
@@ -16,7 +19,10 @@
  *     goes to the application with the payload's slice.  A dry ring ends
  *     the multishot with -ENOBUFS (the datagrams wait in the socket, or
  *     the kernel drops and counts them): the socket is parked and re-armed
- *     after the next refill that posts something.
+ *     after the next refill that posts something.  Waits are batched where
+ *     the kernel has min-wait.  Destroying the receiver on the thread that
+ *     ran the queue cancels and reaps the requests first, so the port is
+ *     free again at once.
  *   - recvmmsg(), where io_uring is refused (io_uring_disabled, seccomp, a
  *     kernel before 6.1) or NM_UDP_RECVMMSG=1 is in the environment: level-
  *     triggered epoll and up to MM_BATCH datagrams per call, into buffers
@@ -38,11 +44,11 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
