@@ -29,7 +29,7 @@ int main(void)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	REQUIRE(ep >= 0 && !epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 
-	REQUIRE(!rig_track_init(&t.track, COUNT));
+	xt_track_init(&t, COUNT);
 	xt_drops_mark(&t);
 	REQUIRE(!rig_tx_start(&tx));
 	end = rig_now_ns() + (t_sanitized() ? 60 : 20) * 1000000000ull;
@@ -67,7 +67,7 @@ int main(void)
 	CHECK_EQ(nm_pool_inflight(t.pools[0]), 0);
 	nm_pool_destroy(t.pools[0]);
 	nm_area_destroy(t.area);
-	rig_track_fini(&t.track);
+	xt_track_fini(&t);
 	rig_down(&t.rig);
 	return nm_test_failures ? 1 : 0;
 }

@@ -61,7 +61,7 @@ int main(void)
 	CHECK(shared != 0);
 
 	xt_run_start(&t);
-	REQUIRE(!rig_track_init(&t.track, COUNT));
+	xt_track_init(&t, COUNT);
 	xt_drops_mark(&t);
 	REQUIRE(!rig_tx_start(&tx));
 	REQUIRE(!rig_tx_wait(&tx));
@@ -98,7 +98,7 @@ int main(void)
 		CHECK_EQ(nm_pool_destroy(t.pools[q]), 0);
 	}
 	CHECK_EQ(nm_area_destroy(t.area), 0);
-	rig_track_fini(&t.track);
+	xt_track_fini(&t);
 	rig_down(&t.rig);
 	return nm_test_failures ? 1 : 0;
 }

@@ -29,7 +29,7 @@ int main(void)
 	xt_setup(&t, "xdprevoke", 2, 2048);
 	xt_rx_or_skip(&t, 0, 512);
 	tx.rig = &t.rig;
-	REQUIRE(!rig_track_init(&t.track, 1ull << 26));
+	xt_track_init(&t, 1ull << 26);
 	atomic_store(&t.hold, 1);	/* keep the first packets */
 	xt_run_start(&t);
 	REQUIRE(!rig_tx_start(&tx));
@@ -76,7 +76,7 @@ int main(void)
 	REQUIRE(!nm_area_info(t.area, &ai, sizeof(ai)));
 	CHECK_EQ(ai.nr_outstanding, 0);
 	CHECK_EQ(nm_area_destroy(t.area), 0);
-	rig_track_fini(&t.track);
+	xt_track_fini(&t);
 	rig_down(&t.rig);
 	return nm_test_failures ? 1 : 0;
 }

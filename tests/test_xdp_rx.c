@@ -19,7 +19,7 @@ static void send_and_check(struct xt *t, size_t size, uint64_t count)
 	uint64_t xsk, base = atomic_load(&t->pkts), foreign0 = atomic_load(&t->foreign), foreign;
 	uint64_t got, drops;
 
-	REQUIRE(!rig_track_init(&t->track, count));
+	xt_track_init(t, count);
 	xt_drops_mark(t);
 	REQUIRE(!rig_tx_start(&tx));
 	REQUIRE(!rig_tx_wait(&tx));
@@ -45,7 +45,7 @@ static void send_and_check(struct xt *t, size_t size, uint64_t count)
 	CHECK(atomic_load(&t->track.good) > 0);
 	if (rig_track_missing(&t->track) > drops)
 		rig_track_print_missing(&t->track, stderr, 10);
-	rig_track_fini(&t->track);
+	xt_track_fini(t);
 }
 
 int main(void)

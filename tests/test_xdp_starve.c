@@ -20,7 +20,7 @@ static void phase(struct xt *t, uint64_t count, const char *what, uint64_t *good
 	struct nm_rx_stats st;
 	uint64_t got;
 
-	REQUIRE(!rig_track_init(&t->track, count));
+	xt_track_init(t, count);
 	xt_drops_mark(t);
 	REQUIRE(!rig_tx_start(&tx));
 	REQUIRE(!rig_tx_wait(&tx));
@@ -39,7 +39,7 @@ static void phase(struct xt *t, uint64_t count, const char *what, uint64_t *good
 	CHECK_EQ(got, tx.sent);		/* sent == delivered + dropped */
 	CHECK_EQ(atomic_load(&t->track.bad), 0);
 	CHECK_EQ(atomic_load(&t->track.dup), 0);
-	rig_track_fini(&t->track);
+	xt_track_fini(t);
 }
 
 int main(void)

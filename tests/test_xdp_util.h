@@ -22,7 +22,8 @@ struct xt {
 	struct nm_pool *pools[2];
 	unsigned int nq;
 	struct nm_rx *rx;
-	struct rig_track track;
+	struct rig_track track;	/* (re)made and read by payloads under track_lock */
+	pthread_mutex_t track_lock;
 	_Atomic uint64_t pkts, foreign, bad_queue, bad_off;
 	_Atomic uint64_t per_q[2];
 	_Atomic int conns, closes, close_err, conn_fd_ok;
@@ -93,17 +94,18 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	if (b->off < 256 || (uint64_t)b->off + b->len > nm_pool_chunk_size(t->pools[q]))
 		atomic_fetch_add(&t->bad_off, 1);
 	p = xt_payload(f, b->len, &plen);
-	if (!p) {
+	if (!p || plen > sizeof(t->scratch[0])) {
 		if (atomic_fetch_add(&t->foreign, 1) < 4)
 			fprintf(stderr, "foreign frame: %u bytes, ethertype 0x%02x%02x, "
 				"ip proto %u\n", b->len, f[12], f[13], b->len > 23 ? f[23] : 0);
-	}
-	else if (plen <= 2048)
+	} else {
 		/* the rig reads its header as a struct: 8-byte aligned, which a
 		 * UDP payload 42 bytes into a frame is not */
-		rig_track(&t->track, memcpy(t->scratch[q], p, plen), plen);
-	else
-		atomic_fetch_add(&t->foreign, 1);
+		pthread_mutex_lock(&t->track_lock);
+		if (t->track.bits)
+			rig_track(&t->track, memcpy(t->scratch[q], p, plen), plen);
+		pthread_mutex_unlock(&t->track_lock);
+	}
 	if (atomic_load(&t->hold)) {
 		pthread_mutex_lock(&t->held_lock);
 		if (t->nheld < XT_MAX_HELD) {
@@ -131,6 +133,22 @@ static inline unsigned int xt_release_held(struct xt *t)
 	return n;
 }
 
+/* A tracker for the seqs 0 .. n-1 of the next send, while the receiver
+ * runs (its queues' threads check payloads against it). */
+static inline void xt_track_init(struct xt *t, uint64_t n)
+{
+	pthread_mutex_lock(&t->track_lock);
+	REQUIRE(!rig_track_init(&t->track, n));
+	pthread_mutex_unlock(&t->track_lock);
+}
+
+static inline void xt_track_fini(struct xt *t)
+{
+	pthread_mutex_lock(&t->track_lock);
+	rig_track_fini(&t->track);
+	pthread_mutex_unlock(&t->track_lock);
+}
+
 /* Bring the rig up (or skip), enter its receiving namespace, make an area
  * of @chunks 4 KiB chunks and @nq pools over it. */
 static inline void xt_setup(struct xt *t, const char *tag, unsigned int nq, unsigned int chunks)
@@ -140,6 +158,7 @@ static inline void xt_setup(struct xt *t, const char *tag, unsigned int nq, unsi
 
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_init(&t->held_lock, NULL);
+	pthread_mutex_init(&t->track_lock, NULL);
 	t->nq = nq;
 	RIG_UP_OR_SKIP(&t->rig, &ro);
 	REQUIRE(!rig_enter(&t->rig, RIG_RX));
