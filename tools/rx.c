@@ -727,7 +727,7 @@ static const char *feature_list(unsigned int f, char *buf, size_t len, bool json
 	static const struct { unsigned int bit; const char *name; } names[] = {
 		{ NM_RX_FEAT_MULTISHOT, "multishot" }, { NM_RX_FEAT_INC, "inc" },
 		{ NM_RX_FEAT_BUNDLE, "bundle" }, { NM_RX_FEAT_ACCEPT_MULTI, "accept_multi" },
-		{ NM_RX_FEAT_PLACE, "place" },
+		{ NM_RX_FEAT_PLACE, "place" }, { NM_RX_FEAT_UDP_GRO, "udp_gro" },
 	};
 	size_t o = 0;
 
