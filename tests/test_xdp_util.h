@@ -149,6 +149,9 @@ static inline void xt_track_fini(struct xt *t)
 	pthread_mutex_unlock(&t->track_lock);
 }
 
+/* The provider of the area xt_setup makes. */
+static const char *xt_provider = "host";
+
 /* Bring the rig up (or skip), enter its receiving namespace, make an area
  * of @chunks 4 KiB chunks and @nq pools over it. */
 static inline void xt_setup(struct xt *t, const char *tag, unsigned int nq, unsigned int chunks)
@@ -162,7 +165,7 @@ static inline void xt_setup(struct xt *t, const char *tag, unsigned int nq, unsi
 	t->nq = nq;
 	RIG_UP_OR_SKIP(&t->rig, &ro);
 	REQUIRE(!rig_enter(&t->rig, RIG_RX));
-	t->area = nm_area_create("host", &ao);
+	t->area = nm_area_create(xt_provider, &ao);
 	REQUIRE(t->area);
 	for (unsigned int i = 0; i < nq; i++) {
 		NM_OPTS(nm_pool_opts, po, .max_chunks = chunks / nq, .name = tag);
