@@ -577,7 +577,8 @@ static void xdp_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 /* Hand the kernel as many frames as the fill ring has room for. */
 static void refill(struct nm_rxq *q, struct xdp_q *e)
 {
-	uint32_t room = xsk_prod_nb_free(e->fq, e->ring), idx = 0;
+	/* the fill ring's own size: the UMEM's, set by its first queue */
+	uint32_t room = xsk_prod_nb_free(e->fq, e->fq->size), idx = 0;
 	unsigned int batches = 0;
 
 	while (room) {
