@@ -6,7 +6,8 @@
  *   delivery stage   plain.c, split.c     struct nm_rx_stage, one per receiver
  *   queue core       rx.c                 queues, connections and their keys,
  *                                         parking, delivery, tokens, stats
- *   engines          uring.c, socket.c .. struct nm_rx_engine, one file each
+ *   engines          uring.c, socket.c,   struct nm_rx_engine, one file each
+ *                    xdp.c, udp.c         (one entry each in rx.c's engines[])
  *
  * An engine calls the core's nm_rxq_* functions below; the core calls an
  * engine and the stage only through their tables; a stage calls the
