@@ -24,7 +24,7 @@ struct xt {
 	struct nm_rx *rx;
 	struct rig_track track;	/* (re)made and read by payloads under track_lock */
 	pthread_mutex_t track_lock;
-	_Atomic uint64_t pkts, foreign, bad_queue, bad_off;
+	_Atomic uint64_t pkts, foreign, bad_queue, bad_off, unreadable;
 	_Atomic uint64_t per_q[2];
 	_Atomic int conns, closes, close_err, conn_fd_ok;
 	/* hold: keep what arrives instead of putting it back */
@@ -84,8 +84,18 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	uint32_t plen = 0;
 	int q = nm_rx_conn_queue(c);
 
-	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt && f);
+	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt);
 	atomic_fetch_add(&t->pkts, 1);
+	if (!f) {
+		/* only once the area is revoked (from another thread, at any
+		 * time: a packet drained just before is delivered after) */
+		struct nm_area_info ai;
+
+		REQUIRE(!nm_area_info(t->area, &ai, sizeof(ai)) && ai.state != NM_AREA_LIVE);
+		atomic_fetch_add(&t->unreadable, 1);
+		CHECK_EQ(nm_buf_put(b), 0);
+		return 0;
+	}
 	if (q >= 0 && q < 2)
 		atomic_fetch_add(&t->per_q[q], 1);
 	if (m->pkt->queue_id != (uint32_t)q)	/* rig queues: queue_id 0 + q */
