@@ -38,18 +38,14 @@
  * socket (receive buffer full) are counted in udp_drops: SO_RXQ_OVFL with
  * each datagram, SO_MEMINFO when a pass finds nothing and at close.
  */
-#include "rx_int.h"
+#include "ur_common.h"
 #include <errno.h>
-#include <liburing.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,9 +62,6 @@
 #ifndef SO_MEMINFO
 #define SO_MEMINFO 55
 #endif
-#ifndef IORING_FEAT_MIN_TIMEOUT
-#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
-#endif
 
 /* Per-buffer layout: recvmsg_out, name, control, then the payload. */
 #define UDP_NAMELEN 32          /* a sockaddr_in6 (28), padded */
@@ -78,9 +71,6 @@ _Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
 /* The largest GRO batch: UDP's length field bounds what the kernel builds. */
 #define GRO_ROOM    65535u
 
-#define UD_RECV  0u
-#define UD_WAKE  1u
-#define UD_OTHER 2u
 #define SQ_ENTRIES 64
 #define BGID 0
 #define RING_DEFAULT 256
@@ -101,18 +91,9 @@ struct udp_eng {
 	uint32_t *drops;            /* by slot: the socket's drop count seen */
 
 	/* io_uring */
-	struct io_uring ring;
-	int ring_up, enabled;
-	int min_wait;               /* the kernel has min-wait (batched waits) */
-	struct io_uring_buf_ring *br;
-	size_t br_bytes;
-	uint32_t entries, mask;
-	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
-	uint16_t *free_bids;
-	uint32_t nfree;
+	struct urc u;               /* ring, buffer ring, bids, queue fd */
 	uint32_t narmed;            /* recvmsg requests live in the kernel */
 	struct msghdr mh;           /* what each recvmsg asks for */
-	int app_efd;                /* nm_rx_queue_fd's eventfd; 0: none */
 
 	/* recvmmsg */
 	int epfd;
@@ -128,7 +109,7 @@ struct udp_eng {
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
 {
-	return nm_rxq_conn_key(c) | UD_RECV;
+	return nm_rxq_conn_key(c) | URC_RECV;
 }
 
 /* ------------------------------------------------------------------ */
@@ -251,30 +232,9 @@ static void drops_idle(struct nm_rxq *q, struct udp_eng *e)
 /* io_uring: multishot recvmsg over a provided-buffer ring             */
 /* ------------------------------------------------------------------ */
 
-static struct io_uring_sqe *ur_sqe(struct udp_eng *e)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
-
-	if (!sqe) {
-		io_uring_submit(&e->ring);
-		sqe = io_uring_get_sqe(&e->ring);
-	}
-	return sqe;
-}
-
-static void ur_arm_wake(struct nm_rxq *q, struct udp_eng *e)
-{
-	struct io_uring_sqe *sqe = ur_sqe(e);
-
-	if (!sqe)
-		return;
-	io_uring_prep_poll_multishot(sqe, q->evfd, POLLIN);
-	io_uring_sqe_set_data64(sqe, UD_WAKE);
-}
-
 static int ur_arm(struct udp_eng *e, struct nm_rx_conn *c)
 {
-	struct io_uring_sqe *sqe = ur_sqe(e);
+	struct io_uring_sqe *sqe = urc_sqe(&e->u);
 
 	if (!sqe)
 		return -EBUSY;
@@ -292,26 +252,21 @@ static unsigned int ur_refill(struct nm_rxq *q, struct udp_eng *e)
 {
 	unsigned int n = 0;
 
-	while (e->nfree) {
-		uint16_t bid = e->free_bids[e->nfree - 1];
-		struct nm_buf *b = &e->bufs[bid];
-		void *addr;
+	while (e->u.nfree) {
+		uint16_t bid = e->u.free_bids[e->u.nfree - 1];
+		struct nm_buf *b = &e->u.bufs[bid];
+		void *addr = urc_buf_take(q, b);
 
-		if (nm_rxq_alloc(q, b)) {
-			RXS_ADD(q, pool_empty, 1);
-			break;
-		}
-		addr = nm_rxq_post_addr(q, b);
 		if (!addr)
 			break;
-		e->nfree--;
-		io_uring_buf_ring_add(e->br, addr, b->len, bid, (int)e->mask, (int)n);
+		e->u.nfree--;
+		io_uring_buf_ring_add(e->u.br, addr, b->len, bid, (int)e->u.mask, (int)n);
 		n++;
 	}
 	if (!n)
 		return 0;
 	/* release inside: the entries are visible before the new tail */
-	io_uring_buf_ring_advance(e->br, (int)n);
+	io_uring_buf_ring_advance(e->u.br, (int)n);
 	RXS_ADD(q, refill, n);
 	RXS_ADD(q, refill_batches, 1);
 	return n;
@@ -322,7 +277,7 @@ static void ur_resume(struct nm_rxq *q, struct udp_eng *e)
 {
 	struct nm_rx_conn *c, *next;
 
-	if (!q->parked || e->nfree == e->entries)
+	if (!q->parked || e->u.nfree == e->u.entries)
 		return;
 	for (c = nm_rxq_unpark_all(q); c; c = next) {
 		next = c->next_starved;
@@ -343,12 +298,12 @@ static int ur_fatal(int res)
 static int ur_take(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 		   uint16_t bid, int res)
 {
-	struct nm_buf *b = &e->bufs[bid], s;
+	struct nm_buf *b = &e->u.bufs[bid], s;
 	struct io_uring_recvmsg_out *o;
 	struct msghdr mh;
 	char *base = nm_buf_data(b);
 
-	e->free_bids[e->nfree++] = bid;
+	e->u.free_bids[e->u.nfree++] = bid;
 	o = res >= 0 ? io_uring_recvmsg_validate(base, res, &e->mh) : NULL;
 	if (!o || !c) {
 		nm_buf_put(b);
@@ -382,15 +337,8 @@ static int ur_cqe(struct nm_rxq *q, struct udp_eng *e, const struct io_uring_cqe
 
 		n = r > 0 ? r : 0;
 	}
-	if (!c)
+	if (!c || urc_conn_closing(q, c))
 		return n;
-	if (c->state != CONN_OPEN) {
-		if (c->cancelled && !c->armed) {
-			c->cancelled = 0;
-			nm_rxq_conn_free(q, c);
-		}
-		return n;
-	}
 	if (res == -ENOBUFS) {
 		RXS_ADD(q, enobufs, 1);
 		if (!c->armed)
@@ -407,74 +355,30 @@ static int ur_cqe(struct nm_rxq *q, struct udp_eng *e, const struct io_uring_cqe
 	return n;
 }
 
-/*
- * Submit what is queued and wait up to @timeout_ms (< 0: no limit).  With
- * min-wait the wait is for a batch: BATCH_NR datagrams, or BATCH_US after
- * the first, so a stream of packets costs a wakeup per batch, not per
- * packet (with DEFER_TASKRUN the kernel wakes us only then), and a lone
- * datagram waits at most BATCH_US more.
- */
-static int ur_wait(struct udp_eng *e, int timeout_ms)
-{
-	struct __kernel_timespec ts;
-	struct io_uring_cqe *cqe;
-	struct io_uring_getevents_arg arg;
-
-	if (timeout_ms == 0 || io_uring_cq_ready(&e->ring))
-		return io_uring_submit_and_get_events(&e->ring);
-	ts.tv_sec = timeout_ms / 1000;
-	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-	if (!e->min_wait) {
-		if (timeout_ms < 0)
-			return io_uring_submit_and_wait(&e->ring, 1);
-		return io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, NULL);
-	}
-	if (io_uring_sq_ready(&e->ring)) {
-		int r = io_uring_submit(&e->ring);
-
-		if (r < 0)
-			return r;
-	}
-	memset(&arg, 0, sizeof(arg));
-	arg.pad = BATCH_US;	/* min_wait_usec since 6.12; liburing 2.3 says pad */
-	arg.ts = timeout_ms < 0 ? 0 : (uint64_t)(uintptr_t)&ts;
-	return io_uring_enter2((unsigned int)e->ring.ring_fd, 0, BATCH_NR,
-			       IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-			       (sigset_t *)&arg, sizeof(arg));
-}
-
 static int ur_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
 	int n = 0, r;
 
-	if (!e->enabled) {
-		/* SINGLE_ISSUER: the ring belongs to the thread that enables
-		 * it, the one that runs the queue from now on. */
-		r = io_uring_register((unsigned int)e->ring.ring_fd,
-				      IORING_REGISTER_ENABLE_RINGS, NULL, 0);
-		if (r < 0)
-			return r;
-		e->enabled = 1;
-	}
+	r = urc_enable(&e->u);
+	if (r < 0)
+		return r;
 	ur_refill(q, e);
 	ur_resume(q, e);
-	r = ur_wait(e, timeout_ms);
-	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+	r = urc_wait(&e->u, timeout_ms);
+	if (urc_wait_failed(r))
 		return r;
 	for (int round = 0; round < 4; round++) {
 		unsigned int head, cnt = 0;
 
-		io_uring_for_each_cqe(&e->ring, head, cqe) {
+		io_uring_for_each_cqe(&e->u.ring, head, cqe) {
 			cnt++;
 			switch (cqe->user_data & 3) {
-			case UD_RECV:
+			case URC_RECV:
 				n += ur_cqe(q, e, cqe);
 				break;
-			case UD_WAKE:
-				nm_rxq_drain_wake(q);
-				if (!(cqe->flags & IORING_CQE_F_MORE))
-					ur_arm_wake(q, e);
+			case URC_WAKE:
+				urc_wake_cqe(&e->u, q, cqe);
 				break;
 			default:
 				break;
@@ -482,11 +386,11 @@ static int ur_poll(struct nm_rxq *q, struct udp_eng *e, int timeout_ms)
 		}
 		if (!cnt)
 			break;
-		io_uring_cq_advance(&e->ring, cnt);
+		io_uring_cq_advance(&e->u.ring, cnt);
 		/* Give the kernel its buffers back before looking again. */
 		ur_refill(q, e);
 		ur_resume(q, e);
-		if (io_uring_submit_and_get_events(&e->ring) < 0)
+		if (!urc_again(&e->u))
 			break;
 	}
 	return n;
@@ -506,64 +410,43 @@ static void ur_quiesce(struct udp_eng *e)
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 
-	if (!e->ring_up || !e->enabled || !e->narmed)
+	if (!e->u.up || !e->u.enabled || !e->narmed)
 		return;
-	sqe = ur_sqe(e);
+	sqe = urc_sqe(&e->u);
 	if (!sqe)
 		return;
 	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, UD_OTHER);
-	if (io_uring_submit(&e->ring) < 0)
+	io_uring_sqe_set_data64(sqe, URC_OTHER);
+	if (io_uring_submit(&e->u.ring) < 0)
 		return;	/* not the owner (-EEXIST) */
 	for (int tries = 0; e->narmed && tries < 100; tries++) {
 		unsigned int head, cnt = 0;
-		int r = io_uring_wait_cqe_timeout(&e->ring, &cqe, &ts);
+		int r = io_uring_wait_cqe_timeout(&e->u.ring, &cqe, &ts);
 
 		if (r < 0 && r != -ETIME && r != -EINTR)
 			break;
-		io_uring_for_each_cqe(&e->ring, head, cqe) {
+		io_uring_for_each_cqe(&e->u.ring, head, cqe) {
 			cnt++;
-			if ((cqe->user_data & 3) != UD_RECV)
+			if ((cqe->user_data & 3) != URC_RECV)
 				continue;
 			if (!(cqe->flags & IORING_CQE_F_MORE))
 				e->narmed--;
 			if (cqe->flags & IORING_CQE_F_BUFFER) {
 				uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
 
-				nm_buf_put(&e->bufs[bid]);
-				e->free_bids[e->nfree++] = bid;
+				nm_buf_put(&e->u.bufs[bid]);
+				e->u.free_bids[e->u.nfree++] = bid;
 			}
 		}
-		io_uring_cq_advance(&e->ring, cnt);
+		io_uring_cq_advance(&e->u.ring, cnt);
 	}
 }
 
 static void ur_free(struct udp_eng *e)
 {
-	if (e->bufs && e->free_bids)
+	if (e->u.bufs && e->u.free_bids)
 		ur_quiesce(e);
-	if (e->ring_up)
-		io_uring_queue_exit(&e->ring);	/* cancels every request */
-	if (e->bufs && e->free_bids) {
-		/* A bid not free holds a buffer we posted; the kernel has let
-		 * go of it now.  A free bid's entry is stale. */
-		for (uint32_t i = 0; i < e->nfree; i++)
-			e->bufs[e->free_bids[i]].iov = NULL;
-		for (uint32_t i = 0; i < e->entries; i++)
-			if (e->bufs[i].iov)
-				nm_buf_put(&e->bufs[i]);
-	}
-	if (e->app_efd > 0)
-		close(e->app_efd);	/* after the ring: it held it registered */
-	if (e->br)
-		munmap(e->br, e->br_bytes);
-	free(e->bufs);
-	free(e->free_bids);
-	e->ring_up = 0;
-	e->bufs = NULL;
-	e->free_bids = NULL;
-	e->br = NULL;
-	e->app_efd = 0;
+	urc_fini(&e->u);
 }
 
 /* The ring, its buffer ring and tables.  Return 0, or -EOPNOTSUPP when
@@ -572,13 +455,11 @@ static int ur_setup(struct nm_rxq *q, struct udp_eng *e)
 {
 	struct nm_rx *rx = q->rx;
 	struct io_uring_params p;
-	struct io_uring_buf_reg reg;
 	uint32_t cq;
 	int r;
 
-	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_DEFAULT;
-	e->mask = e->entries - 1;
-	cq = rx->o.cq_entries ? rx->o.cq_entries : e->entries * 4;
+	e->u.entries = rx->o.ring_entries ? rx->o.ring_entries : RING_DEFAULT;
+	cq = rx->o.cq_entries ? rx->o.cq_entries : e->u.entries * 4;
 	if (!rx->o.cq_entries && cq < 1024)
 		cq = 1024;
 	/*
@@ -588,43 +469,22 @@ static int ur_setup(struct nm_rxq *q, struct udp_eng *e)
 	 * enables it.  A kernel without these (before 6.1) has no multishot
 	 * recvmsg either: recvmmsg then.
 	 */
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | IORING_SETUP_SINGLE_ISSUER |
-		  IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
-		  IORING_SETUP_R_DISABLED;
-	p.cq_entries = cq;
-	r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, &p));
+	r = urc_init(&e->u, SQ_ENTRIES, cq, 1, BATCH_NR, BATCH_US, &p);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EOPNOTSUPP;
-	e->ring_up = 1;
-	e->min_wait = (p.features & IORING_FEAT_MIN_TIMEOUT) && (p.features & IORING_FEAT_EXT_ARG);
 	rx->cq_entries = p.cq_entries;
-	rx->ring_entries = e->entries;
-	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
-	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->br == MAP_FAILED) {
-		e->br = NULL;
-		return -ENOMEM;
-	}
-	io_uring_buf_ring_init(e->br);
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (uint64_t)(uintptr_t)e->br;
-	reg.ring_entries = e->entries;
-	reg.bgid = BGID;
-	r = NM_FAULT(-ENOMEM, io_uring_register_buf_ring(&e->ring, &reg, 0));
+	rx->ring_entries = e->u.entries;
+	r = urc_bufring_map(&e->u);
+	if (r < 0)
+		return r;
+	r = urc_bufring_reg(&e->u, BGID, 0);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EOPNOTSUPP;
-	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
-	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
-	if (!e->bufs || !e->free_bids)
+	if (urc_bids(&e->u))
 		return -ENOMEM;
-	for (uint32_t i = 0; i < e->entries; i++)
-		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
-	e->nfree = e->entries;
 	e->mh.msg_namelen = UDP_NAMELEN;
 	e->mh.msg_controllen = UDP_CTRLLEN;
-	ur_arm_wake(q, e);
+	urc_arm_wake(&e->u, q->evfd);
 	rx->features |= NM_RX_FEAT_MULTISHOT;
 	return 0;
 }
@@ -641,13 +501,8 @@ static unsigned int mm_stash(struct nm_rxq *q, struct udp_eng *e)
 {
 	while (e->nstash < MM_BATCH) {
 		struct nm_buf *b = &e->stash[e->nstash];
-		char *a;
+		char *a = urc_buf_take(q, b);
 
-		if (nm_rxq_alloc(q, b)) {
-			RXS_ADD(q, pool_empty, 1);
-			break;
-		}
-		a = nm_rxq_post_addr(q, b);
 		if (!a)
 			break;
 		e->stash_addr[e->nstash++] = a;
@@ -861,7 +716,7 @@ static int udp_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 
 		return epoll_ctl(e->epfd, EPOLL_CTL_ADD, c->fd, &ev) ? -errno : 0;
 	}
-	if (e->nfree == e->entries) {
+	if (e->u.nfree == e->u.entries) {
 		/* Nothing posted yet (before the first pass): arming would
 		 * only earn -ENOBUFS. */
 		nm_rxq_park(q, c);
@@ -876,19 +731,8 @@ static void udp_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 
 	nm_rxq_unpark(q, c);
 	drops_poll(q, e, c);	/* the last word on what it dropped */
-	if (e->mode == MODE_URING && c->armed) {
-		struct io_uring_sqe *sqe = ur_sqe(e);
-
-		if (sqe) {
-			io_uring_prep_cancel64(sqe, ud_conn(c), 0);
-			io_uring_sqe_set_data64(sqe, UD_OTHER);
-			c->cancelled = 1;
-			/* The request holds its own file reference. */
-			close(c->fd);
-			c->fd = -1;
-			return;	/* freed on the recvmsg's last completion */
-		}
-	}
+	if (e->mode == MODE_URING && c->armed && urc_cancel_conn(&e->u, c, ud_conn(c)))
+		return;	/* freed on the recvmsg's last completion */
 	close(c->fd);	/* drops it from epoll too */
 	nm_rxq_conn_free(q, c);
 }
@@ -912,34 +756,13 @@ static int udp_poll(struct nm_rxq *q, int timeout_ms)
 static int udp_queue_fd(struct nm_rxq *q)
 {
 	struct udp_eng *e = q->eng;
-	int fd, r;
 
-	if (e->mode == MODE_MMSG)
-		return e->epfd;
-	if (e->app_efd > 0)
-		return e->app_efd;
-	fd = nm_fd_call(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (fd < 0)
-		return -errno;
-	r = io_uring_register_eventfd(&e->ring, fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	e->app_efd = fd;
-	/* Readable at once: the first pass (enabling the ring, submitting
-	 * what was armed) is work the kernel cannot signal. */
-	eventfd_write(fd, 1);
-	return fd;
+	return e->mode == MODE_MMSG ? e->epfd : urc_queue_fd(&e->u);
 }
 
 static void udp_fd_ack(struct nm_rxq *q)
 {
-	struct udp_eng *e = q->eng;
-	uint64_t v;
-
-	if (e->app_efd > 0 && read(e->app_efd, &v, sizeof(v)) < 0)
-		return;	/* EAGAIN: nothing signalled */
+	urc_fd_ack(&((struct udp_eng *)q->eng)->u);
 }
 
 static int udp_pending(struct nm_rxq *q)
@@ -948,8 +771,7 @@ static int udp_pending(struct nm_rxq *q)
 
 	if (e->mode == MODE_MMSG)
 		return 0;	/* level-triggered epoll keeps its fd ready */
-	return io_uring_cq_ready(&e->ring) || io_uring_sq_ready(&e->ring) ||
-	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
+	return urc_pending(&e->u);
 }
 
 const struct nm_rx_engine nm_rx_engine_udp = {

@@ -44,24 +44,19 @@
  * so TCP left its ACKs to the receiver's reads, and the sender's segments
  * were then pushed out from the receiver's CPU, which did both sides' work.
  *
- * liburing 2.3 predates INC, bundles and min-wait; their kernel values are
- * defined here when the headers lack them.
+ * The ring's setup, wait, buffer ring and queue fd are ur_common.c's,
+ * shared with the udp engine.  liburing 2.3 predates INC, bundles and
+ * min-wait; their kernel values are defined here or there when the
+ * headers lack them.
  */
-#include "rx_int.h"
+#include "ur_common.h"
 #include <errno.h>
-#include <liburing.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef IOU_PBUF_RING_INC
-#define IOU_PBUF_RING_INC 2
-#endif
 #ifndef IORING_RECVSEND_BUNDLE
 #define IORING_RECVSEND_BUNDLE (1U << 4)
 #endif
@@ -71,25 +66,7 @@
 #ifndef IORING_CQE_F_BUF_MORE
 #define IORING_CQE_F_BUF_MORE (1U << 4)
 #endif
-#ifndef IORING_FEAT_MIN_TIMEOUT
-#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
-#endif
 
-/*
- * IORING_ENTER_EXT_ARG's argument as of 6.12: liburing 2.3 calls the
- * min_wait_usec field "pad" (older kernels require it to be 0).
- */
-struct ur_getevents_arg {
-	uint64_t sigmask;
-	uint32_t sigmask_sz;
-	uint32_t min_wait_usec;
-	uint64_t ts;
-};
-
-#define UD_RECV   0u
-#define UD_ACCEPT 1u
-#define UD_WAKE   2u
-#define UD_OTHER  3u
 #define SQ_ENTRIES 256
 #define BGID 0
 /* Provided-buffer ring capacity when ring_entries is 0, and how many of
@@ -114,24 +91,13 @@ struct ur_getevents_arg {
 #define LOWAT_IDLE_NS 1000000ull
 
 struct ur_eng {
-	struct io_uring ring;
-	int ring_up;
-	struct io_uring_buf_ring *br;
-	size_t br_bytes;
-	uint32_t entries, mask;
+	struct urc u;               /* ring, buffer ring, bids, queue fd */
 	uint32_t target;            /* buffers kept posted (see ur_init) */
 	uint16_t tail;              /* ring position of the next post */
-	struct nm_buf *bufs;        /* by bid; one reference: the kernel's */
 	uint32_t *boff;             /* INC: bytes of the bid already consumed */
 	uint16_t *bpos;             /* ring position the bid was posted at */
 	uint16_t *pos_bid;          /* ring position & mask -> bid */
-	uint16_t *free_bids;
-	uint32_t nfree;
 	int inc, bundle;
-	int defer;                  /* SINGLE_ISSUER|DEFER_TASKRUN, started disabled */
-	int enabled;                /* the ring accepts submissions */
-	int taskrun_flag;           /* IORING_SQ_TASKRUN tells of pending work */
-	unsigned int wait_nr, min_wait_us; /* batching wait; 0: wait for 1 */
 	struct nm_buf *scratch;
 	unsigned int scap;
 	/* batching by the socket, by connection slot */
@@ -141,50 +107,27 @@ struct ur_eng {
 	uint32_t *lw_pos;           /* slot -> index in lw_slots + 1; 0: off */
 	uint32_t nlw;
 	uint64_t now_ns, lw_checked_ns;
-	int app_efd;                /* nm_rx_queue_fd's eventfd; 0: none yet */
 };
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
 {
-	return nm_rxq_conn_key(c) | UD_RECV;
-}
-
-static struct io_uring_sqe *ur_sqe(struct ur_eng *e)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
-
-	if (!sqe) {
-		/* SQ full (many arms at once): push what is queued. */
-		io_uring_submit(&e->ring);
-		sqe = io_uring_get_sqe(&e->ring);
-	}
-	return sqe;
-}
-
-static void ur_arm_wake(struct nm_rxq *q, struct ur_eng *e)
-{
-	struct io_uring_sqe *sqe = ur_sqe(e);
-
-	if (!sqe)
-		return;
-	io_uring_prep_poll_multishot(sqe, q->evfd, POLLIN);
-	io_uring_sqe_set_data64(sqe, UD_WAKE);
+	return nm_rxq_conn_key(c) | URC_RECV;
 }
 
 static int ur_arm_accept(struct ur_eng *e, int lfd)
 {
-	struct io_uring_sqe *sqe = ur_sqe(e);
+	struct io_uring_sqe *sqe = urc_sqe(&e->u);
 
 	if (!sqe)
 		return -EBUSY;
 	io_uring_prep_multishot_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ((uint64_t)lfd << 2) | UD_ACCEPT);
+	io_uring_sqe_set_data64(sqe, ((uint64_t)lfd << 2) | URC_ACCEPT);
 	return 0;
 }
 
 static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
 {
-	struct io_uring_sqe *sqe = ur_sqe(e);
+	struct io_uring_sqe *sqe = urc_sqe(&e->u);
 
 	if (!sqe)
 		return -EBUSY;
@@ -202,37 +145,30 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
  * tail update. */
 static void ur_refill(struct nm_rxq *q, struct ur_eng *e)
 {
-	uint32_t posted = e->entries - e->nfree, target = e->target;
+	uint32_t posted = e->u.entries - e->u.nfree, target = e->target;
 	unsigned int n = 0;
 
 	if (posted >= target)
 		return;
 	while (n < target - posted) {
-		uint16_t bid = e->free_bids[e->nfree - 1];
-		struct nm_buf *b = &e->bufs[bid];
+		uint16_t bid = e->u.free_bids[e->u.nfree - 1];
+		struct nm_buf *b = &e->u.bufs[bid];
 		uint16_t pos = (uint16_t)(e->tail + n);
-		void *addr;
+		void *addr = urc_buf_take(q, b);
 
-		if (nm_rxq_alloc(q, b)) {
-			RXS_ADD(q, pool_empty, 1);
-			break;
-		}
-		/* Only an address from the area's CPU mapping goes to the
-		 * kernel; the bid stays free otherwise. */
-		addr = nm_rxq_post_addr(q, b);
 		if (!addr)
-			break;
-		e->nfree--;
+			break;	/* the bid stays free */
+		e->u.nfree--;
 		e->boff[bid] = 0;
 		e->bpos[bid] = pos;
-		e->pos_bid[pos & e->mask] = bid;
-		io_uring_buf_ring_add(e->br, addr, b->len, bid, (int)e->mask, (int)n);
+		e->pos_bid[pos & e->u.mask] = bid;
+		io_uring_buf_ring_add(e->u.br, addr, b->len, bid, (int)e->u.mask, (int)n);
 		n++;
 	}
 	if (!n)
 		return;
 	/* release inside: the entries are visible before the new tail */
-	io_uring_buf_ring_advance(e->br, (int)n);
+	io_uring_buf_ring_advance(e->u.br, (int)n);
 	e->tail = (uint16_t)(e->tail + n);
 	RXS_ADD(q, refill, n);
 	RXS_ADD(q, refill_batches, 1);
@@ -330,7 +266,7 @@ static int ur_lowat_init(struct ur_eng *e, unsigned int flags, uint32_t max_conn
  * again. */
 static void ur_resume(struct nm_rxq *q, struct ur_eng *e)
 {
-	if (!q->parked || e->nfree == e->entries)
+	if (!q->parked || e->u.nfree == e->u.entries)
 		return;
 	for (struct nm_rx_conn *c = nm_rxq_unpark_all(q); c; c = c->next_starved)
 		if (c->state == CONN_OPEN && !c->armed && !ur_arm(q, e, c))
@@ -364,7 +300,7 @@ static unsigned int ur_take(struct nm_rxq *q, struct ur_eng *e, uint16_t bid,
 	unsigned int n = 0, used = 0;
 
 	for (;;) {
-		struct nm_buf *b = &e->bufs[bid];
+		struct nm_buf *b = &e->u.bufs[bid];
 		uint32_t off = e->boff[bid], avail = b->len - off;
 		uint32_t take = left < avail ? left : avail;
 		int last = left <= avail;
@@ -386,12 +322,12 @@ static unsigned int ur_take(struct nm_rxq *q, struct ur_eng *e, uint16_t bid,
 		}
 		e->boff[bid] = off + take;
 		if (kdone)
-			e->free_bids[e->nfree++] = bid;
+			e->u.free_bids[e->u.nfree++] = bid;
 		left -= take;
-		if (last || e->nfree == e->entries)
+		if (last || e->u.nfree == e->u.entries)
 			break;
 		pos++;
-		bid = e->pos_bid[pos & e->mask];
+		bid = e->pos_bid[pos & e->u.mask];
 	}
 	if (used > 1)
 		RXS_ADD(q, bundles, 1);
@@ -423,15 +359,8 @@ static int ur_recv_cqe(struct nm_rxq *q, struct ur_eng *e,
 			nm_rxq_put_bufs(q, e->scratch, nb);
 		}
 	}
-	if (!c)
+	if (!c || urc_conn_closing(q, c))
 		return delivered;
-	if (c->state != CONN_OPEN) {
-		if (c->cancelled && !c->armed) {
-			c->cancelled = 0;
-			nm_rxq_conn_free(q, c);
-		}
-		return delivered;
-	}
 	if (res > 0)
 		ur_lowat_seen(e, c, res);
 	if (res == 0) {
@@ -461,99 +390,41 @@ static void ur_accept_cqe(struct nm_rxq *q, struct ur_eng *e,
 		ur_arm_accept(e, (int)(cqe->user_data >> 2));
 }
 
-/* Is there deferred task work (completions not posted yet) to run? */
-static inline int ur_work_pending(const struct ur_eng *e)
-{
-	return e->taskrun_flag &&
-	       (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN);
-}
-
-/*
- * Submit what is queued and wait up to @timeout_ms (< 0: no limit) for
- * completions.  With a min-wait kernel the wait is for e->wait_nr
- * completions, cut short e->min_wait_us after the first: a burst of
- * packets costs one wakeup instead of one each.
- */
-static int ur_wait(struct ur_eng *e, int timeout_ms)
-{
-	struct io_uring *ring = &e->ring;
-	struct __kernel_timespec ts;
-	struct io_uring_cqe *cqe;
-	int r;
-
-	if (timeout_ms == 0 || io_uring_cq_ready(ring)) {
-		if (!io_uring_sq_ready(ring) && !ur_work_pending(e) && io_uring_cq_ready(ring))
-			return 0;	/* nothing to tell the kernel */
-		return io_uring_submit_and_get_events(ring);
-	}
-	if (timeout_ms > 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-	}
-	if (!e->min_wait_us) {
-		if (timeout_ms < 0)
-			return io_uring_submit_and_wait(ring, 1);
-		return io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
-	}
-	/* Arming is rare (a new connection, a re-arm): its own enter. */
-	if (io_uring_sq_ready(ring)) {
-		r = io_uring_submit(ring);
-		if (r < 0)
-			return r;
-	}
-	struct ur_getevents_arg arg = {
-		.min_wait_usec = e->min_wait_us,
-		.ts = timeout_ms < 0 ? 0 : (uint64_t)(uintptr_t)&ts,
-	};
-	r = io_uring_enter2((unsigned int)ring->ring_fd, 0, e->wait_nr,
-			    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-			    (sigset_t *)&arg, sizeof(arg));
-	return r;	/* liburing's syscall wrappers return -errno */
-}
-
 static int ur_poll(struct nm_rxq *q, int timeout_ms)
 {
 	struct ur_eng *e = q->eng;
 	struct io_uring_cqe *cqe;
 	int n = 0, r;
 
-	if (!e->enabled) {
-		/* SINGLE_ISSUER: the ring belongs to the task that enables it,
-		 * the one that runs the queue from now on. */
-		r = NM_FAULT(-ENOMEM, io_uring_register((unsigned int)e->ring.ring_fd,
-				      IORING_REGISTER_ENABLE_RINGS, NULL, 0));
-		if (r < 0)
-			return r;
-		e->enabled = 1;
-	}
+	r = urc_enable(&e->u);
+	if (r < 0)
+		return r;
 	ur_refill(q, e);
 	ur_resume(q, e);
 	/* A raised mark holds back a burst's tail: look again within 1 ms. */
 	if (e->nlw && (timeout_ms < 0 || timeout_ms > 1))
 		timeout_ms = 1;
-	r = ur_wait(e, timeout_ms);
+	r = urc_wait(&e->u, timeout_ms);
 	if (e->lowat_ok)
 		e->now_ns = ur_now_ns();
-	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+	if (urc_wait_failed(r))
 		return r;
 	for (int round = 0; round < 4; round++) {
 		unsigned int head, cnt = 0;
 
-		io_uring_for_each_cqe(&e->ring, head, cqe) {
+		io_uring_for_each_cqe(&e->u.ring, head, cqe) {
 			uint64_t ud = cqe->user_data;
 
 			cnt++;
 			switch (ud & 3) {
-			case UD_RECV:
+			case URC_RECV:
 				n += ur_recv_cqe(q, e, cqe);
 				break;
-			case UD_ACCEPT:
+			case URC_ACCEPT:
 				ur_accept_cqe(q, e, cqe);
 				break;
-			case UD_WAKE:
-				nm_rxq_drain_wake(q);
-				if (!(cqe->flags & IORING_CQE_F_MORE))
-					ur_arm_wake(q, e);
+			case URC_WAKE:
+				urc_wake_cqe(&e->u, q, cqe);
 				break;
 			default:
 				break;
@@ -561,14 +432,11 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 		}
 		if (!cnt)
 			break;
-		io_uring_cq_advance(&e->ring, cnt);
+		io_uring_cq_advance(&e->u.ring, cnt);
 		/* Give the kernel its buffers back before looking again. */
 		ur_refill(q, e);
 		ur_resume(q, e);
-		if (e->taskrun_flag && !io_uring_sq_ready(&e->ring) &&
-		    !ur_work_pending(e) && !io_uring_cq_ready(&e->ring))
-			break;	/* nothing more without a syscall */
-		if (io_uring_submit_and_get_events(&e->ring) < 0)
+		if (!urc_again(&e->u))
 			break;
 	}
 	ur_lowat_idle(q, e);
@@ -577,45 +445,15 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 
 static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 {
-	if (e->ring_up)
-		io_uring_queue_exit(&e->ring);	/* cancels every request */
-	if (e->bufs && e->free_bids) {
-		/* Every bid not free is a buffer we posted: the kernel has let
-		 * go of it now, and any completion for it went unread.  A free
-		 * bid's entry is stale: clear it, so only posted ones remain
-		 * (no allocation here: a teardown that cannot fail). */
-		for (uint32_t i = 0; i < e->nfree; i++)
-			e->bufs[e->free_bids[i]].iov = NULL;
-		for (uint32_t i = 0; i < e->entries; i++)
-			if (e->bufs[i].iov)
-				nm_buf_put(&e->bufs[i]);
-	}
-	if (e->app_efd > 0)
-		close(e->app_efd);	/* after the ring: it held it registered */
-	if (e->br)
-		munmap(e->br, e->br_bytes);
-	free(e->bufs);
+	urc_fini(&e->u);
 	free(e->boff);
 	free(e->bpos);
 	free(e->pos_bid);
-	free(e->free_bids);
 	free(e->scratch);
 	free(e->lw_last);
 	free(e->lw_slots);
 	free(e->lw_pos);
 	free(e);
-}
-
-static int ur_register(struct ur_eng *e, int inc)
-{
-	struct io_uring_buf_reg reg;
-
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (uint64_t)(uintptr_t)e->br;
-	reg.ring_entries = e->entries;
-	reg.bgid = BGID;
-	reg.pad = inc ? IOU_PBUF_RING_INC : 0;	/* the flags field, in 2.3 */
-	return NM_FAULT(-ENOMEM, io_uring_register_buf_ring(&e->ring, &reg, 0));
 }
 
 /* The buffer ring's size, how many of it to keep posted, and the CQ's
@@ -625,7 +463,7 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 	struct nm_rx *rx = q->rx;
 	uint32_t cq;
 
-	e->entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
+	e->u.entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
 	if (!rx->o.ring_entries && q->rx_share) {
 		/* The stage draws from the pool the ring receives into too
 		 * (split's headers, when staging): leave it its share. */
@@ -635,11 +473,10 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai, sizeof(ai))) {
 			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) /
 			       q->rx_share;
-			while (e->entries > 8 && e->entries > bufs)
-				e->entries >>= 1;
+			while (e->u.entries > 8 && e->u.entries > bufs)
+				e->u.entries >>= 1;
 		}
 	}
-	e->mask = e->entries - 1;
 	/*
 	 * How many buffers to keep posted: a ring_entries given is posted in
 	 * full; otherwise few, and as few with many connections as with one.
@@ -649,13 +486,13 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 	 * connection that finds none is parked and re-armed after the next
 	 * refill.
 	 */
-	e->target = rx->o.ring_entries || e->entries < POST_TARGET ?
-		    e->entries : POST_TARGET;
+	e->target = rx->o.ring_entries || e->u.entries < POST_TARGET ?
+		    e->u.entries : POST_TARGET;
 	cq = rx->o.cq_entries;
 	if (!cq) {
 		/* Room for a burst from every buffer and every connection:
 		 * an overflowing CQ ends multishots (re-armed, but slower). */
-		cq = e->entries * 4;
+		cq = e->u.entries * 4;
 		if (cq < 2 * rx->o.max_conns)
 			cq = 2 * rx->o.max_conns;
 		if (cq < 4096)
@@ -664,70 +501,23 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 	return cq;
 }
 
-/* Make the ring, the best setup the kernel takes first.  Return 0 or
- * -errno (-EOPNOTSUPP: no io_uring here). */
-static int ur_setup(struct ur_eng *e, uint32_t cq, struct io_uring_params *p)
-{
-	/*
-	 * Best first: completions are posted only when the queue's thread
-	 * asks for them (DEFER_TASKRUN), so a waiting thread is woken once per
-	 * batch, not per packet.  That needs a single issuer, and this is not
-	 * the thread that will run the queue: the ring starts disabled and is
-	 * enabled, and so owned, by the queue's first pass.
-	 */
-	static const unsigned int setups[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-			IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_R_DISABLED,
-		IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-		0,
-	};
-	int r = -EINVAL;
-
-	for (unsigned int i = 0; i < sizeof(setups) / sizeof(setups[0]) && r == -EINVAL; i++) {
-		memset(p, 0, sizeof(*p));
-		p->flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP | setups[i];
-		p->cq_entries = cq;
-		r = NM_FAULT(-ENOMEM, io_uring_queue_init_params(SQ_ENTRIES, &e->ring, p));
-		if (!r) {
-			e->defer = !!(setups[i] & IORING_SETUP_DEFER_TASKRUN);
-			e->enabled = !(setups[i] & IORING_SETUP_R_DISABLED);
-			e->taskrun_flag = !!(setups[i] & IORING_SETUP_TASKRUN_FLAG);
-		}
-	}
-	if (r < 0)
-		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
-	e->ring_up = 1;
-	if (e->defer && (p->features & IORING_FEAT_MIN_TIMEOUT) &&
-	    (p->features & IORING_FEAT_EXT_ARG)) {
-		e->wait_nr = WAIT_NR;
-		e->min_wait_us = MIN_WAIT_US;
-	}
-	return 0;
-}
-
 /* Map the provided-buffer ring and register it, incremental where the
  * kernel has it and the flags allow.  Return 0 or -errno. */
 static int ur_bufring(struct ur_eng *e, unsigned int fl)
 {
-	int r = -EINVAL;
+	int r = urc_bufring_map(&e->u);
 
-	e->br_bytes = ((size_t)e->entries * sizeof(struct io_uring_buf) + 4095) & ~(size_t)4095;
-	e->br = nm_mmap(NULL, e->br_bytes, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (e->br == MAP_FAILED) {
-		e->br = NULL;
-		return -ENOMEM;
-	}
-	io_uring_buf_ring_init(e->br);
+	if (r)
+		return r;
 	if (!(fl & NM_RX_F_NO_INC)) {
-		r = ur_register(e, 1);
+		r = urc_bufring_reg(&e->u, BGID, 1);
 		if (!r)
 			e->inc = 1;
 		else if (fl & NM_RX_F_REQUIRE_INC)
 			return -EOPNOTSUPP;
 	}
 	if (!e->inc) {
-		r = ur_register(e, 0);
+		r = urc_bufring_reg(&e->u, BGID, 0);
 		if (r < 0)
 			return r == -EINVAL ? -EOPNOTSUPP : r;
 	}
@@ -737,17 +527,12 @@ static int ur_bufring(struct ur_eng *e, unsigned int fl)
 /* The engine's tables, by bid and by connection slot.  0 or -ENOMEM. */
 static int ur_tables(struct ur_eng *e, unsigned int fl, uint32_t max_conns)
 {
-	e->bufs = nm_calloc(e->entries, sizeof(*e->bufs));
-	e->boff = nm_calloc(e->entries, sizeof(*e->boff));
-	e->bpos = nm_calloc(e->entries, sizeof(*e->bpos));
-	e->pos_bid = nm_calloc(e->entries, sizeof(*e->pos_bid));
-	e->free_bids = nm_malloc(e->entries * sizeof(*e->free_bids));
-	if (!e->bufs || !e->boff || !e->bpos || !e->pos_bid || !e->free_bids ||
+	e->boff = nm_calloc(e->u.entries, sizeof(*e->boff));
+	e->bpos = nm_calloc(e->u.entries, sizeof(*e->bpos));
+	e->pos_bid = nm_calloc(e->u.entries, sizeof(*e->pos_bid));
+	if (urc_bids(&e->u) || !e->boff || !e->bpos || !e->pos_bid ||
 	    scratch_fit(e, 64) || ur_lowat_init(e, fl, max_conns))
 		return -ENOMEM;
-	for (uint32_t i = 0; i < e->entries; i++)
-		e->free_bids[i] = (uint16_t)(e->entries - 1 - i);
-	e->nfree = e->entries;
 	return 0;
 }
 
@@ -762,13 +547,13 @@ static int ur_init(struct nm_rxq *q)
 	e = nm_calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	r = ur_setup(e, ur_sizes(q, e), &p);
+	r = urc_init(&e->u, SQ_ENTRIES, ur_sizes(q, e), 0, WAIT_NR, MIN_WAIT_US, &p);
 	if (r < 0) {
 		free(e);
-		return r;
+		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
 	}
 	rx->cq_entries = p.cq_entries;
-	rx->ring_entries = e->entries;
+	rx->ring_entries = e->u.entries;
 	/* Bundles only when asked for: with loopback's 64 KiB skbs they walk
 	 * more ring entries per completion for nothing (docs/benchmarks.md). */
 	if (fl & NM_RX_F_REQUIRE_BUNDLE) {
@@ -787,12 +572,12 @@ static int ur_init(struct nm_rxq *q)
 	rx->features |= NM_RX_FEAT_MULTISHOT | NM_RX_FEAT_ACCEPT_MULTI |
 			(e->inc ? NM_RX_FEAT_INC : 0) |
 			(e->bundle ? NM_RX_FEAT_BUNDLE : 0);
-	ur_arm_wake(q, e);
+	urc_arm_wake(&e->u, q->evfd);
 	/* The pool's owner is the thread that will run the queue; the ring
 	 * is filled on its first pass, not here. */
 	return 0;
 fail:
-	e->nfree = 0;	/* nothing posted yet; free_bids may be unset */
+	e->u.nfree = 0;	/* nothing posted yet; free_bids may be unset */
 	ur_free(q, e);
 	return r;
 }
@@ -815,7 +600,7 @@ static int ur_conn_add(struct nm_rxq *q, struct nm_rx_conn *c)
 
 	if (e->lowat_ok && e->lw_pos[c->slot])
 		lw_drop(e, c->slot);	/* the slot's last connection had it */
-	if (e->nfree == e->entries) {
+	if (e->u.nfree == e->u.entries) {
 		/* Nothing posted yet: arming would only earn -ENOBUFS. */
 		nm_rxq_park(q, c);
 		return 0;
@@ -830,70 +615,28 @@ static void ur_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 	nm_rxq_unpark(q, c);
 	if (e->lowat_ok && e->lw_pos[c->slot])
 		lw_drop(e, c->slot);
-	if (c->armed) {
-		struct io_uring_sqe *sqe = ur_sqe(e);
-
-		if (sqe) {
-			io_uring_prep_cancel64(sqe, ud_conn(c), 0);
-			io_uring_sqe_set_data64(sqe, UD_OTHER);
-			c->cancelled = 1;
-			/* The request holds its own file reference. */
-			close(c->fd);
-			c->fd = -1;
-			return;	/* freed on the recv's last completion */
-		}
-	}
+	if (c->armed && urc_cancel_conn(&e->u, c, ud_conn(c)))
+		return;	/* freed on the recv's last completion */
 	close(c->fd);
 	nm_rxq_conn_free(q, c);
 }
 
-/*
- * The queue's readiness fd for a loop the application owns: an eventfd
- * the kernel signals when it posts completions (or, with DEFER_TASKRUN,
- * queues the work that will post them).  Made on first use only: the
- * signal costs a little per completion batch, which nm_rx_run()'s own
- * threads do not need.  The ring must not be owned by another thread yet
- * (SINGLE_ISSUER: the kernel answers -EEXIST).
- */
+/* The queue's readiness fd for a loop the application owns (urc_queue_fd). */
 static int ur_queue_fd(struct nm_rxq *q)
 {
-	struct ur_eng *e = q->eng;
-	int fd, r;
-
-	if (e->app_efd > 0)
-		return e->app_efd;
-	fd = nm_fd_call(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (fd < 0)
-		return -errno;
-	r = io_uring_register_eventfd(&e->ring, fd);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	e->app_efd = fd;
-	/* Readable at once: the ring's first pass (enabling it, submitting
-	 * what was armed before) is work the kernel cannot signal. */
-	eventfd_write(fd, 1);
-	return fd;
+	return urc_queue_fd(&((struct ur_eng *)q->eng)->u);
 }
 
 static void ur_fd_ack(struct nm_rxq *q)
 {
-	struct ur_eng *e = q->eng;
-	uint64_t v;
-
-	if (e->app_efd > 0 && read(e->app_efd, &v, sizeof(v)) < 0)
-		return;	/* EAGAIN: nothing signalled */
+	urc_fd_ack(&((struct ur_eng *)q->eng)->u);
 }
 
 /* Completions ready, requests not submitted, or deferred work to run,
  * that the pass left. */
 static int ur_pending(struct nm_rxq *q)
 {
-	struct ur_eng *e = q->eng;
-
-	return io_uring_cq_ready(&e->ring) || io_uring_sq_ready(&e->ring) ||
-	       ur_work_pending(e);
+	return urc_pending(&((struct ur_eng *)q->eng)->u);
 }
 
 const struct nm_rx_engine nm_rx_engine_uring = {
