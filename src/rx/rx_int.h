@@ -7,7 +7,9 @@
  *   queue core       rx.c                 queues, connections and their keys,
  *                                         parking, delivery, tokens, stats
  *   engines          uring.c, socket.c,   struct nm_rx_engine, one file each
- *                    xdp.c, udp.c         (one entry each in rx.c's engines[])
+ *                    xdp.c, udp.c         (one entry each in rx.c's engines[]);
+ *                                         ur_common.c: uring's and udp's
+ *                                         shared io_uring plumbing
  *
  * An engine calls the core's nm_rxq_* functions below; the core calls an
  * engine and the stage only through their tables; a stage calls the
