@@ -12,6 +12,7 @@
  * under a chunk that was handed out.
  */
 #include "core.h"
+#include "registry.h"
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
@@ -20,28 +21,15 @@
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 
-#define NM_MAX_AREAS 1024
-
-/* Registry of descriptor arrays, so a pointer can be told to be (or not to
- * be) a descriptor without dereferencing it.  Readers take no lock: they
- * only compare against the bounds stored in the slot itself, and a
- * per-slot sequence count (a seqlock; writers hold slots_lock) makes them
- * see lo, hi and area of one registration, never a mix of a slot being
- * emptied or refilled.  No fences: the writer stores the fields with
- * release (each orders the odd count before it) and readers load them
- * with acquire (each orders the recheck of the count after it), which
- * costs nothing on x86 and lets TSan check the protocol. */
-struct area_slot {
-	_Atomic uint32_t seq;            /* odd while being written */
-	_Atomic uintptr_t lo, hi;
-	_Atomic(struct nm_area *) area;
-};
-static struct area_slot slots[NM_MAX_AREAS];
-static _Atomic int slots_hw;
+/* The registry of descriptor arrays: registry.h has its readers.  Writers
+ * hold slots_lock. */
+struct nm_area_slot nm_area_slots[NM_MAX_AREAS];
+_Atomic int nm_area_slots_hw;
+_Thread_local int nm_area_last_slot __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Writers, under slots_lock: open and close a slot's write section. */
-static void slot_write_begin(struct area_slot *s)
+static void slot_write_begin(struct nm_area_slot *s)
 {
 	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
@@ -50,7 +38,7 @@ static void slot_write_begin(struct area_slot *s)
 	atomic_store_explicit(&s->seq, q + 1, memory_order_relaxed);
 }
 
-static void slot_write_end(struct area_slot *s)
+static void slot_write_end(struct nm_area_slot *s)
 {
 	uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
 
@@ -58,7 +46,7 @@ static void slot_write_end(struct area_slot *s)
 	atomic_store_explicit(&s->seq, q + 1, memory_order_release);
 }
 
-static void slot_set(struct area_slot *s, uintptr_t lo, uintptr_t hi,
+static void slot_set(struct nm_area_slot *s, uintptr_t lo, uintptr_t hi,
 		     struct nm_area *a)
 {
 	slot_write_begin(s);
@@ -73,9 +61,9 @@ static int registry_add(struct nm_area *a)
 	int i, hw;
 
 	pthread_mutex_lock(&slots_lock);
-	hw = atomic_load(&slots_hw);
+	hw = atomic_load(&nm_area_slots_hw);
 	for (i = 0; i < NM_MAX_AREAS; i++)
-		if (!atomic_load_explicit(&slots[i].area, memory_order_relaxed))
+		if (!atomic_load_explicit(&nm_area_slots[i].area, memory_order_relaxed))
 			break;
 	if (i == NM_MAX_AREAS) {
 		pthread_mutex_unlock(&slots_lock);
@@ -83,9 +71,9 @@ static int registry_add(struct nm_area *a)
 	}
 	/* Claimed with an empty range: nothing matches it until
 	 * registry_publish(). */
-	slot_set(&slots[i], 0, 0, a);
+	slot_set(&nm_area_slots[i], 0, 0, a);
 	if (i >= hw)
-		atomic_store(&slots_hw, i + 1);
+		atomic_store(&nm_area_slots_hw, i + 1);
 	pthread_mutex_unlock(&slots_lock);
 	a->registry_slot = i;
 	return 0;
@@ -95,7 +83,7 @@ static int registry_add(struct nm_area *a)
 static void registry_publish(struct nm_area *a)
 {
 	pthread_mutex_lock(&slots_lock);
-	slot_set(&slots[a->registry_slot], (uintptr_t)a->iovs,
+	slot_set(&nm_area_slots[a->registry_slot], (uintptr_t)a->iovs,
 		 (uintptr_t)(a->iovs + a->nr_chunks), a);
 	pthread_mutex_unlock(&slots_lock);
 }
@@ -105,70 +93,33 @@ static void registry_del(struct nm_area *a)
 	int hw;
 
 	pthread_mutex_lock(&slots_lock);
-	slot_set(&slots[a->registry_slot], 0, 0, NULL);
+	slot_set(&nm_area_slots[a->registry_slot], 0, 0, NULL);
 	/* Lower the high-water mark past empty top slots, so lookups do not
 	 * keep scanning a burst of areas long gone.  Every occupied slot
 	 * stays below it; a reader that loaded the older mark only scans a
 	 * few empty slots more. */
-	hw = atomic_load_explicit(&slots_hw, memory_order_relaxed);
-	while (hw > 0 && !atomic_load_explicit(&slots[hw - 1].area,
+	hw = atomic_load_explicit(&nm_area_slots_hw, memory_order_relaxed);
+	while (hw > 0 && !atomic_load_explicit(&nm_area_slots[hw - 1].area,
 					       memory_order_relaxed))
 		hw--;
-	atomic_store_explicit(&slots_hw, hw, memory_order_release);
+	atomic_store_explicit(&nm_area_slots_hw, hw, memory_order_release);
 	pthread_mutex_unlock(&slots_lock);
 }
-
-/* Read one slot consistently; 1 and its area in *out if @p falls in it. */
-static int slot_match(struct area_slot *s, uintptr_t p, struct nm_area **out,
-		      uintptr_t *base)
-{
-	struct nm_area *a;
-	uintptr_t lo, hi;
-	uint32_t q;
-
-	for (;;) {
-		/* acquire: the fields read below are at least those
-		 * published with this count */
-		q = atomic_load_explicit(&s->seq, memory_order_acquire);
-		if (nm_unlikely(q & 1)) {
-			sched_yield();
-			continue;
-		}
-		/* acquire: a field from a write in progress brings its odd
-		 * count with it, and the recheck below cannot move above */
-		lo = atomic_load_explicit(&s->lo, memory_order_acquire);
-		hi = atomic_load_explicit(&s->hi, memory_order_acquire);
-		a = atomic_load_explicit(&s->area, memory_order_acquire);
-		if (nm_likely(atomic_load_explicit(&s->seq,
-				memory_order_relaxed) == q))
-			break;
-	}
-	if (p < lo || p >= hi)
-		return 0;
-	*out = a;
-	*base = lo;
-	return 1;
-}
-
-/* The slot this thread found last: buffers mostly come in runs of one
- * area, so the scan is mostly one slot.  Only a hint: it is checked like
- * any other slot. */
-static _Thread_local int last_slot;
 
 struct nm_area *nm_area_lookup_iov(const void *ptr, int *aligned)
 {
 	uintptr_t p = (uintptr_t)ptr, lo = 0;
-	int hw = atomic_load_explicit(&slots_hw, memory_order_acquire);
+	int hw = atomic_load_explicit(&nm_area_slots_hw, memory_order_acquire);
 	struct nm_area *a = NULL;
-	int i = last_slot;
+	int i = nm_area_last_slot;
 
-	if (!(i < hw && slot_match(&slots[i], p, &a, &lo))) {
+	if (!(i < hw && nm_area_slot_match(&nm_area_slots[i], p, &a, &lo))) {
 		for (i = 0; i < hw; i++)
-			if (slot_match(&slots[i], p, &a, &lo))
+			if (nm_area_slot_match(&nm_area_slots[i], p, &a, &lo))
 				break;
 		if (i == hw)
 			return NULL;
-		last_slot = i;
+		nm_area_last_slot = i;
 	}
 	if (aligned)
 		*aligned = (p - lo) % sizeof(struct nm_iov) == 0;

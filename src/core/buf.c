@@ -3,23 +3,25 @@
  * buf.c - the calls on one buffer (nm_buf_*): reference, data and I/O
  * address, sync, place, and the put that finds the buffer's pool itself.
  * A buffer names its chunk's descriptor; each call first finds the area
- * that descriptor lies in (nm_area_lookup_iov), so a pointer that is no
+ * that descriptor lies in (registry.h), so a pointer that is no
  * descriptor earns an error, not a wild access.  The pool's own paths
  * (alloc, put, fragments) are pool.c's.
  */
 #include "core.h"
+#include "registry.h"
 #include <errno.h>
 #include <string.h>
 
 /* Find the area of a pointer that claims to be a descriptor. */
-static struct nm_area *buf_area(const struct nm_buf *buf)
+static inline __attribute__((always_inline)) struct nm_area *
+buf_area(const struct nm_buf *buf)
 {
 	int aligned = 0;
 	struct nm_area *a;
 
 	if (!buf || !buf->iov)
 		return NULL;
-	a = nm_area_lookup_iov(buf->iov, &aligned);
+	a = nm_area_find_iov(buf->iov, &aligned);
 	return aligned ? a : NULL;
 }
 
