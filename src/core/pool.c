@@ -783,84 +783,97 @@ static __attribute__((noinline)) int pool_put_slow(struct nm_pool *p, const stru
 	return 0;
 }
 
-NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
+/* The owner putting a whole chunk it holds alone into a cache with room:
+ * every check made before anything changes, no frame.  Any other case is
+ * a tail call to the general path, which starts over.  p and buf are not
+ * NULL. */
+static inline __attribute__((always_inline)) int
+pool_put_one(struct nm_pool *p, const struct nm_buf *buf)
 {
-	/* The owner putting a whole chunk it holds alone into a cache with
-	 * room: every check made before anything changes, no frame.  Any
-	 * other case is a tail call to the general path, which starts over. */
-	if (nm_likely(p && buf)) {
-		struct nm_iov *iov = buf->iov;
-		uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
+	struct nm_iov *iov = buf->iov;
+	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
 
-		if (nm_likely(iov_slot(d) < p->nr_chunks &&
-			      atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
-			      (uint64_t)buf->off + buf->len <= p->chunk_size &&
-			      /* acquire: as in iov_unref */
-			      atomic_load_explicit(&iov->ref, memory_order_acquire) == 1 &&
-			      /* owner first: others must not read cache_count */
-			      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
-			      p->cache_count < NM_CACHE_SIZE &&
-			      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
-			      nm_area_live(p->area))) {
-			uint32_t cc = p->cache_count;
+	if (nm_likely(iov_slot(d) < p->nr_chunks &&
+		      atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
+		      (uint64_t)buf->off + buf->len <= p->chunk_size &&
+		      /* acquire: as in iov_unref */
+		      atomic_load_explicit(&iov->ref, memory_order_acquire) == 1 &&
+		      /* owner first: others must not read cache_count */
+		      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+		      p->cache_count < NM_CACHE_SIZE &&
+		      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) &&
+		      nm_area_live(p->area))) {
+		uint32_t cc = p->cache_count;
 
-			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
-			p->cache[cc] = iov;
-			p->cache_count = cc + 1;
-			NM_STAT_ADD_OWNER(p, recycle_cached, 1);
-			return 0;
-		}
+		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+		p->cache[cc] = iov;
+		p->cache_count = cc + 1;
+		NM_STAT_ADD_OWNER(p, recycle_cached, 1);
+		return 0;
 	}
 	return pool_put_slow(p, buf);
 }
 
+NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
+{
+	if (nm_likely(p && buf))
+		return pool_put_one(p, buf);
+	return pool_put_slow(p, buf);
+}
+
 /* The owner putting whole chunks it holds alone: the common case of a
- * bulk put, one pass with the pool's fields and the cache count in
- * registers.  A full cache spills its older half to the return ring in
- * one bulk enqueue (cache_spill) and the pass goes on, so however many
- * buffers the program held, a put costs its checks, a store and a
- * 1/NM_CACHE_SPILL share of one ring operation.  Return how many leading
- * buffers it took; the caller puts the rest (errors, fragments, a revoked
- * area, sync-for-device) one by one on the general path. */
+ * bulk put, with the pool's fields and the cache count in registers.  A
+ * full cache spills its older half to the return ring in one bulk enqueue
+ * (cache_spill) and the pass goes on, so however many buffers the program
+ * held, a put costs its checks, a store and a 1/NM_CACHE_SPILL share of
+ * one ring operation.  The pass runs in stretches that fit the cache, so
+ * the loop tests no fullness.
+ * Return how many leading buffers it took; the caller puts the rest
+ * (errors, fragments, a revoked area, sync-for-device) one by one on the
+ * general path. */
 static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 					  unsigned int n)
 {
 	const uintptr_t base = (uintptr_t)p->iovs, nr = p->nr_chunks;
 	const uint64_t chunk = p->chunk_size;
 	uint32_t cc = p->cache_count;
-	struct nm_iov **cache = p->cache;
+	struct nm_iov **const cache = p->cache;
+	unsigned int i = 0;
 
 	if (nm_unlikely((p->flags & NM_POOL_F_SYNC_FOR_DEVICE) || !nm_area_live(p->area)))
 		return 0;
-	/* Pointers, not indexes: one compare ends the loop. */
-	const struct nm_buf *b = bufs, *const end = bufs + n, *counted = bufs;
-	struct nm_iov **slot = cache + cc, **const full = cache + NM_CACHE_SIZE;
+	for (;;) {
+		unsigned int room = NM_CACHE_SIZE - cc;
+		unsigned int m = n - i < room ? n - i : room, j;
+		const struct nm_buf *b = bufs + i;
+		struct nm_iov **slot = cache + cc;
 
-	for (; b != end; b++) {
-		struct nm_iov *iov = b->iov;
-		uintptr_t d = (uintptr_t)iov - base;
+		for (j = 0; j < m; j++) {
+			struct nm_iov *iov = b[j].iov;
+			uintptr_t d = (uintptr_t)iov - base;
 
-		if (nm_unlikely(iov_slot(d) >= nr ||
-				atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
-				(uint64_t)b->off + b->len > chunk ||
-				/* acquire: as in iov_unref */
-				atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
-			break;
-		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
-		if (nm_unlikely(slot == full)) {
-			/* iov, ours now and not yet cached, keeps p alive
-			 * through the spill */
-			p->cache_count = NM_CACHE_SIZE;
-			NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)(b - counted));
-			counted = b;
-			cache_spill(p);
-			slot = cache + p->cache_count;
+			if (nm_unlikely(iov_slot(d) >= nr ||
+					atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
+					(uint64_t)b[j].off + b[j].len > chunk ||
+					/* acquire: as in iov_unref */
+					atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
+				break;
+			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+			slot[j] = iov;
 		}
-		*slot++ = iov;
+		cc += j;
+		i += j;
+		if (j < m || i == n)
+			break;
+		/* The cache is full and buffers remain.  The cache's other
+		 * half keeps p alive through the spill. */
+		p->cache_count = cc;
+		cache_spill(p);
+		cc = p->cache_count;
 	}
-	p->cache_count = (uint32_t)(slot - cache);
-	NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)(b - counted));
-	return (unsigned int)(b - bufs);
+	p->cache_count = cc;
+	NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)i);
+	return i;
 }
 
 #define NM_PUT_PREFETCH 32
@@ -877,25 +890,17 @@ static inline void prefetch_w(const void *p)
 #endif
 }
 
-NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
-			    unsigned int n)
+/* The general bulk put, from bufs[ok] on: another thread's buffers, or
+ * what the owner's pass stopped at (an error, a fragment, a revoked area,
+ * sync-for-device).  Apart, so that the owner's pass keeps a small
+ * frame. */
+static __attribute__((noinline)) int
+pool_put_bulk_general(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n,
+		      unsigned int ok)
 {
 	struct nm_iov *batch[NM_CACHE_REFILL];
-	unsigned int nb = 0, ok = 0;
+	unsigned int nb = 0;
 
-	if (nm_unlikely(!p || (!bufs && n))) {
-		if (p)
-			NM_STAT_ADD_SHARED(p, err_inval, 1);
-		return -EINVAL;
-	}
-	if (nm_unlikely(!n))
-		return 0;	/* bufs may be NULL: no pointer arithmetic on it */
-	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
-		ok = owner_put_bulk(p, bufs, n);
-		if (nm_likely(ok == n))
-			return (int)ok;
-		/* stopped at a buffer that needs the general path */
-	}
 	/* Another thread's buffers: their descriptors were last written by
 	 * the allocating thread, so each check below misses the cache.
 	 * Start the loads a stretch ahead so the misses overlap. */
@@ -925,6 +930,39 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 	}
 	pool_recycle_bulk(p, batch, nb);
 	return (int)ok;
+}
+
+/* Two buffers or more (p and bufs checked): the owner's pass, then the
+ * general path for what it left. */
+static __attribute__((noinline)) int
+pool_put_bulk_many(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n)
+{
+	unsigned int ok = 0;
+
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
+		ok = owner_put_bulk(p, bufs, n);
+		if (nm_likely(ok == n))
+			return (int)ok;
+		/* stopped at a buffer that needs the general path */
+	}
+	return pool_put_bulk_general(p, bufs, n, ok);
+}
+
+NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
+			    unsigned int n)
+{
+	if (nm_unlikely(!p || (!bufs && n))) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	/* One buffer (a packet engine's message): the single put's path,
+	 * which refuses and counts exactly as the bulk path would. */
+	if (n == 1)
+		return pool_put_one(p, bufs) == 0;
+	if (nm_unlikely(!n))
+		return 0;	/* bufs may be NULL: no pointer arithmetic on it */
+	return pool_put_bulk_many(p, bufs, n);
 }
 
 NM_API int nm_pool_destroy(struct nm_pool *p)
