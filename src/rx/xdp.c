@@ -581,6 +581,12 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 	uint32_t room = xsk_prod_nb_free(e->fq, e->fq->size), idx = 0;
 	unsigned int batches = 0;
 
+	/* Whole steps only, while the kernel still has frames to fill: a
+	 * pass that took a few packets leaves their slots for a later one,
+	 * so the pool is called for XDP_BATCH frames at a time. */
+	if (room < XDP_BATCH && e->nposted >= XDP_BATCH)
+		return;
+
 	while (room) {
 		int got = nm_pool_alloc_bulk(q->rx_pool, e->tmp,
 					     room < XDP_BATCH ? room : XDP_BATCH);
