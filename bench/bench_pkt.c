@@ -104,6 +104,7 @@ static const char *const impl_name[NR_IMPL] = { "xdp", "xsk_ref", "udp", "recvmm
 #define ETH_IP_UDP	42u		/* Ethernet + IPv4 (no options) + UDP */
 #define MMSG_BUF	2048u
 #define WARM_S		0.3
+#define PUT_BATCH	32u		/* the engines' app returns buffers in bulks */
 
 struct pcfg {
 	double seconds;
@@ -126,11 +127,15 @@ struct rcv {
 	atomic_int state;	/* 0 starting, 1 receiving, < 0 -errno: failed */
 	atomic_int stop;
 	struct nm_rx *_Atomic rx;	/* the engines': for nm_rx_stop */
-	atomic_int run_over;	/* nm_rx_run returned */
+	atomic_int run_over;	/* the receiving loop returned */
 	atomic_int stopped;	/* the harness is done calling nm_rx_stop */
 	struct nm_pool *pool;
 	uint64_t kdrops;	/* XDP_STATISTICS drops (xdp, xsk_ref) over the run */
 	char note[200];
+	/* the engines': buffers looked at and not yet given back, returned
+	 * in one nm_pool_put_bulk when PUT_BATCH gather or a pass ends */
+	unsigned int nheld;
+	struct nm_buf held[PUT_BATCH];
 };
 
 static inline void count(struct rcv *r, uint64_t n)
@@ -161,6 +166,13 @@ static void fail(struct rcv *r, int err, const char *fmt, ...)
 /* ---------------------------------------------------------------- */
 /* (a), (c): netmem's engines through nm_rx                          */
 
+static void put_held(struct rcv *r)
+{
+	if (r->nheld && nm_pool_put_bulk(r->pool, r->held, r->nheld) != (int)r->nheld)
+		atomic_fetch_add_explicit(&r->bad, 1, memory_order_relaxed);
+	r->nheld = 0;
+}
+
 static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *m, void *user)
 {
 	struct rcv *r = user;
@@ -182,8 +194,12 @@ static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_m
 			n++;
 		}
 		check(r, d, len);
+		/* Looked at: back to the pool, in bulk (a put per packet
+		 * would pay the call and its checks' setup each time). */
+		r->held[r->nheld++] = m->bufs[i];
+		if (r->nheld == PUT_BATCH)
+			put_held(r);
 	}
-	nm_pool_put_bulk(r->pool, m->bufs, m->nr);
 	count(r, n);
 	return 0;
 }
@@ -251,9 +267,18 @@ static void run_engine(struct rcv *r, const char *engine)
 	}
 	atomic_store(&r->rx, rx);
 	atomic_store(&r->state, 1);
-	e = nm_rx_run(rx, -1);
+	/* The application's own loop (nm_rx_queue_poll), so that it gives
+	 * back what it held at the end of every pass. */
+	e = 0;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		e = nm_rx_queue_poll(rx, 0, 100);
+		put_held(r);
+		if (e < 0)
+			break;
+	}
+	put_held(r);
 	if (e < 0)
-		snprintf(r->note, sizeof(r->note), "nm_rx_run: %s", strerror(-e));
+		snprintf(r->note, sizeof(r->note), "nm_rx_queue_poll: %s", strerror(-e));
 	if (nm_rx_stats(rx, &st, sizeof(st)) == 0)
 		r->kdrops = st.xdp_rx_dropped + st.xdp_rx_ring_full + st.xdp_fill_empty +
 			    st.udp_truncated;
