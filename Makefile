@@ -60,7 +60,7 @@ sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		NM_SANITIZED=1 tests/run-tests.sh build-asan
 
-TSAN_TESTS ?= '(stress|concurrent|thread|put_slots|model|revoke|destroy|ring|frag|double_put|held|sync_hook|rx_|epoll_loop)'
+TSAN_TESTS ?= '(stress|concurrent|thread|put_slots|put_bulk|model|revoke|destroy|ring|frag|double_put|held|sync_hook|rx_|epoll_loop)'
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan CMAKE_FLAGS="-DNM_SANITIZE=thread" build
 	@TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 NM_SANITIZED=1 \
