@@ -125,21 +125,27 @@ int nm_rxq_park(struct nm_rxq *q, struct nm_rx_conn *c)
 	if (c->starved)
 		return 0;
 	c->starved = 1;
-	c->next_starved = q->parked;
-	q->parked = c;
+	c->next_starved = NULL;
+	if (q->parked)
+		q->parked_tail->next_starved = c;
+	else
+		q->parked = c;
+	q->parked_tail = c;
 	q->starved_cnt++;
 	return 1;
 }
 
 void nm_rxq_unpark(struct nm_rxq *q, struct nm_rx_conn *c)
 {
-	struct nm_rx_conn **pp;
+	struct nm_rx_conn **pp, *prev = NULL;
 
 	if (!c->starved)
 		return;
-	for (pp = &q->parked; *pp; pp = &(*pp)->next_starved)
+	for (pp = &q->parked; *pp; prev = *pp, pp = &(*pp)->next_starved)
 		if (*pp == c) {
 			*pp = c->next_starved;
+			if (q->parked_tail == c)
+				q->parked_tail = prev;
 			break;
 		}
 	c->starved = 0;
@@ -154,8 +160,23 @@ struct nm_rx_conn *nm_rxq_unpark_all(struct nm_rxq *q)
 		c->starved = 0;
 		q->starved_cnt--;
 	}
-	q->parked = NULL;
+	q->parked = q->parked_tail = NULL;
 	return list;
+}
+
+struct nm_rx_conn *nm_rxq_unpark_first(struct nm_rxq *q)
+{
+	struct nm_rx_conn *c = q->parked;
+
+	if (!c)
+		return NULL;
+	q->parked = c->next_starved;
+	if (!q->parked)
+		q->parked_tail = NULL;
+	c->next_starved = NULL;
+	c->starved = 0;
+	q->starved_cnt--;
+	return c;
 }
 
 /* Finalise one marked connection: the stage, on_close, the engine. */

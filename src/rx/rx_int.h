@@ -172,7 +172,9 @@ struct nm_rxq {
 	uint32_t *free_slots;
 	uint32_t nr_free;
 	_Atomic unsigned int nconn;  /* open + in the inbox (reserved) */
-	struct nm_rx_conn *parked;   /* waiting for buffers: nm_rxq_park */
+	struct nm_rx_conn *parked;   /* waiting for buffers: nm_rxq_park,
+				      * oldest first */
+	struct nm_rx_conn *parked_tail;
 	uint32_t starved_cnt;        /* parked (and engines' own waits):
 				      * the pass comes back within 1 ms */
 	struct nm_rx_conn **closing; /* marked, finalised after the pass */
@@ -249,14 +251,18 @@ int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 /*
  * Parking: a connection the engine cannot receive for now (no buffer)
  * waits on q->parked; its bytes wait in the socket.  The core unparks a
- * connection it finalises.  nm_rxq_park returns 1 if @c was parked now,
- * 0 if it already was.  nm_rxq_unpark_all takes every parked connection
- * off (each c->starved cleared) and returns the list, linked by
- * next_starved, for the engine to resume.
+ * connection it finalises.  The queue is first in, first out, so an
+ * engine that resumes a few at a time serves every connection in turn.
+ * nm_rxq_park returns 1 if @c was parked now (at the back), 0 if it
+ * already was.  nm_rxq_unpark_all takes every parked connection off (each
+ * c->starved cleared) and returns the list, oldest first, linked by
+ * next_starved, for the engine to resume; nm_rxq_unpark_first takes the
+ * oldest one only (NULL: none).
  */
 int nm_rxq_park(struct nm_rxq *q, struct nm_rx_conn *c);
 void nm_rxq_unpark(struct nm_rxq *q, struct nm_rx_conn *c);
 struct nm_rx_conn *nm_rxq_unpark_all(struct nm_rxq *q);
+struct nm_rx_conn *nm_rxq_unpark_first(struct nm_rxq *q);
 
 /*
  * A connection's key, for an engine's completion tags (epoll data,
