@@ -101,6 +101,7 @@ struct bcfg {
 struct result {
 	bool ok;
 	double gbit, cpu_per_gb;
+	double rearm;         /* engines: re-arms per recv completion; else -1 */
 	double other_cpu;     /* CPU seconds of other programs during the run */
 	double wall;
 	char note[160];
@@ -437,6 +438,10 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		goto out;
 	}
 	uint64_t bytes = atomic_load(&st.bytes);
+	struct nm_rx_stats rs;
+
+	if (nm_rx_stats(rx, &rs, sizeof(rs)) == 0)
+		r->rearm = rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0;
 	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
 	r->ok = bytes > 0;
@@ -729,6 +734,8 @@ int cmd_bench_rx(int argc, char **argv)
 			    .rx_cpu = -1, .tx_cpu = -1 };
 	bool pin = true;
 	double gbit[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], med_g[NR_IMPL], med_c[NR_IMPL];
+	/* the engines' re-arms per recv completion, per run and median */
+	double rearm[NR_IMPL][MAX_REPS], med_r[NR_IMPL];
 	int nok[NR_IMPL] = { 0 };
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
 	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
@@ -853,6 +860,7 @@ int cmd_bench_rx(int argc, char **argv)
 				continue;
 again:
 			memset(&r, 0, sizeof(r));
+			r.rearm = -1;
 			if (flush)
 				flush_tcp_metrics();
 			cpu_totals(&m0, &o0);
@@ -880,9 +888,14 @@ again:
 				snprintf(note[k], sizeof(note[k]), "%s", r.note[0] ? r.note : "failed");
 				continue;
 			}
-			if (cfg.verbose)
+			if (cfg.verbose && r.rearm >= 0)
+				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB %6.3f re-arms a "
+					"completion\n", rep + 1, impl_name[k], r.gbit, r.cpu_per_gb,
+					r.rearm);
+			else if (cfg.verbose)
 				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB\n", rep + 1,
 					impl_name[k], r.gbit, r.cpu_per_gb);
+			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
 		}
@@ -890,6 +903,7 @@ again:
 	for (int k = 0; k < NR_IMPL; k++) {
 		med_g[k] = median(gbit[k], nok[k]);
 		med_c[k] = median(cpu[k], nok[k]);
+		med_r[k] = median(rearm[k], nok[k]);
 	}
 	if (cfg.plot) {
 		static double both[2][NR_IMPL][MAX_REPS];
@@ -915,6 +929,9 @@ again:
 			       impl_name[k], med_g[k]);
 			printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":\"cpu_s_per_gb\",\"value\":%.4f}\n",
 			       impl_name[k], med_c[k]);
+			if (k == IMPL_URING || k == IMPL_SOCKET)
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"rearm_per_completion\",\"value\":%.4f}\n", impl_name[k], med_r[k]);
 		}
 		return plot_rc || !(nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] ||
 				    nok[IMPL_IPERF3]) ? 1 : 0;
@@ -926,10 +943,12 @@ again:
 		char what[160] = "";
 
 		if (k == IMPL_URING && nok[k])
-			snprintf(what, sizeof(what), "engine uring defaults, %u-byte buffers, ring of %u",
-				 uinfo.buf_size, uinfo.ring_entries);
+			snprintf(what, sizeof(what), "engine uring defaults, %u-byte buffers, ring of %u; "
+				 "%.3f re-arms a completion", uinfo.buf_size, uinfo.ring_entries,
+				 med_r[k]);
 		else if (k == IMPL_SOCKET && nok[k])
-			snprintf(what, sizeof(what), "engine socket, %u-byte buffers", sinfo.buf_size);
+			snprintf(what, sizeof(what), "engine socket, %u-byte buffers; %.3f re-arms a "
+				 "completion", sinfo.buf_size, med_r[k]);
 		else if (k == IMPL_PLAIN)
 			snprintf(what, sizeof(what), "recv() into one 64 KiB buffer");
 		else if (k == IMPL_IPERF3)

@@ -897,11 +897,14 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	       (unsigned long long)ps.recycle_ring, (unsigned long long)ps.recycle_ring_full,
 	       (unsigned long long)ps.recycle_released, (unsigned long long)ps.inflight);
 	printf("rx: engine: %llu recv completions (%.1f KiB each), %llu buffers, %llu enobufs, "
-	       "%llu rearms, %llu refills in %llu batches, %llu bundles, %llu partial\n",
+	       "%llu rearms (%.3f a completion), %llu refills in %llu batches, %llu bundles, "
+	       "%llu partial\n",
 	       (unsigned long long)rs.recv_calls,
 	       rs.recv_calls ? rs.bytes / 1024.0 / rs.recv_calls : 0.0,
 	       (unsigned long long)rs.bufs, (unsigned long long)rs.enobufs,
-	       (unsigned long long)rs.rearm, (unsigned long long)rs.refill,
+	       (unsigned long long)rs.rearm,
+	       rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0.0,
+	       (unsigned long long)rs.refill,
 	       (unsigned long long)rs.refill_batches, (unsigned long long)rs.bundles,
 	       (unsigned long long)rs.inc_partial);
 	if (timed_out)
