@@ -746,7 +746,12 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 		}
 	}
 	rx->eng = rx->o.engine ? engine_find(rx->o.engine) : &nm_rx_engine_uring;
-	err = rx->eng ? queues_up(rx) : -ENOENT;
+	if (!rx->eng)
+		err = -ENOENT;
+	else if (rx->o.flags & rx->eng->refuse_flags)
+		err = -EINVAL;
+	else
+		err = queues_up(rx);
 	if (err)
 		goto fail_tok;
 	return rx;

@@ -37,6 +37,10 @@ struct nm_rx_engine {
 	 * queue, each one connection of its queue; nm_rx_add_fd() takes
 	 * datagram sockets.  0: streams (listen() and accept). */
 	int dgram;
+	/* NM_RX_F_* flags the engine cannot honour: nm_rx_create() refuses
+	 * them with -EINVAL before the engine is set up (a packet engine has
+	 * no stream to split). */
+	unsigned int refuse_flags;
 	/* Set up q->eng.  Return 0 or -errno (-EOPNOTSUPP: not here). */
 	int (*init)(struct nm_rxq *q);
 	/* Tear down; connections are already gone. */

@@ -651,10 +651,6 @@ static int udp_init(struct nm_rxq *q)
 	struct udp_eng *e;
 	int r;
 
-	/* Packets have no framing to split; the REQUIREs name features of
-	 * the uring engine's streams.  (xdp's options: opts_validate.) */
-	if (rx->o.flags & (NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE))
-		return -EINVAL;
 	/* A buffer must hold the kernel's header and a datagram after it. */
 	if (q->buf_size < UDP_HDR + 64)
 		return -EINVAL;
@@ -777,6 +773,9 @@ static int udp_pending(struct nm_rxq *q)
 const struct nm_rx_engine nm_rx_engine_udp = {
 	.name       = "udp",
 	.dgram      = 1,
+	/* packets have no framing to split; the REQUIREs name features of
+	 * the uring engine's streams */
+	.refuse_flags = NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE,
 	.init       = udp_init,
 	.fini       = udp_fini,
 	.listen     = udp_listen,

@@ -53,6 +53,7 @@ static int xdp_queue_fd_absent(struct nm_rxq *q) { return -EOPNOTSUPP; }
 
 const struct nm_rx_engine nm_rx_engine_xdp = {
 	.name       = "xdp",
+	.refuse_flags = NM_RX_F_SPLIT,	/* packets, not streams */
 	.init       = xdp_init_absent,
 	.fini       = xdp_fini_absent,
 	.listen     = xdp_listen_absent,
@@ -329,10 +330,6 @@ static int check_opts(struct nm_rxq *q, const struct nm_area_info *ai)
 
 	if (!o->ifname || !o->ifname[0]) {
 		fprintf(stderr, "netmem: xdp engine: no interface (opts.ifname)\n");
-		return -EINVAL;
-	}
-	if (o->flags & NM_RX_F_SPLIT) {
-		fprintf(stderr, "netmem: xdp engine: packets, not streams: no split\n");
 		return -EINVAL;
 	}
 	if (!ai->cpu_base) {
@@ -785,6 +782,7 @@ static int xdp_pending(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_xdp = {
 	.name       = "xdp",
+	.refuse_flags = NM_RX_F_SPLIT,	/* packets, not streams */
 	.init       = xdp_init,
 	.fini       = xdp_fini,
 	.listen     = xdp_listen,
