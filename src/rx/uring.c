@@ -18,9 +18,10 @@
  *
  * When the ring runs dry the kernel ends the multishot recv with -ENOBUFS;
  * the bytes stay in the socket.  The connection is parked, and re-armed
- * after a later refill that posted something, a few at a time in the
- * order they were parked (ur_resume), so nothing is lost or reordered.  A multishot that ends for any other reason without an error
- * (CQ overflow) is re-armed at once.
+ * after a later refill that posted something (all of a few, newest first;
+ * of many, a few at a time in the order they were parked: ur_resume), so
+ * nothing is lost or reordered.  A multishot that ends for any other
+ * reason without an error (CQ overflow) is re-armed at once.
  *
  * Few buffers are posted by default: 16, however many connections the
  * queue has.  The kernel copies into them round-robin, and a small set
@@ -263,23 +264,44 @@ static int ur_lowat_init(struct ur_eng *e, unsigned int flags, uint32_t max_conn
 }
 
 /* Re-arm parked connections (nm_rxq_park) once the ring holds buffers
- * again: one for every four buffers posted (at least one), the longest
- * parked first; the others wait for a later refill, in turn.  Re-arming
- * them all let every one of many connections race for a few buffers, and
- * most earned -ENOBUFS and a re-arm again: 1000 connections on 16 buffers
- * took 6.9 to 19 re-arms a completion.  With four buffers to itself a
- * re-armed connection takes several completions before the ring runs
- * dry (0.23-0.29 re-arms a completion at 16 and 1000 connections; half
- * the buffers gave 0.6, docs/benchmarks.md). */
+ * again.
+ *
+ * A few (up to four per buffer posted): all of them, the last parked
+ * first, so the connections that were busiest a moment ago get the
+ * buffers first and few are hot at a time; in the order they were parked
+ * the same runs cost 1.6x the CPU per GB at 16 and 64 connections.
+ *
+ * Many: one for every four buffers posted (at least one), the longest
+ * parked first, the others in turn after later refills.  Re-arming them
+ * all let every one race for a few buffers, and most earned -ENOBUFS and
+ * a re-arm again: 1000 connections on 16 buffers took 5.4 to 19 re-arms a
+ * completion; in turns, 0.3 (docs/benchmarks.md). */
 static void ur_resume(struct nm_rxq *q, struct ur_eng *e)
 {
 	uint32_t posted = e->u.entries - e->u.nfree;
-	uint32_t budget = posted / 4 ? posted / 4 : 1;
-	struct nm_rx_conn *c;
+	struct nm_rx_conn *c, *next, *rev = NULL;
 
 	if (!q->parked || !posted)
 		return;
-	while (budget && (c = nm_rxq_unpark_first(q))) {
+	if (q->starved_cnt <= 4 * posted) {
+		for (c = nm_rxq_unpark_all(q); c; c = next) {	/* newest first */
+			next = c->next_starved;
+			c->next_starved = rev;
+			rev = c;
+		}
+		for (c = rev; c; c = next) {
+			next = c->next_starved;
+			if (c->state != CONN_OPEN || c->armed)
+				continue;
+			if (ur_arm(q, e, c))
+				nm_rxq_park(q, c);	/* no SQE now: next pass */
+			else
+				RXS_ADD(q, rearm, 1);
+		}
+		return;
+	}
+	for (uint32_t budget = posted / 4 ? posted / 4 : 1;
+	     budget && (c = nm_rxq_unpark_first(q));) {
 		if (c->state != CONN_OPEN || c->armed)
 			continue;
 		if (ur_arm(q, e, c)) {
