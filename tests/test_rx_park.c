@@ -2,8 +2,8 @@
 /*
  * Parking in the queue core (white-box): a connection waiting for buffers
  * waits in line, first in first out, so an engine that resumes a few at a
- * time (the uring engine re-arms one per four buffers posted) serves every
- * connection in turn.  Checked: the order nm_rxq_unpark_first and
+ * time (the uring engine with many parked: one per four buffers posted)
+ * serves every connection in turn.  Checked: the order nm_rxq_unpark_first and
  * nm_rxq_unpark_all give; parking twice is a no-op; taking one out of the
  * middle or the back keeps the line whole (a later park goes to the back);
  * starved_cnt follows; an empty line gives NULL.
