@@ -165,7 +165,8 @@ static void layers(void)
 			printf("rx.c calls split directly\n");
 			CHECK(0);
 		}
-		if (has(text, "const struct nm_rx_engine nm_rx_engine_")) {
+		if (strcmp(de->d_name, "rx.c") &&	/* the core declares them all */
+		    has(text, "const struct nm_rx_engine nm_rx_engine_")) {
 			engines++;
 			if (has(text, "nm_split_") || has(text, "nm_rx_stage") ||
 			    has(text, "->stage") || has(text, "hdr_pool")) {
@@ -177,6 +178,8 @@ static void layers(void)
 	closedir(d);
 	printf("%d files, %d engines read\n", files, engines);
 	CHECK(engines >= 2);
+	/* every engine file is in the table, and nothing else is */
+	CHECK_EQ(engines, nm_rx_engines(NULL, 0));
 }
 
 int main(void)

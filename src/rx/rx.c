@@ -24,12 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static const struct nm_rx_engine *const engines[] = {
-	&nm_rx_engine_uring,
-	&nm_rx_engine_socket,
-	&nm_rx_engine_xdp,
-	&nm_rx_engine_udp,
-};
+/* The engines, in the order nm_rx_engines() lists them.  A new engine is
+ * a file under src/rx/ that defines `const struct nm_rx_engine
+ * nm_rx_engine_NAME` and its NAME here: nothing else
+ * (tests/test_rx_engine_table.c checks that every engine file is listed). */
+#define NM_RX_ENGINES(X) X(uring) X(socket) X(xdp) X(udp)
+
+#define NM_RX_ENGINE_DECL(name) extern const struct nm_rx_engine nm_rx_engine_##name;
+#define NM_RX_ENGINE_REF(name) &nm_rx_engine_##name,
+NM_RX_ENGINES(NM_RX_ENGINE_DECL)
+static const struct nm_rx_engine *const engines[] = { NM_RX_ENGINES(NM_RX_ENGINE_REF) };
 #define NR_ENGINES (sizeof(engines) / sizeof(engines[0]))
 
 NM_API int nm_rx_engines(const char **names, int max)

@@ -69,10 +69,8 @@ struct nm_rx_engine {
 	int (*pending)(struct nm_rxq *q);
 };
 
-extern const struct nm_rx_engine nm_rx_engine_uring;
-extern const struct nm_rx_engine nm_rx_engine_socket;
-extern const struct nm_rx_engine nm_rx_engine_xdp;
-extern const struct nm_rx_engine nm_rx_engine_udp;
+/* The engines themselves: each file defines `const struct nm_rx_engine
+ * nm_rx_engine_NAME`, and rx.c's NM_RX_ENGINES lists the names. */
 
 /*
  * A delivery stage: what becomes of the bytes an engine received, between
