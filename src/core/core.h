@@ -139,12 +139,23 @@ struct nm_pool {
 	char name[32];
 };
 
-/* Thread identity for "am I the pool's owner": one address per thread. */
-const void *nm_self(void);
+/* Thread identity for "am I the pool's owner": one address per thread
+ * (pool.c defines it; inline so that an engine's check is one load). */
+extern _Thread_local char nm_tls_self __attribute__((tls_model("initial-exec")));
+static inline const void *nm_self(void)
+{
+	return &nm_tls_self;
+}
 
 /* buf.c: 0 if @buf is a buffer someone holds, with its window in its
  * chunk; else -EINVAL (NULL), -EFAULT, -ERANGE or -EALREADY. */
 int nm_buf_check(const struct nm_buf *buf);
+
+/* pool.c: what nm_pool_alloc_bulk does, for an engine filling a ring
+ * that wants descriptors, not nm_bufs: up to @n whole chunks (p and iovs
+ * not NULL, on the pool's owning thread).  Return how many, or -errno
+ * when none could be taken for another reason than an empty pool. */
+int nm_pool_alloc_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n);
 
 /* area.c */
 int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n);

@@ -28,12 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local char tls_self __attribute__((tls_model("initial-exec")));
-
-const void *nm_self(void)
-{
-	return &tls_self;
-}
+_Thread_local char nm_tls_self __attribute__((tls_model("initial-exec")));
 
 static void pool_free(struct nm_pool *p)
 {
@@ -550,15 +545,14 @@ NM_API int nm_pool_alloc(struct nm_pool *p, struct nm_buf *buf)
 	return pool_alloc_slow(p, buf);
 }
 
-NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned int n)
+/* nm_pool_alloc_bulk and the engines' nm_pool_alloc_iovs: up to @n
+ * whole chunks into @bufs (as nm_bufs) or @iovs (descriptor pointers
+ * only), whichever is not NULL. */
+static inline __attribute__((always_inline)) int
+pool_alloc_many(struct nm_pool *p, struct nm_buf *bufs, struct nm_iov **iovs, unsigned int n)
 {
 	unsigned int done = 0;
 
-	if (nm_unlikely(!p || (!bufs && n))) {
-		if (p)
-			NM_STAT_ADD_SHARED(p, err_inval, 1);
-		return -EINVAL;
-	}
 	while (done < n) {
 		unsigned int k;
 
@@ -579,26 +573,57 @@ NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned i
 		 * on a store-to-load forward. */
 		uint32_t cc = p->cache_count;
 		struct nm_iov *const *c = p->cache + cc;
-		struct nm_buf *out = bufs + done;
-		/* off = 0 and len = chunk_size as one 8-byte store */
-		const struct { uint32_t off, len; } win = { 0, p->chunk_size };
 
-		_Static_assert(offsetof(struct nm_buf, len) ==
-			       offsetof(struct nm_buf, off) + sizeof(uint32_t),
-			       "off and len are adjacent");
 		k = n - done < cc ? n - done : cc;
-		for (unsigned int i = 0; i < k; i++) {
-			struct nm_iov *iov = *--c;
+		if (iovs) {
+			/* an engine's ring fill: the top k in cache order,
+			 * a few at a time (fewer loop tests) */
+			struct nm_iov **out = iovs + done;
+			struct nm_iov *const *top = c - k;
 
-			atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
-			out[i].iov = iov;
-			memcpy(&out[i].off, &win, sizeof(win));
+#pragma GCC unroll 4
+			for (unsigned int i = 0; i < k; i++) {
+				struct nm_iov *iov = top[i];
+
+				atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+				out[i] = iov;
+			}
+		} else {
+			struct nm_buf *out = bufs + done;
+			/* off = 0 and len = chunk_size as one 8-byte store */
+			const struct { uint32_t off, len; } win = { 0, p->chunk_size };
+
+			_Static_assert(offsetof(struct nm_buf, len) ==
+				       offsetof(struct nm_buf, off) + sizeof(uint32_t),
+				       "off and len are adjacent");
+			for (unsigned int i = 0; i < k; i++) {
+				struct nm_iov *iov = *--c;
+
+				atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+				out[i].iov = iov;
+				memcpy(&out[i].off, &win, sizeof(win));
+			}
 		}
 		p->cache_count = cc - k;
 		NM_STAT_ADD_OWNER(p, alloc_fast, k);
 		done += k;
 	}
 	return (int)done;
+}
+
+NM_API int nm_pool_alloc_bulk(struct nm_pool *p, struct nm_buf *bufs, unsigned int n)
+{
+	if (nm_unlikely(!p || (!bufs && n))) {
+		if (p)
+			NM_STAT_ADD_SHARED(p, err_inval, 1);
+		return -EINVAL;
+	}
+	return pool_alloc_many(p, bufs, NULL, n);
+}
+
+int nm_pool_alloc_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n)
+{
+	return pool_alloc_many(p, NULL, iovs, n);
 }
 
 /* Finish carving the current chunk: drop the bias, less the fragments
@@ -821,59 +846,64 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 	return pool_put_slow(p, buf);
 }
 
-/* The owner putting whole chunks it holds alone: the common case of a
- * bulk put, with the pool's fields and the cache count in registers.  A
- * full cache spills its older half to the return ring in one bulk enqueue
- * (cache_spill) and the pass goes on, so however many buffers the program
- * held, a put costs its checks, a store and a 1/NM_CACHE_SPILL share of
- * one ring operation.  The pass runs in stretches that fit the cache, so
- * the loop tests no fullness.
- * Return how many leading buffers it took; the caller puts the rest
- * (errors, fragments, a revoked area, sync-for-device) one by one on the
- * general path. */
-static inline unsigned int owner_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
-					  unsigned int n)
+/* The owner putting whole chunks it holds alone into a cache with room
+ * for all @n: every check, the cache push, nothing else.  The loop keeps
+ * only pointers (the next buffer, the next cache slot, the end), so with
+ * the pool's fields it fits the caller-saved registers and the function
+ * that inlines it needs no frame.  Return how many leading buffers it
+ * took; the caller puts the rest (errors, fragments) on the general path.
+ * p's flags and area were checked by the caller. */
+static inline __attribute__((always_inline)) unsigned int
+owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint32_t cc)
 {
 	const uintptr_t base = (uintptr_t)p->iovs, nr = p->nr_chunks;
 	const uint64_t chunk = p->chunk_size;
-	uint32_t cc = p->cache_count;
-	struct nm_iov **const cache = p->cache;
+	struct nm_iov **slot = p->cache + cc;
+	const struct nm_buf *b = bufs, *const end = bufs + n;
+
+	for (; b < end; b++) {
+		struct nm_iov *iov = b->iov;
+		uintptr_t d = (uintptr_t)iov - base;
+
+		if (nm_unlikely(iov_slot(d) >= nr ||
+				atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
+				(uint64_t)b->off + b->len > chunk ||
+				/* acquire: as in iov_unref */
+				atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
+			break;
+		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+		*slot++ = iov;
+	}
+	n = (unsigned int)(b - bufs);
+	p->cache_count = cc + n;
+	NM_STAT_ADD_OWNER(p, recycle_cached, n);
+	return n;
+}
+
+/* The owner's bulk put when the cache has no room for all of it: a full
+ * cache spills its older half to the return ring in one bulk enqueue
+ * (cache_spill) and the pass goes on, so however many buffers the program
+ * held, a put costs its checks, a store and a 1/NM_CACHE_SPILL share of
+ * one ring operation.  Apart from the common case, so that the calls here
+ * cost that case no frame.  Return how many leading buffers it took. */
+static __attribute__((noinline)) unsigned int
+owner_put_spilling(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n)
+{
 	unsigned int i = 0;
 
-	if (nm_unlikely((p->flags & NM_POOL_F_SYNC_FOR_DEVICE) || !nm_area_live(p->area)))
-		return 0;
 	for (;;) {
+		uint32_t cc = p->cache_count;
 		unsigned int room = NM_CACHE_SIZE - cc;
-		unsigned int m = n - i < room ? n - i : room, j;
-		const struct nm_buf *b = bufs + i;
-		struct nm_iov **slot = cache + cc;
+		unsigned int m = n - i < room ? n - i : room;
+		unsigned int k = owner_put_run(p, bufs + i, m, cc);
 
-		for (j = 0; j < m; j++) {
-			struct nm_iov *iov = b[j].iov;
-			uintptr_t d = (uintptr_t)iov - base;
-
-			if (nm_unlikely(iov_slot(d) >= nr ||
-					atomic_load_explicit(&iov->pool, memory_order_relaxed) != p ||
-					(uint64_t)b[j].off + b[j].len > chunk ||
-					/* acquire: as in iov_unref */
-					atomic_load_explicit(&iov->ref, memory_order_acquire) != 1))
-				break;
-			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
-			slot[j] = iov;
-		}
-		cc += j;
-		i += j;
-		if (j < m || i == n)
-			break;
+		i += k;
+		if (k < m || i == n)
+			return i;
 		/* The cache is full and buffers remain.  The cache's other
 		 * half keeps p alive through the spill. */
-		p->cache_count = cc;
 		cache_spill(p);
-		cc = p->cache_count;
 	}
-	p->cache_count = cc;
-	NM_STAT_ADD_OWNER(p, recycle_cached, (uint64_t)i);
-	return i;
 }
 
 #define NM_PUT_PREFETCH 32
@@ -933,14 +963,21 @@ pool_put_bulk_general(struct nm_pool *p, const struct nm_buf *bufs, unsigned int
 }
 
 /* Two buffers or more (p and bufs checked): the owner's pass, then the
- * general path for what it left. */
+ * general path for what it left.  The owner's pass into a cache with room
+ * is a leaf; everything else is a tail call. */
 static __attribute__((noinline)) int
 pool_put_bulk_many(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n)
 {
 	unsigned int ok = 0;
 
-	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self()) {
-		ok = owner_put_bulk(p, bufs, n);
+	if (atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+	    nm_likely(!(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) && nm_area_live(p->area))) {
+		uint32_t cc = p->cache_count;
+
+		if (nm_likely(n <= NM_CACHE_SIZE - cc))
+			ok = owner_put_run(p, bufs, n, cc);
+		else
+			ok = owner_put_spilling(p, bufs, n);
 		if (nm_likely(ok == n))
 			return (int)ok;
 		/* stopped at a buffer that needs the general path */

@@ -195,6 +195,7 @@ struct xdp_q {
 	struct xdp_statistics last;
 	int64_t stats_ns;
 	struct nm_buf tmp[XDP_BATCH];
+	struct nm_iov *fill[XDP_BATCH];	/* refill's chunks */
 };
 
 static int64_t mono_ns(void)
@@ -585,7 +586,7 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 		return;
 
 	while (room) {
-		int got = nm_pool_alloc_bulk(q->rx_pool, e->tmp,
+		int got = nm_pool_alloc_iovs(q->rx_pool, e->fill,
 					     room < XDP_BATCH ? room : XDP_BATCH);
 
 		if (got <= 0) {
@@ -596,7 +597,7 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 		/* room was counted free: the reservation cannot fall short */
 		xsk_ring_prod__reserve(e->fq, (uint32_t)got, &idx);
 		for (int i = 0; i < got; i++) {
-			uint32_t ci = e->tmp[i].iov->index;
+			uint32_t ci = e->fill[i]->index;
 
 			e->posted[ci] = 1;
 			*xsk_ring_prod__fill_addr(e->fq, idx + (uint32_t)i) =
