@@ -981,10 +981,14 @@ static int queue_pass(struct nm_rxq *q, int timeout_ms)
 	return r < 0 ? r : n;
 }
 
+/* The thread running a pass owns the queue's pools.  Most passes run on
+ * the thread that ran the last one: then it is one load each. */
 static void queue_own(struct nm_rxq *q)
 {
-	nm_pool_set_owner(q->pool);
-	if (q->hdr_pool)
+	if (atomic_load_explicit(&q->pool->owner, memory_order_relaxed) != nm_self())
+		nm_pool_set_owner(q->pool);
+	if (q->hdr_pool &&
+	    atomic_load_explicit(&q->hdr_pool->owner, memory_order_relaxed) != nm_self())
 		nm_pool_set_owner(q->hdr_pool);
 }
 
