@@ -35,7 +35,7 @@ int main(void)
 {
 	struct nm_pool *pool = t_pool(64, 0);
 	NM_OPTS(nm_rx_opts, o, .engine = "udp", .pool = pool, .buf_size = 2048,
-		.on_data = u_on_data, .user = &u);
+		.flags = NM_RX_F_TIMESTAMP, .on_data = u_on_data, .user = &u);
 	struct nm_rx_info info;
 	struct nm_rx_stats st;
 	struct nm_rx *rx;

@@ -21,7 +21,7 @@ static void run(int mmsg)
 {
 	struct nm_pool *pool = t_pool(256, 0);
 	NM_OPTS(nm_rx_opts, o, .engine = "udp", .pool = pool, .buf_size = BUF,
-		.on_data = u_on_data, .on_conn = u_on_conn, .on_close = u_on_close,
+		.flags = NM_RX_F_TIMESTAMP, .on_data = u_on_data, .on_conn = u_on_conn, .on_close = u_on_close,
 		.user = &u);
 	unsigned int n = t_sanitized() ? 2000 : 6000;
 	uint8_t dg[ROOM + 64];
@@ -110,8 +110,26 @@ static void run(int mmsg)
 	CHECK_EQ(t_pool_done(pool), 0);	/* every buffer back */
 }
 
+/* Timestamps are the udp engine's alone: a stream engine refuses the flag. */
+static void stream_engines_refuse_timestamps(void)
+{
+	static const char *const names[] = { "uring", "socket" };
+	struct nm_pool *pool = t_pool(16, 0);
+
+	for (unsigned int i = 0; i < 2; i++) {
+		NM_OPTS(nm_rx_opts, o, .engine = names[i], .pool = pool,
+			.flags = NM_RX_F_TIMESTAMP, .on_data = u_on_data, .user = &u);
+
+		errno = 0;
+		CHECK(nm_rx_create(&o) == NULL);
+		CHECK_EQ(errno, EINVAL);
+	}
+	CHECK_EQ(t_pool_done(pool), 0);
+}
+
 int main(void)
 {
+	stream_engines_refuse_timestamps();
 	run(0);
 	run(1);
 	return nm_test_failures ? 1 : 0;

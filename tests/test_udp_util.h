@@ -79,7 +79,7 @@ struct u_rx {
 	uint64_t dgrams, msgs, bad, dup, batches;
 	uint64_t t0_ns;             /* timestamps must not be before this */
 	struct sockaddr_in src;     /* expected source; port 0: any */
-	int check_src, check_ts;
+	int check_src, check_ts;    /* check_ts: 1 a time, -1 none, 0 no check */
 	uint32_t max_seg;           /* largest seg_size seen */
 	int hold;                   /* keep buffers */
 	struct nm_buf *held;
@@ -155,8 +155,12 @@ static inline int u_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 		    (u->src.sin_port && s->sin_port != u->src.sin_port))
 			u_bad(u, "source address", k->src_len);
 	}
-	if (u->check_ts && (k->ts_ns < u->t0_ns || k->ts_ns > u_real_ns() + 1000000000ull))
+	/* check_ts 1: asked for (NM_RX_F_TIMESTAMP), so a time of this run;
+	 * -1: not asked for, so none */
+	if (u->check_ts > 0 && (k->ts_ns < u->t0_ns || k->ts_ns > u_real_ns() + 1000000000ull))
 		u_bad(u, "timestamp", k->ts_ns);
+	if (u->check_ts < 0 && k->ts_ns)
+		u_bad(u, "timestamp not asked for", k->ts_ns);
 	if (p && k->seg_size) {
 		u->batches++;
 		if (k->seg_size > u->max_seg)

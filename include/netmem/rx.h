@@ -26,8 +26,9 @@
  *   "udp"     datagrams: io_uring multishot recvmsg over a provided-buffer
  *             ring, or recvmmsg() where io_uring is refused (or
  *             NM_UDP_RECVMMSG=1 is set); one datagram, or one UDP GRO batch,
- *             per buffer and per message, with its source address, receive
- *             timestamp and GRO segment size (struct nm_rx_pkt).  Each UDP
+ *             per buffer and per message, with its source address, GRO
+ *             segment size and, with NM_RX_F_TIMESTAMP, receive timestamp
+ *             (struct nm_rx_pkt).  Each UDP
  *             socket is one connection of its queue: nm_rx_listen() binds
  *             one per queue (SO_REUSEPORT when several), nm_rx_add_fd()
  *             takes a bound one.  The first 128 bytes of each buffer hold
@@ -123,8 +124,9 @@ struct nm_rx_msg {
 
 /* What a packet engine knows of one delivered packet. */
 struct nm_rx_pkt {
-	uint64_t ts_ns;             /* udp: kernel receive time, CLOCK_REALTIME
-				     * ns (SO_TIMESTAMPNS); 0: not known */
+	uint64_t ts_ns;             /* udp with NM_RX_F_TIMESTAMP: kernel receive
+				     * time, CLOCK_REALTIME ns (SO_TIMESTAMPNS);
+				     * 0: not asked for, or not known */
 	uint32_t seg_size;          /* udp GRO: the buffer holds datagrams of
 				     * this size back to back (the last may be
 				     * shorter); 0: one datagram */
@@ -193,7 +195,13 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
  * the sender's side (docs/benchmarks.md); after 1 ms without a completion
  * it wakes on any byte again, so a burst's last bytes wait up to ~1 ms. */
 #define NM_RX_F_NO_LOWAT     (1u << 6)
-#define NM_RX_F_ALL          0x7fu
+/* udp: the kernel's receive time of each datagram in nm_rx_pkt.ts_ns
+ * (SO_TIMESTAMPNS).  Off by default: the kernel then stamps nothing and
+ * builds no control message for it (about a tenth of the per-datagram
+ * cost at 64 B, docs/benchmarks.md); ts_ns is 0.  Other engines refuse it
+ * (-EINVAL). */
+#define NM_RX_F_TIMESTAMP    (1u << 7)
+#define NM_RX_F_ALL          0xffu
 
 struct nm_rx_opts {
 	size_t sz;                  /* sizeof(struct nm_rx_opts) */

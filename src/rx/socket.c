@@ -250,6 +250,7 @@ static int sock_queue_fd(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_socket = {
 	.name       = "socket",
+	.refuse_flags = NM_RX_F_TIMESTAMP,	/* datagrams only */
 	.init       = sock_init,
 	.fini       = sock_fini,
 	.listen     = sock_listen,

@@ -152,6 +152,7 @@ static void drops_poll(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c
 static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
 {
 	int one = 1, gro = e->gro, type = 0;
+	int ts = !!(q->rx->o.flags & NM_RX_F_TIMESTAMP);
 	socklen_t tl = sizeof(type);
 	int64_t d;
 
@@ -160,14 +161,14 @@ static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
 	if (type != SOCK_DGRAM)
 		return -EPROTOTYPE;
 	/* Best effort: without them the metadata is 0 and drops are seen
-	 * through SO_MEMINFO alone. */
-	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	 * through SO_MEMINFO alone.  Timestamps only when asked for (set
+	 * either way: a socket from nm_rx_add_fd may have them on). */
+	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &ts, sizeof(ts));
 	setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	/* Off as well when the buffers are small: a batch would not fit. */
 	setsockopt(c->fd, SOL_UDP, UDP_GRO, &gro, sizeof(gro));
 	d = sock_drops(c->fd);
 	e->drops[c->slot] = d > 0 ? (uint32_t)d : 0;	/* ours from now on */
-	(void)q;
 	return 0;
 }
 

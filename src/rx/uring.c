@@ -681,6 +681,7 @@ static int ur_pending(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_uring = {
 	.name       = "uring",
+	.refuse_flags = NM_RX_F_TIMESTAMP,	/* datagrams only */
 	.init       = ur_init,
 	.fini       = ur_fini,
 	.listen     = ur_listen,

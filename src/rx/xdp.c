@@ -53,7 +53,8 @@ static int xdp_queue_fd_absent(struct nm_rxq *q) { return -EOPNOTSUPP; }
 
 const struct nm_rx_engine nm_rx_engine_xdp = {
 	.name       = "xdp",
-	.refuse_flags = NM_RX_F_SPLIT,	/* packets, not streams */
+	.refuse_flags = NM_RX_F_SPLIT |	/* packets, not streams */
+			NM_RX_F_TIMESTAMP,	/* no XDP metadata read yet */
 	.init       = xdp_init_absent,
 	.fini       = xdp_fini_absent,
 	.listen     = xdp_listen_absent,
@@ -783,7 +784,8 @@ static int xdp_pending(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_xdp = {
 	.name       = "xdp",
-	.refuse_flags = NM_RX_F_SPLIT,	/* packets, not streams */
+	.refuse_flags = NM_RX_F_SPLIT |	/* packets, not streams */
+			NM_RX_F_TIMESTAMP,	/* no XDP metadata read yet */
 	.init       = xdp_init,
 	.fini       = xdp_fini,
 	.listen     = xdp_listen,
