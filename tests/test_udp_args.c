@@ -74,7 +74,8 @@ static void run(int mmsg)
 	struct nm_pool *p = t_pool(64, 0), *h = t_pool(64, 0), *p2 = t_pool(64, 0);
 	struct nm_pool *pools[2] = { p, p2 };
 	struct nm_rx *rx;
-	int sv[2], fd, cl, port, busy;
+	int sv[2], fd, cl, port, busy, rb, rb_before = 0;
+	socklen_t rbl = sizeof(rb_before);
 
 	memset(&u, 0, sizeof(u));
 	u_mode(mmsg);
@@ -107,12 +108,22 @@ static void run(int mmsg)
 	CHECK_EQ(nm_rx_listen(rx, "127.0.0.1", port_of(busy)), -EADDRINUSE);
 	close(busy);
 
-	/* The application's own bound socket. */
+	/* The application's own bound socket, with a small receive buffer:
+	 * the engine gives it room for its batched waits (4 MiB with
+	 * CAP_NET_ADMIN, else up to rmem_max, which is above 4 KiB). */
 	fd = bound_udp(0);
 	port = port_of(fd);
+	rb = 4096;
+	REQUIRE(!setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb)));
+	REQUIRE(!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb_before, &rbl));
 	CHECK_EQ(nm_rx_add_fd(rx, fd, 0), 0);
 	CHECK(nm_rx_poll(rx, 0) >= 0);
 	CHECK_EQ(u.opened, 1);
+	rbl = sizeof(rb);
+	REQUIRE(!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, &rbl));
+	CHECK(rb > rb_before);
+	if (geteuid() == 0)
+		CHECK(rb >= 2 * (4 << 20));
 	cl = u_client(port, NULL);
 	send_n(cl, 0, 10);
 	CHECK_EQ(T_RUN_UNTIL(rx, u.dgrams >= 10, t_small_ms()), 0);

@@ -71,6 +71,15 @@ _Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
 /* The largest GRO batch: UDP's length field bounds what the kernel builds. */
 #define GRO_ROOM    65535u
 
+/* The socket's receive buffer: the engine waits in batches (BATCH_NR or
+ * BATCH_US) and re-arms after a dry ring, and the socket must hold what
+ * comes meanwhile.  The kernel's default (rmem_default, about 208 KiB)
+ * holds some 100 small datagrams, 300 us at 350 kpps: in bench pkt at
+ * 64 B that lost a fifth of the datagrams at the socket, 4 MiB none
+ * (docs/benchmarks.md).  Raised with SO_RCVBUFFORCE where the process may
+ * (CAP_NET_ADMIN), else SO_RCVBUF up to rmem_max; never lowered. */
+#define UDP_RCVBUF (4 << 20)
+
 #define SQ_ENTRIES 64
 #define BGID 0
 #define RING_DEFAULT 256
@@ -148,6 +157,19 @@ static void drops_poll(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c
 		drops_seen(q, e, c, (uint32_t)v);
 }
 
+/* Room for a batched wait (UDP_RCVBUF), best effort.  The kernel reports
+ * twice what was set (its bookkeeping share included). */
+static void sock_room(int fd)
+{
+	int cur = 0, want = UDP_RCVBUF;
+	socklen_t l = sizeof(cur);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &l) || cur >= 2 * want)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+}
+
 /* Ask the socket for what delivery reports.  Return 0 or -errno. */
 static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
 {
@@ -165,6 +187,7 @@ static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
 	 * either way: a socket from nm_rx_add_fd may have them on). */
 	setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &ts, sizeof(ts));
 	setsockopt(c->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	sock_room(c->fd);
 	/* Off as well when the buffers are small: a batch would not fit. */
 	setsockopt(c->fd, SOL_UDP, UDP_GRO, &gro, sizeof(gro));
 	d = sock_drops(c->fd);
