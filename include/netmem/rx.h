@@ -38,7 +38,9 @@
  *             on only when buffers hold the largest batch (buf_size of
  *             65663 or more: 128 KiB chunks, say), else each datagram comes
  *             alone.  Datagrams the kernel drops at the socket are counted
- *             (udp_drops).
+ *             (udp_drops); each socket gets a 4 MiB receive buffer (never
+ *             lowered; up to rmem_max without CAP_NET_ADMIN) so that the
+ *             engine's batched waits do not overflow it.
  *
  * Delivery: the application's on_data callback receives, per connection and
  * in stream order, one message: a list of nm_bufs (chunk, offset, length)
