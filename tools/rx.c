@@ -236,12 +236,7 @@ static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 
 	if (st->pkt) {
 		/* The queue's socket: timing starts with the first datagram.
-		 * Room for bursts: 4 MiB of receive buffer (past rmem_max
-		 * where we may), so a short stall costs no datagrams. */
-		int fd = nm_rx_conn_fd(c), sz = 4 << 20;
-
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		 * (The engine gives it a 4 MiB receive buffer itself.) */
 		atomic_fetch_add(&st->opened, 1);
 		return 0;
 	}
