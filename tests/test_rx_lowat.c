@@ -41,9 +41,12 @@ static int lowat_of(int fd)
 	return v;
 }
 
-/* Queue what the socket takes without the receiver running (the sender's
- * buffer is large, so that is far more than 64 KiB), then let it run: its
- * first completion fills a whole 64 KiB buffer, a stream's mark. */
+/* Queue what the socket takes without the receiver running, then let it
+ * run: its first completion brings 32 KiB or more (LOWAT_TRIGGER in
+ * uring.c), a stream's mark.  How much the receiving socket takes before
+ * its first read is the kernel's choice: a few hundred KiB on 6.18, just
+ * under 64 KiB on Debian's 6.1 (its first window), so 32 KiB is what is
+ * asked. */
 static uint64_t stream(struct nm_rx *rx, int fd, int rfd, struct count *n, uint64_t total)
 {
 	static uint8_t blk[256 << 10];
@@ -64,7 +67,7 @@ static uint64_t stream(struct nm_rx *rx, int fd, int rfd, struct count *n, uint6
 			if (first) {
 				REQUIRE(!ioctl(rfd, SIOCINQ, &inq));
 				printf("queued before the first pass: %d bytes\n", inq);
-				REQUIRE(inq >= 64 << 10);
+				REQUIRE(inq >= 32 << 10);
 				first = 0;
 			}
 			r = nm_rx_poll(rx, 1);
