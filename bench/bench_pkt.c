@@ -104,6 +104,11 @@ static const char *const impl_name[NR_IMPL] = { "xdp", "xsk_ref", "udp", "recvmm
 #define ETH_IP_UDP	42u		/* Ethernet + IPv4 (no options) + UDP */
 #define MMSG_BUF	2048u
 #define WARM_S		0.3
+/* The veth NAPI's coalescing by default (--napi-defer): without it each
+ * packet the sender's veth hands over finds the NAPI idle and wakes its
+ * thread on the receiver's CPU, an IPI per few packets, and the sender
+ * offered only ~300 kpps (docs/benchmarks.md, "bench pkt"). */
+#define NAPI_DEFER_US	20
 #define PUT_BATCH	32u		/* the engines' app returns buffers in bulks */
 
 struct pcfg {
@@ -111,6 +116,7 @@ struct pcfg {
 	unsigned int reps, nsizes;
 	unsigned int sizes[MAX_SIZES];
 	bool json, verbose, napi, pin;
+	unsigned int napi_defer_us;	/* --napi-defer: the NAPI's coalescing, 0: none */
 	const char *plot;	/* --plot FILE.svg */
 	bool run[NR_IMPL];
 	int rx_cpu, tx_cpu;
@@ -801,6 +807,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench pkt [--json] [--reps N] [--seconds S] [--size 64,1472]\n"
 		"                        [--impl xdp,xsk_ref,udp,recvmmsg] [--no-napi] [--no-pin]\n"
+		"                        [--napi-defer US]\n"
 		"                        [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
@@ -821,6 +828,14 @@ static int parse_args(struct pcfg *cfg, int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--no-napi")) {
 			cfg->napi = false;
+		} else if (!strcmp(a, "--napi-defer") && next) {
+			if (nm_parse_uint(next, 0, 1000, &v)) {
+				fprintf(stderr, "netmem bench pkt: --napi-defer '%s': expected 0 to "
+					"1000 (microseconds)\n", next);
+				return 2;
+			}
+			cfg->napi_defer_us = (unsigned int)v;
+			i++;
 		} else if (!strcmp(a, "--no-pin")) {
 			cfg->pin = false;
 			cfg->napi = false;
@@ -1062,6 +1077,7 @@ int cmd_bench_pkt(int argc, char **argv)
 	cfg->sizes[0] = 64;
 	cfg->sizes[1] = 1472;
 	cfg->napi = cfg->pin = true;
+	cfg->napi_defer_us = NAPI_DEFER_US;
 	cfg->rx_cpu = cfg->tx_cpu = -1;
 	for (int k = 0; k < NR_IMPL; k++)
 		cfg->run[k] = true;
@@ -1091,7 +1107,8 @@ int cmd_bench_pkt(int argc, char **argv)
 	{
 		struct rig_opts o = { .tag = "bench", .queues = 1, .gro = cfg->napi,
 				      .tso_off = cfg->napi, .napi_threaded = cfg->napi,
-				      .napi_pin = cfg->napi, .napi_cpu = cfg->rx_cpu };
+				      .napi_pin = cfg->napi, .napi_cpu = cfg->rx_cpu,
+				      .napi_defer_us = cfg->napi ? cfg->napi_defer_us : 0 };
 
 		e = rig_up(&cfg->rig, &o);
 		if (e && cfg->napi) {
@@ -1099,6 +1116,7 @@ int cmd_bench_pkt(int argc, char **argv)
 				"receive work stays on the sender's CPU\n", cfg->rig.why);
 			cfg->napi = false;
 			o.gro = o.tso_off = o.napi_threaded = o.napi_pin = 0;
+			o.napi_defer_us = 0;
 			e = rig_up(&cfg->rig, &o);
 		}
 		if (e) {
@@ -1107,16 +1125,22 @@ int cmd_bench_pkt(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cfg->rx_cpu >= 0)
-		snprintf(setup, sizeof(setup), "receiver on CPU %d, sender on CPU %d, %s",
-			 cfg->rx_cpu, cfg->tx_cpu, cfg->napi ?
-			 "veth NAPI threaded on the receiver's CPU (GRO on the receiving veth, "
-			 "TSO off on the sender's)" : "veth's receive work in softirq on the sender's CPU");
+	if (!cfg->napi)
+		cfg->napi_defer_us = 0;
+	if (cfg->rx_cpu >= 0 && cfg->napi)
+		snprintf(setup, sizeof(setup), "receiver on CPU %d, sender on CPU %d, veth NAPI "
+			 "threaded on the receiver's CPU (GRO on the receiving veth, TSO off on the "
+			 "sender's; the NAPI deferred %u us)", cfg->rx_cpu, cfg->tx_cpu,
+			 cfg->napi_defer_us);
+	else if (cfg->rx_cpu >= 0)
+		snprintf(setup, sizeof(setup), "receiver on CPU %d, sender on CPU %d, veth's "
+			 "receive work in softirq on the sender's CPU", cfg->rx_cpu, cfg->tx_cpu);
 	else
 		snprintf(setup, sizeof(setup), "not pinned, veth's receive work in softirq on the "
 			 "sender's CPU");
 	if (cfg->json) {
 		json("pkt_setup", "veth", "napi_threaded_on_rx_cpu", cfg->napi);
+		json("pkt_setup", "veth", "napi_defer_us", cfg->napi_defer_us);
 		json("pkt_setup", "veth", "rx_cpu", cfg->rx_cpu);
 		json("pkt_setup", "veth", "tx_cpu", cfg->tx_cpu);
 	} else

@@ -85,6 +85,12 @@ struct rig_opts {
 	int tso_off;		/* TSO and GSO off on the sending veth */
 	int napi_threaded;	/* threaded NAPI on the receiving veth (turns gro on) */
 	int napi_pin, napi_cpu;	/* with napi_threaded: pin its kthreads to napi_cpu */
+	unsigned int napi_defer_us;	/* with napi_threaded: the NAPI's interrupt
+				 * coalescing (napi_defer_hard_irqs 2, gro_flush_timeout
+				 * this long): a poll that found packets re-arms a timer on
+				 * its own CPU instead of letting the sender's next packet
+				 * schedule it, which costs the sender a wake-up of the
+				 * other CPU (an IPI) per few packets.  0: veth's default */
 };
 
 struct rig {
@@ -621,6 +627,11 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 		if (rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
 			   r->ns[RIG_RX], r->ifname[RIG_RX]))
 			return rig_fail(r, -EIO, "threaded NAPI on %s refused", r->ifname[RIG_RX]);
+		if (o->napi_defer_us &&
+		    rig_sh("ip netns exec %s sh -c 'echo 2 > /sys/class/net/%s/napi_defer_hard_irqs && "
+			   "echo %u > /sys/class/net/%s/gro_flush_timeout'", r->ns[RIG_RX],
+			   r->ifname[RIG_RX], o->napi_defer_us * 1000u, r->ifname[RIG_RX]))
+			return rig_fail(r, -EIO, "NAPI deferral on %s refused", r->ifname[RIG_RX]);
 		if (o->napi_pin) {
 			r->napi_threads = rig_pin_napi(r, o->napi_cpu);
 			if (r->napi_threads <= 0)
