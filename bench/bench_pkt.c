@@ -976,6 +976,13 @@ static int write_plot(const struct pcfg *cfg, struct result res[][NR_IMPL][MAX_R
 	return r;
 }
 
+/* Whether a receiver took (nearly) all its sender offered: then its rate
+ * is the sender's, and a ratio of two such is no comparison of them. */
+static bool took_all(double kpps, double offered)
+{
+	return offered > 0 && kpps >= 0.98 * offered;
+}
+
 /* Print one payload size's figures. */
 static void report(const struct pcfg *cfg, unsigned int size, struct result res[][MAX_REPS],
 		   const int *nok, char note[][320])
@@ -1023,6 +1030,8 @@ static void report(const struct pcfg *cfg, unsigned int size, struct result res[
 			json(bench, name, "kpps_ratio", mk[a] / mk[b]);
 			if (cfg->rx_cpu >= 0 && mc[b] > 0)
 				json(bench, name, "cpu_ratio", mc[a] / mc[b]);
+			json(bench, name, "sender_limited",
+			     took_all(mk[a], mo[a]) && took_all(mk[b], mo[b]));
 		}
 		return;
 	}
@@ -1052,8 +1061,11 @@ static void report(const struct pcfg *cfg, unsigned int size, struct result res[
 			       nok[a] ? impl_name[b] : impl_name[a]);
 			continue;
 		}
-		printf("  %s/%-9s kpps %.3f   CPU per packet %.3f\n", impl_name[a], impl_name[b],
-		       mk[a] / mk[b], mc[b] > 0 ? mc[a] / mc[b] : 0);
+		printf("  %s/%-9s kpps %.3f   CPU per packet %.3f%s\n", impl_name[a], impl_name[b],
+		       mk[a] / mk[b], mc[b] > 0 ? mc[a] / mc[b] : 0,
+		       took_all(mk[a], mo[a]) && took_all(mk[b], mo[b]) ?
+		       "   (sender-limited: both took all it offered, so the kpps ratio is"
+		       " the sender's; compare CPU per packet)" : "");
 	}
 }
 
