@@ -848,8 +848,9 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 }
 
 /* Whether the owner may take @b (whose descriptor is @iov) straight into
- * its cache: a descriptor of the pool (@base, @nr: the array), the window
- * inside the chunk, held by the caller alone. */
+ * its cache: a descriptor of the pool's array (@nbase: its start, negated;
+ * @nr: its length), the window inside the chunk (@chunk bytes), held by
+ * the caller alone. */
 static inline __attribute__((always_inline)) bool
 owner_put_ok(const struct nm_pool *p, uintptr_t nbase, uintptr_t nr, uint64_t chunk,
 	     const struct nm_buf *b, struct nm_iov *iov)
