@@ -742,6 +742,11 @@ static int split_pass_begin(struct nm_rxq *q, int *timeout_ms)
 	if (sq->pa && sq->places_inflight) {
 		nm_area_poll(sq->pa);
 		timeout_soon(timeout_ms);
+	} else if (sq->pa && sq->stalled) {
+		/* A dry payload pool may be waiting for the area to give
+		 * buffers back (nm_cuda_put_after's deferred releases):
+		 * only a poll runs those. */
+		nm_area_poll(sq->pa);
 	}
 	if (sq->stalled) {
 		n = nm_split_retry(q);
