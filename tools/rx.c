@@ -22,7 +22,10 @@
  * tx pattern (--verify, per connection from offset 0, payload bytes only)
  * and/or appended to --out (one connection: header and payload, so the
  * file is the stream exactly as sent), then put straight back to its pool.
- * Payload memory without a CPU mapping (cuda) is counted, not read.
+ * Payload memory without a CPU mapping (cuda) cannot be read by the CPU:
+ * there --verify is done by a kernel on the GPU (tools/gpuverify.h), each
+ * buffer going back to its pool once the kernel that read it is done
+ * (nm_cuda_put_after); --out needs readable memory.
  *
  * --once exits after the connections it accepted have closed (at least
  * --expect of them, default 1), which is what a script wants; otherwise it
@@ -67,6 +70,7 @@
 #include <netmem/cuda.h>
 #include <netmem/provider.h>
 #include "txrx.h"
+#include "gpuverify.h"
 #include "cmds.h"
 #include "opts.h"
 
@@ -101,6 +105,8 @@ struct rx_state {
 	struct nm_rx *rx;
 	struct nm_pool **pools, **hdr_pools;
 	bool readable;
+	struct nm_gpuv *gpuv; /* --verify on unreadable (cuda) payload */
+	struct nm_gpuv_result gres;
 	int out_fd;
 	atomic_uint_fast64_t bytes, hdr_bytes, frames;
 	atomic_uint opened, closed, conn_errs, check_errs, put_errs;
@@ -308,6 +314,19 @@ static int rx_on_pkt(struct rx_state *st, struct nm_rx_conn *c, const struct nm_
 	return 0;
 }
 
+/* --verify on the GPU: launch the check of @b, which then owns the
+ * buffer.  0, or -errno with the buffer still ours (counted as an error:
+ * those bytes went unchecked). */
+static int gpu_check(struct rx_state *st, struct rx_conn_st *cs, const struct nm_buf *b)
+{
+	int err = nm_gpuv_check(st->gpuv, b, cs->off);
+
+	if (err)
+		conn_fail(st, cs, "GPU check at stream offset %llu not run: %s",
+			  (unsigned long long)cs->off, nm_strerror(err));
+	return err;
+}
+
 static int rx_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 		      const struct nm_rx_msg *msg, void *user)
 {
@@ -350,10 +369,14 @@ static int rx_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 		}
 		if (st->out_fd >= 0 && d && !rc)
 			rc = write_all(st->out_fd, d, b->len);
+		/* Checked on the GPU: the buffer goes back once the kernel
+		 * has read it; if the launch failed, now. */
+		if (st->gpuv && gpu_check(st, cs, b) && nm_pool_put(st->pools[q], b))
+			atomic_fetch_add(&st->put_errs, 1);
 		cs->off += b->len;
 	}
 	atomic_fetch_add(&st->bytes, msg->bytes);
-	if (msg->nr && nm_pool_put_bulk(st->pools[q], msg->bufs, msg->nr) != (int)msg->nr)
+	if (!st->gpuv && msg->nr && nm_pool_put_bulk(st->pools[q], msg->bufs, msg->nr) != (int)msg->nr)
 		atomic_fetch_add(&st->put_errs, 1);
 	if (msg->hdr && nm_pool_put(st->hdr_pools[q], msg->hdr))
 		atomic_fetch_add(&st->put_errs, 1);
@@ -641,7 +664,17 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 	nm_area_info(*area, &ai, sizeof(ai));
 	st->readable = ai.cpu_base != NULL;
 	snprintf(st->memory, sizeof(st->memory), "%s", ai.detail[0] ? ai.detail : "?");
-	if (!st->readable && (cfg->out || cfg->pat.kind)) {
+	if (!st->readable && cfg->pat.kind && !strcmp(cfg->provider, "cuda")) {
+		char why[1100];
+
+		/* The area is device 0's (no provider arguments). */
+		st->gpuv = nm_gpuv_create(&cfg->pat, 0, why, sizeof(why));
+		if (!st->gpuv) {
+			fprintf(stderr, "netmem rx: --verify on GPU memory: %s\n", why);
+			return -1;
+		}
+	}
+	if (!st->readable && (cfg->out || (cfg->pat.kind && !st->gpuv))) {
 		fprintf(stderr, "netmem rx: provider %s memory has no CPU mapping; "
 			"--out and --verify need readable memory\n", cfg->provider);
 		return -1;
@@ -842,6 +875,10 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		if (cfg->pat.kind)
 			printf("\"verify\":\"%s\",\"verify_ok\":%s,\"verify_errors\":%u,",
 			       pname, checks ? "false" : "true", checks);
+		if (st->gpuv)
+			printf("\"verify_gpu_bytes\":%llu,\"verify_gpu_differ\":%llu,",
+			       (unsigned long long)st->gres.checked,
+			       (unsigned long long)st->gres.bad);
 		else
 			printf("\"verify\":null,");
 		if (st->pkt)
@@ -882,7 +919,11 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		printf("rx: split: %llu frames, %llu header bytes\n",
 		       (unsigned long long)atomic_load(&st->frames),
 		       (unsigned long long)atomic_load(&st->hdr_bytes));
-	if (cfg->pat.kind)
+	if (cfg->pat.kind && st->gpuv)
+		printf("rx: verify %s: %s (on the GPU: %llu bytes compared, %llu differ)\n", pname,
+		       checks ? "FAILED" : "ok", (unsigned long long)st->gres.checked,
+		       (unsigned long long)st->gres.bad);
+	else if (cfg->pat.kind)
 		printf("rx: verify %s: %s\n", pname, checks ? "FAILED" : "ok");
 	printf("rx: pool: alloc fast %llu slow %llu empty %llu refill %llu area %llu; "
 	       "recycle cached %llu ring %llu ring_full %llu released %llu; inflight %llu\n",
@@ -905,6 +946,51 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	if (timed_out)
 		printf("rx: timed out after %.1f s\n", cfg->timeout);
 	fflush(stdout);
+}
+
+/* Run the area's deferred releases (the buffers the GPU checks still
+ * held) until none is left, for at most about 5 s. */
+static void gpu_drain(struct nm_area *area)
+{
+	struct nm_cuda_stats cs;
+
+	for (int i = 0; i < 50000; i++) {
+		nm_area_poll(area);
+		if (nm_cuda_area_stats(area, &cs, sizeof(cs)) || !cs.deferred_pending)
+			return;
+		usleep(100);
+	}
+}
+
+/*
+ * The end of --verify on the GPU: wait for the checks, read what they
+ * found, and count it as check errors: bytes that differ, and bytes
+ * received that the GPU did not compare (every payload byte must be).
+ */
+static void gpu_finish(struct rx_state *st, struct nm_area *area)
+{
+	struct nm_gpuv_result *r = &st->gres;
+	uint64_t bytes = atomic_load(&st->bytes);
+	int err = nm_gpuv_finish(st->gpuv, r);
+
+	gpu_drain(area);
+	if (err) {
+		fprintf(stderr, "netmem rx: GPU check results: %s\n", nm_strerror(err));
+		atomic_fetch_add(&st->check_errs, 1);
+		return;
+	}
+	if (r->bad) {
+		fprintf(stderr, "netmem rx: data differs at stream offset %llu of a connection "
+			"(GPU check: %llu of %llu bytes differ)\n", (unsigned long long)r->first_bad,
+			(unsigned long long)r->bad, (unsigned long long)r->checked);
+		atomic_fetch_add(&st->check_errs, 1);
+	}
+	if (r->checked != r->launched || r->launched != bytes) {
+		fprintf(stderr, "netmem rx: the GPU compared %llu bytes of the %llu launched, "
+			"%llu received\n", (unsigned long long)r->checked,
+			(unsigned long long)r->launched, (unsigned long long)bytes);
+		atomic_fetch_add(&st->check_errs, 1);
+	}
 }
 
 /* How long the loop may wait: up to @dflt ms, less when an interval ends. */
@@ -1149,6 +1235,8 @@ run:
 	}
 	nm_cpu(&cpu_u1, &cpu_s1);
 	nm_csw(&csw_v1, &csw_i1);
+	if (st.gpuv)
+		gpu_finish(&st, area);
 	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
 	if (st.pkt && atomic_load(&st.t_first))
 		t_end = atomic_load(&st.t_pkt_last);
@@ -1174,6 +1262,13 @@ out:
 		nm_stats_srv_destroy(srv);
 	if (st.rx)
 		nm_rx_destroy(st.rx);
+	if (st.gpuv) {
+		/* Checks launched since gpu_finish (or without it) hold buffers. */
+		struct nm_gpuv_result r;
+
+		nm_gpuv_finish(st.gpuv, &r);
+		gpu_drain(area);
+	}
 	if (st.out_fd >= 0 && close(st.out_fd) && !rc) {
 		fprintf(stderr, "netmem rx: --out %s: %s\n", cfg.out, strerror(errno));
 		rc = 1;
@@ -1188,6 +1283,7 @@ out:
 		nm_area_destroy(area);
 	if (hdr_area)
 		nm_area_destroy(hdr_area);
+	nm_gpuv_destroy(st.gpuv);
 	free(st.pools);
 	free(st.hdr_pools);
 	nm_pat_fini(&cfg.pat);
