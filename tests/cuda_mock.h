@@ -4,7 +4,9 @@
  * a small libcuda look-alike built at test time with the system C
  * compiler, that the library loads through NM_CUDA_LIB.  It keeps "device
  * memory" in host memory and completes GPU work on a clock the test moves
- * by hand (mock_busy, mock_now), and counts what is live.
+ * by hand (mock_busy, mock_now), and counts what is live.  Of kernels it
+ * knows one, `netmem rx --verify`'s nm_verify (tools/gpuverify.c), which
+ * it runs on the CPU at launch, with the same parameters and results.
  */
 #ifndef NM_TEST_CUDA_MOCK_H
 #define NM_TEST_CUDA_MOCK_H
@@ -58,11 +60,21 @@ static const char t_cuda_mock_src[] =
 "int cuEventQuery(void *e) { return ((struct ev *)e)->tick <= now_tick ? 0 : 600; }\n"
 "int cuEventSynchronize(void *e) { return 0; }\n"
 "int cuEventElapsedTime(float *ms, void *a, void *b) { *ms = 0; return 0; }\n"
-"int cuModuleLoadData(void **m, const void *i) { return 801; }\n"
+"static int verify_fn;\n"
+"int cuModuleLoadData(void **m, const void *i) { *m = (void *)32; return 0; }\n"
 "int cuModuleUnload(void *m) { return 0; }\n"
-"int cuModuleGetFunction(void **f, void *m, const char *n) { return 500; }\n"
+"int cuModuleGetFunction(void **f, void *m, const char *n)\n"
+"{ if (strcmp(n, \"nm_verify\")) return 500; *f = &verify_fn; return 0; }\n"
 "int cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,\n"
-"  unsigned g, unsigned h, void *s, void **p, void **x) { return 801; }\n"
+"  unsigned g, unsigned h, void *s, void **p, void **x)\n"
+"{ const unsigned char *d8, *t; unsigned n, k0, per; u64 off, *res;\n"
+"  if (f != &verify_fn) return 801;\n"
+"  d8 = (const unsigned char *)*(u64 *)p[0]; n = *(unsigned *)p[1]; k0 = *(unsigned *)p[2];\n"
+"  t = (const unsigned char *)*(u64 *)p[3]; per = *(unsigned *)p[4]; off = *(u64 *)p[5];\n"
+"  res = (u64 *)*(u64 *)p[6];\n"
+"  for (unsigned i = 0; i < n; i++) { res[0]++;\n"
+"    if (d8[i] != t[(k0 + i) % per]) { if (off + i < res[2]) res[2] = off + i; res[1]++; } }\n"
+"  return 0; }\n"
 "int cuMemGetHandleForAddressRange(void *h, u64 p, size_t n, int t, unsigned long long f)\n"
 "{ int fd = open(\"/dev/null\", O_RDONLY | O_CLOEXEC); if (fd < 0) return 801; *(int *)h = fd; return 0; }\n";
 
