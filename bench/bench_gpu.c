@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_gpu.c - `netmem bench gpu [--json] [--bytes N] [--frag N] [--reps N]`
+ * bench_gpu.c - `netmem bench gpu [--json] [--bytes N] [--frag N] [--reps N]
+ *                [--seconds S] [--msg-size N] [--engine E]`
  *
  * Matrix:
  *   (a) gpu_place: payload from pinned staging memory into GPU pool
@@ -10,9 +11,15 @@
  *       cuMemcpyHtoDAsync of the same total from the same staging memory
  *       into a plain cuMemAlloc buffer.  Best of --reps runs each; the
  *       ratio netmem/cuda is the figure to watch (1.0 = no overhead).
- *   (b) gpu_split: a loopback TCP stream received with header/data split
- *       into a cuda pool vs into host memory.  Not built yet: it needs the
- *       receive engines (include/netmem/rx.h); see bench_split_hook().
+ *   (b) gpu_split: a loopback TCP stream (`netmem tx --framed`, one
+ *       connection, --seconds S, frames of --msg-size bytes) received with
+ *       header/data split: payload into a cuda pool (received into host
+ *       staging, placed on the GPU by nm_buf_place) against the same
+ *       stream with the payload in a host pool, the baseline.  Passes
+ *       alternate, --reps of each; the medians and their ratio
+ *       cuda/host are the figures (1.0 = GPU placement costs the stream
+ *       nothing).  --engine picks the receive engine (default: the
+ *       library's; socket if that cannot start).
  *
  * Without a CUDA device it prints the reason ("no CUDA driver (...)") and
  * exits 77, the suite's "skipped".
@@ -20,9 +27,16 @@
  * JSON lines (--json), one per figure:
  *   {"bench":"gpu_place","impl":"netmem|cuda","metric":"bytes_per_s","value":N}
  *   {"bench":"gpu_place","impl":"netmem","metric":"ratio_vs_cuda","value":R}
+ *   {"bench":"gpu_split","impl":"netmem_cuda|netmem_host","metric":"bytes_per_s","value":N}
+ *   {"bench":"gpu_split","impl":"netmem_cuda","metric":"ratio_vs_host","value":R}
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <netmem/rx.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,17 +113,245 @@ static double cuda_pass(const struct nm_cudrv *cu, CUstream s, CUdeviceptr dst,
 	return now() - t0;
 }
 
-/*
- * (b) Hook for the loopback split-stream comparison.  When the receive
- * engines exist: receive N bytes over loopback TCP with --split into a
- * cuda pool (headers in host memory, payload placed on the GPU) and into
- * a host pool, report bytes_per_s for impl "netmem_cuda" and
- * "netmem_host" under bench "gpu_split", and their ratio.
- */
-static void bench_split_hook(bool json)
+/* ---------------------------------------------------------------- */
+/* (b) the split stream into GPU buffers against into host buffers   */
+
+struct split_cfg {
+	const char *engine;   /* NULL: the library's default */
+	double seconds;
+	size_t msg;
+	char self[4096];
+};
+
+struct split_st {
+	struct nm_pool *pool, *hdr_pool;
+	atomic_uint_fast64_t bytes;
+	_Atomic double t_first, t_last;
+	atomic_uint closed, errs;
+	atomic_bool done;
+};
+
+static int sp_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 {
-	if (!json)
-		printf("gpu_split: not built yet (needs the receive engines, include/netmem/rx.h)\n");
+	struct split_st *st = user;
+	double zero = 0;
+
+	(void)rx;
+	(void)c;
+	atomic_compare_exchange_strong(&st->t_first, &zero, now());
+	return 0;
+}
+
+static int sp_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *msg,
+		   void *user)
+{
+	struct split_st *st = user;
+
+	(void)rx;
+	(void)c;
+	/* Both sides do the same: count the payload, give everything back. */
+	atomic_fetch_add_explicit(&st->bytes, msg->bytes, memory_order_relaxed);
+	if (msg->nr && nm_pool_put_bulk(st->pool, msg->bufs, msg->nr) != (int)msg->nr)
+		atomic_fetch_add(&st->errs, 1);
+	if (msg->hdr && nm_pool_put(st->hdr_pool, msg->hdr))
+		atomic_fetch_add(&st->errs, 1);
+	return 0;
+}
+
+static void sp_close(struct nm_rx *rx, struct nm_rx_conn *c, int err, void *user)
+{
+	struct split_st *st = user;
+
+	(void)c;
+	if (err)
+		atomic_fetch_add(&st->errs, 1);
+	atomic_store(&st->t_last, now());
+	atomic_fetch_add(&st->closed, 1);
+	atomic_store(&st->done, true);
+	nm_rx_stop(rx);
+}
+
+static pid_t split_tx(const struct split_cfg *cfg, int port)
+{
+	char addr[32], secs[32], msg[32];
+	pid_t pid;
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(secs, sizeof(secs), "%.3f", cfg->seconds);
+	snprintf(msg, sizeof(msg), "%zu", cfg->msg);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		execl(cfg->self, "netmem", "tx", "--connect", addr, "--seconds", secs,
+		      "--msg-size", msg, "--framed", "--wait", "5", "--quiet", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Wait for the sender, at most @secs; kill it after that.  True if it
+ * exited 0. */
+static bool split_reap(pid_t pid, double secs)
+{
+	double end = now() + secs;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (r < 0)
+			return false;
+		if (now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return false;
+		}
+		usleep(10000);
+	}
+}
+
+/*
+ * One pass: the payload in @provider's memory.  Return bytes per second
+ * (first connection to its close), or < 0 with the reason in @note.
+ * *engine_used gets the engine's name.
+ */
+static double split_pass(const struct split_cfg *cfg, const char *provider,
+			 char *engine_used, size_t elen, char *note, size_t nlen)
+{
+	NM_OPTS(nm_area_opts, ao, .size = 64u << 20, .order = 4, .name = "bench-gpu-split");
+	NM_OPTS(nm_area_opts, ho, .size = 32u << 20, .order = 4, .name = "bench-gpu-hdr");
+	struct split_st st = { 0 };
+	struct nm_area *area = NULL, *hdr = NULL;
+	struct nm_rx *rx = NULL;
+	struct nm_rx_info info;
+	double res = -1, deadline;
+	pid_t tx = -1;
+	int port;
+
+	area = nm_area_create(provider, &ao);
+	hdr = nm_area_create("host", &ho);
+	st.pool = area ? nm_pool_create(area, NULL) : NULL;
+	st.hdr_pool = hdr ? nm_pool_create(hdr, NULL) : NULL;
+	if (!st.pool || !st.hdr_pool) {
+		snprintf(note, nlen, "%s memory: %s", provider, nm_strerror(-errno));
+		goto out;
+	}
+	NM_OPTS(nm_rx_opts, ro, .engine = cfg->engine, .flags = NM_RX_F_SPLIT, .pool = st.pool,
+		.hdr_pool = st.hdr_pool, .on_data = sp_data, .on_conn = sp_conn,
+		.on_close = sp_close, .user = &st);
+	rx = nm_rx_create(&ro);
+	if (!rx) {
+		snprintf(note, nlen, "engine %s: %s", cfg->engine ? cfg->engine : "(default)",
+			 nm_strerror(-errno));
+		goto out;
+	}
+	nm_rx_info(rx, &info, sizeof(info));
+	snprintf(engine_used, elen, "%s", info.engine);
+	port = nm_rx_listen(rx, "127.0.0.1", 0);
+	if (port < 0) {
+		snprintf(note, nlen, "listen: %s", nm_strerror(port));
+		goto out;
+	}
+	tx = split_tx(cfg, port);
+	deadline = now() + cfg->seconds + 20;
+	while (!atomic_load(&st.done) && now() < deadline) {
+		int rc = nm_rx_run(rx, 250);
+		if (rc < 0) {
+			snprintf(note, nlen, "run: %s", nm_strerror(rc));
+			goto out;
+		}
+	}
+	if (!atomic_load(&st.done)) {
+		snprintf(note, nlen, "timed out");
+		goto out;
+	}
+	if (atomic_load(&st.errs)) {
+		snprintf(note, nlen, "%u errors (connection or put)", atomic_load(&st.errs));
+		goto out;
+	}
+	res = atomic_load(&st.bytes) / (atomic_load(&st.t_last) - atomic_load(&st.t_first));
+out:
+	if (tx > 0 && !split_reap(tx, 20) && res >= 0) {
+		snprintf(note, nlen, "the sender failed");
+		res = -1;
+	}
+	if (rx)
+		nm_rx_destroy(rx);
+	/* GPU placements still in flight hold buffers: let them land. */
+	for (int i = 0; area && i < 100000 && nm_area_poll(area) > 0; i++)
+		;
+	if (st.pool && nm_pool_destroy(st.pool) && res >= 0) {
+		snprintf(note, nlen, "buffers still held after the pass");
+		res = -1;
+	}
+	if (st.hdr_pool)
+		nm_pool_destroy(st.hdr_pool);
+	if (area)
+		nm_area_destroy(area);
+	if (hdr)
+		nm_area_destroy(hdr);
+	return res;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Run (b), interleaved; print and return 0, or 1 when a pass failed. */
+static int bench_split(struct split_cfg *cfg, int reps, bool json)
+{
+	static const char *const prov[2] = { "cuda", "host" };
+	double v[2][64];
+	char eng[2][32] = { "", "" }, note[160] = "";
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", cfg->self, sizeof(cfg->self) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "netmem bench gpu: /proc/self/exe: %s\n", strerror(errno));
+		return 1;
+	}
+	cfg->self[n] = 0;
+	if (reps > 64)
+		reps = 64;
+	for (int r = 0; r < reps; r++) {
+		for (int k = 0; k < 2; k++) {
+			v[k][r] = split_pass(cfg, prov[k], eng[k], sizeof(eng[k]), note, sizeof(note));
+			if (v[k][r] < 0 && r == 0 && k == 0 && !cfg->engine &&
+			    !strncmp(note, "engine", 6)) {
+				/* io_uring refused here: say so, and use sockets. */
+				fprintf(stderr, "gpu_split: default engine: %s; using --engine socket\n",
+					note);
+				cfg->engine = "socket";
+				v[k][r] = split_pass(cfg, prov[k], eng[k], sizeof(eng[k]), note,
+						     sizeof(note));
+			}
+			if (v[k][r] < 0) {
+				fprintf(stderr, "netmem bench gpu: gpu_split %s: %s\n", prov[k], note);
+				return 1;
+			}
+		}
+	}
+	qsort(v[0], reps, sizeof(double), cmp_dbl);
+	qsort(v[1], reps, sizeof(double), cmp_dbl);
+	double mc = v[0][reps / 2], mh = v[1][reps / 2];
+	if (json) {
+		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_cuda\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n", mc);
+		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_host\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n", mh);
+		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_cuda\",\"metric\":\"ratio_vs_host\",\"value\":%.3f}\n", mc / mh);
+	} else {
+		printf("gpu_split: loopback TCP, 1 connection, %.1f s passes, %zu-byte frames, "
+		       "engine %s, median of %d\n", cfg->seconds, cfg->msg, eng[0], reps);
+		printf("  host    payload into host buffers      %8.2f Gbit/s  (baseline; %.2f-%.2f)\n",
+		       mh * 8 / 1e9, v[1][0] * 8 / 1e9, v[1][reps - 1] * 8 / 1e9);
+		printf("  cuda    payload placed into GPU buffers %7.2f Gbit/s  ratio %.3f (%.2f-%.2f)\n",
+		       mc * 8 / 1e9, mc / mh, v[0][0] * 8 / 1e9, v[0][reps - 1] * 8 / 1e9);
+	}
+	fflush(stdout);
+	return 0;
 }
 
 int cmd_bench_gpu(int argc, char **argv)
@@ -118,6 +360,7 @@ int cmd_bench_gpu(int argc, char **argv)
 	uint32_t frag = 16384;
 	int reps = 5, avail, err;
 	bool json = false;
+	struct split_cfg scfg = { .seconds = 3, .msg = 256u << 10 };
 	const struct nm_cudrv *cu;
 	struct nm_cuda_stats st;
 	unsigned char *src;
@@ -138,14 +381,23 @@ int cmd_bench_gpu(int argc, char **argv)
 			frag = (uint32_t)parse_size(argv[++i]);
 		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
 			reps = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			scfg.seconds = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--msg-size") && i + 1 < argc)
+			scfg.msg = parse_size(argv[++i]);
+		else if (!strcmp(argv[i], "--engine") && i + 1 < argc)
+			scfg.engine = argv[++i];
 		else {
 			fprintf(stderr, "usage: netmem bench gpu [--json] [--bytes N] "
-					"[--frag N] [--reps N]\n");
+					"[--frag N] [--reps N] [--seconds S] [--msg-size N] "
+					"[--engine E]\n");
 			return 2;
 		}
 	}
-	if (!total || !frag || frag > (64u << 10) || reps < 1) {
-		fprintf(stderr, "netmem bench gpu: need --bytes > 0, 0 < --frag <= 64K, --reps >= 1\n");
+	if (!total || !frag || frag > (64u << 10) || reps < 1 || reps > 64 ||
+	    !(scfg.seconds > 0) || scfg.seconds > 600 || !scfg.msg || scfg.msg > (16u << 20)) {
+		fprintf(stderr, "netmem bench gpu: need --bytes > 0, 0 < --frag <= 64K, "
+				"1 <= --reps <= 64, 0 < --seconds <= 600, 0 < --msg-size <= 16M\n");
 		return 2;
 	}
 	avail = nm_cuda_available();
@@ -212,7 +464,7 @@ int cmd_bench_gpu(int argc, char **argv)
 		printf("  events recorded %llu for %llu placements\n",
 		       (unsigned long long)st.events_recorded, (unsigned long long)st.place_calls);
 	}
-	bench_split_hook(json);
+	fflush(stdout);
 
 	cu->StreamDestroy(s);
 	cu->MemFree(dst);
@@ -221,5 +473,5 @@ int cmd_bench_gpu(int argc, char **argv)
 	nm_area_destroy(a);
 	nm_cuda_host_free(src);
 	free(bufs);
-	return 0;
+	return bench_split(&scfg, reps, json);
 }
