@@ -11,11 +11,17 @@
  * Two queues make the asynchronous parts work without ever blocking the
  * receive thread:
  *
- *  - placements: nm_buf_place() issues cuMemcpyHtoDAsync on the area's
- *    own stream and queues the caller's completion.  One event covers a
- *    run of copies (stream order means it completes after all of them),
- *    recorded every PQ_BATCH copies or at the next poll, so the cost of
- *    events does not grow with the number of small fragments.
+ *  - placements: nm_buf_place() queues the caller's completion and a
+ *    copy on the area's own stream.  A copy that continues the previous
+ *    one in both source and destination joins it, up to RUN_MAX bytes:
+ *    a cuMemcpyHtoDAsync costs microseconds of driver time whatever its
+ *    size, so fragments carved in order from pinned staging in order go
+ *    as one copy instead of one each.  The open run is issued when the
+ *    next place does not continue it, when it is full, or at the next
+ *    poll.  One event covers a run of places (stream order means it
+ *    completes after all of them), recorded every PQ_BATCH places or at
+ *    the next poll, so the cost of events does not grow with the number
+ *    of small fragments either.
  *  - deferred releases: nm_cuda_put_after() records an event on the
  *    consumer's stream; poll puts the buffer once the event has completed,
  *    so a chunk is never recycled while a kernel may still read it.
@@ -36,13 +42,15 @@
 #include <unistd.h>
 
 #define PQ_INIT   1024 /* placement queue entries (grows by doubling) */
-#define PQ_BATCH  64   /* most copies one event covers */
+#define PQ_BATCH  1024 /* most places one event covers */
+#define RUN_MAX   (4u << 20) /* most bytes one merged copy carries */
 #define DQ_INIT   256  /* deferred-release entries (grows) */
 #define POLL_MAX  256  /* completions one poll runs; bounds its stack */
 #define POLL_STREAMS 8 /* streams a poll remembers as "not done yet" */
 
 struct cu_place {
 	CUevent ev;    /* NULL: covered by the next entry that has one */
+	int status;    /* non-zero: its copy failed to issue */
 	void (*done)(void *arg, int status);
 	void *arg;
 };
@@ -64,6 +72,12 @@ struct cu_area {
 	pthread_mutex_t lock;    /* everything below */
 	struct cu_place *pq;     /* ring, pq_cap a power of 2 */
 	uint32_t pq_cap, pq_head, pq_len, pq_uncovered;
+	/* the open run: merged copies not issued yet, and how many of the
+	 * queue's last entries wait for it */
+	CUdeviceptr run_dst;
+	const char *run_src;
+	size_t run_len;
+	uint32_t run_n;
 	struct cu_defer *dq;
 	uint32_t dq_cap, dq_len;
 	CUevent *evs;            /* free events, reused: cuEventCreate is slow */
@@ -135,14 +149,34 @@ static int pq_grow(struct cu_area *ca)
 	return 0;
 }
 
-/* Record one event after the copies queued since the last one, so that
- * they can complete.  Context and lock held. */
+/* Issue the open run's copy.  If it fails, the places waiting for it
+ * complete with the error.  Context and lock held. */
+static void run_flush(struct cu_area *ca)
+{
+	CUresult r;
+
+	if (ca->run_len) {
+		r = ca->cu->MemcpyHtoDAsync(ca->run_dst, ca->run_src, ca->run_len, ca->stream);
+		if (r != CUDA_SUCCESS) {
+			int err = nm_cudrv_errno(r);
+
+			for (uint32_t i = ca->pq_len - ca->run_n; i < ca->pq_len; i++)
+				pq_at(ca, i)->status = err;
+		}
+	}
+	ca->run_len = 0;
+	ca->run_n = 0;
+}
+
+/* Record one event after the copies queued since the last one (the open
+ * run issued first), so that they can complete.  Context and lock held. */
 static void pq_cover(struct cu_area *ca)
 {
 	struct cu_place *last;
 	CUevent ev;
 	int err = 0;
 
+	run_flush(ca);
 	if (!ca->pq_uncovered)
 		return;
 	last = pq_at(ca, ca->pq_len - 1);
@@ -317,6 +351,7 @@ static void cuda_area_fini(struct nm_area_mem *mem)
 		/* Copies still in flight write into the memory about to be
 		 * freed, and their sources must not be reused before they
 		 * land: wait for them (the slow path, once). */
+		run_flush(ca);
 		ca->cu->StreamSynchronize(ca->stream);
 		for (uint32_t i = 0; i < ca->pq_len; i++) {
 			struct cu_place *p = pq_at(ca, i);
@@ -370,6 +405,7 @@ static int cuda_revoke(struct nm_area_mem *mem, unsigned int flags)
 		/* "Gone" means free it now.  GPU work in the context (our
 		 * copies, consumers' kernels) may still touch the memory, so
 		 * wait for it first: revocation is a slow path. */
+		run_flush(ca);
 		ca->cu->CtxSynchronize();
 		ca->cu->MemFree(ca->dptr);
 		ca->gone = 1;
@@ -387,12 +423,13 @@ static int cuda_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 		      size_t len, void (*done)(void *arg, int status), void *arg)
 {
 	struct cu_area *ca = mem->priv;
+	CUdeviceptr dst;
 	struct cu_place *p;
-	CUresult r;
 	int err;
 
 	if (!ca)
 		return -ENODEV;
+	dst = ca->dptr + off;
 	pthread_mutex_lock(&ca->lock);
 	if (ca->gone) {
 		err = -ENODEV;
@@ -400,26 +437,34 @@ static int cuda_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 	}
 	if (ca->pq_len == ca->pq_cap && (err = pq_grow(ca)))
 		goto out;
-	err = ctx_enter(ca);
-	if (err)
-		goto out;
-	if (len) {
-		r = ca->cu->MemcpyHtoDAsync(ca->dptr + off, src, len, ca->stream);
-		if (r != CUDA_SUCCESS) {
-			err = nm_cudrv_errno(r);
+	if (len && ca->run_len && ca->run_src + ca->run_len == (const char *)src &&
+	    ca->run_dst + ca->run_len == dst && ca->run_len + len <= RUN_MAX) {
+		ca->run_len += len;	/* continues the open run: no driver call */
+	} else if (len) {
+		if (ca->run_len) {
+			err = ctx_enter(ca);
+			if (err)
+				goto out;
+			run_flush(ca);
 			ctx_leave(ca);
-			goto out;
 		}
+		ca->run_dst = dst;
+		ca->run_src = src;
+		ca->run_len = len;
 	}
 	p = pq_at(ca, ca->pq_len++);
 	p->ev = NULL;
+	p->status = 0;
 	p->done = done;
 	p->arg = arg;
+	if (ca->run_len)
+		ca->run_n++;
 	ca->st.place_calls++;
 	ca->st.place_bytes += len;
-	if (++ca->pq_uncovered >= PQ_BATCH)
+	if ((++ca->pq_uncovered >= PQ_BATCH || ca->run_len >= RUN_MAX) && !ctx_enter(ca)) {
 		pq_cover(ca);
-	ctx_leave(ca);
+		ctx_leave(ca);
+	}
 	pthread_mutex_unlock(&ca->lock);
 	return 0;
 out:
@@ -460,24 +505,30 @@ static int cuda_poll(struct nm_area_mem *mem)
 		CUresult r;
 		int status;
 
+		uint32_t take;
+
 		for (k = 0; k < ca->pq_len && !pq_at(ca, k)->ev; k++)
 			;
-		if (k == ca->pq_len || k + 1 > POLL_MAX - nd)
+		if (k == ca->pq_len || nd == POLL_MAX)
 			break;
 		r = ca->cu->EventQuery(pq_at(ca, k)->ev);
 		if (r == CUDA_ERROR_NOT_READY)
 			break; /* later copies cannot be done before this one */
 		status = r != CUDA_SUCCESS ? nm_cudrv_errno(r) : ca->gone ? -ENODEV : 0;
-		ev_put(ca, pq_at(ca, k)->ev);
-		for (uint32_t i = 0; i <= k; i++) {
+		/* An event may cover more places than one poll runs: take
+		 * what fits; the event stays with its entry for the next. */
+		take = k + 1 <= POLL_MAX - nd ? k + 1 : POLL_MAX - nd;
+		if (take == k + 1)
+			ev_put(ca, pq_at(ca, k)->ev);
+		for (uint32_t i = 0; i < take; i++) {
 			dv[nd] = *pq_at(ca, i);
-			ds[nd++] = status;
+			ds[nd] = dv[nd].status ? dv[nd].status : status;
+			if (ds[nd++])
+				ca->st.place_errors++;
 		}
-		if (status)
-			ca->st.place_errors += k + 1;
-		ca->st.place_done += k + 1;
-		ca->pq_head = (ca->pq_head + k + 1) & (ca->pq_cap - 1);
-		ca->pq_len -= k + 1;
+		ca->st.place_done += take;
+		ca->pq_head = (ca->pq_head + take) & (ca->pq_cap - 1);
+		ca->pq_len -= take;
 	}
 	/* Deferred releases may sit on several streams.  Events on one
 	 * stream complete in order, so once one is pending the later ones
