@@ -227,7 +227,7 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 	struct nm_rx_info info;
 	double res = -1, deadline;
 	pid_t tx = -1;
-	int port;
+	int port, pinned = 0;
 
 	area = nm_area_create(provider, &ao);
 	hdr = nm_area_create("host", &ho);
@@ -237,6 +237,14 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 		snprintf(note, nlen, "%s memory: %s", provider, nm_strerror(-errno));
 		goto out;
 	}
+	/* The GPU side copies out of the staging (header) area: pinned, as
+	 * `netmem rx` pins it (docs/gpu.md). */
+	if (!strcmp(provider, "cuda") && (pinned = nm_cuda_pin_area(hdr))) {
+		snprintf(note, nlen, "pinning the staging area: %s", nm_strerror(pinned));
+		pinned = -1;
+		goto out;
+	}
+	pinned = !strcmp(provider, "cuda");
 	NM_OPTS(nm_rx_opts, ro, .engine = cfg->engine, .flags = NM_RX_F_SPLIT, .pool = st.pool,
 		.hdr_pool = st.hdr_pool, .on_data = sp_data, .on_conn = sp_conn,
 		.on_close = sp_close, .user = &st);
@@ -289,6 +297,8 @@ out:
 		nm_pool_destroy(st.hdr_pool);
 	if (area)
 		nm_area_destroy(area);
+	if (pinned > 0)
+		nm_cuda_unpin_area(hdr);
 	if (hdr)
 		nm_area_destroy(hdr);
 	return res;

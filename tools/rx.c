@@ -701,6 +701,15 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 		fprintf(stderr, "netmem rx: header area: %s\n", nm_strerror(-errno));
 		return -1;
 	}
+	/* GPU payload is copied out of this area: pinned, the copies are
+	 * DMA from it; pageable, the driver stages each one synchronously. */
+	if (!strcmp(cfg->provider, "cuda")) {
+		int err = nm_cuda_pin_area(*hdr_area);
+
+		if (err)
+			fprintf(stderr, "netmem rx: staging for the GPU not pinned (%s): "
+				"placement will be slow\n", nm_strerror(err));
+	}
 	for (unsigned int q = 0; q < cfg->queues; q++) {
 		NM_OPTS(nm_pool_opts, po, .max_chunks = 256, .name = "rx-hdr");
 		st->hdr_pools[q] = nm_pool_create(*hdr_area, &po);
@@ -1281,8 +1290,11 @@ out:
 			nm_pool_destroy(st.hdr_pools[q]);
 	if (area)
 		nm_area_destroy(area);
-	if (hdr_area)
+	if (hdr_area) {
+		if (!strcmp(cfg.provider, "cuda"))
+			nm_cuda_unpin_area(hdr_area);
 		nm_area_destroy(hdr_area);
+	}
 	nm_gpuv_destroy(st.gpuv);
 	free(st.pools);
 	free(st.hdr_pools);
