@@ -208,8 +208,13 @@ static int dmabuf_area_init(struct nm_area_mem *mem, const struct nm_area_opts *
 				free(d);
 				return err;
 			}
-			snprintf(why, sizeof(why), ", exporter refused mmap: %s",
-				 strerror(-err));
+			/* 524 is the kernel's internal ENOTSUPP, which some
+			 * exporters (nvidia's) let out; libc has no text for it. */
+			if (err == -524)
+				snprintf(why, sizeof(why), ", exporter refused mmap: ENOTSUPP");
+			else
+				snprintf(why, sizeof(why), ", exporter refused mmap: %s",
+					 strerror(-err));
 		} else {
 			d->map_len = mem->size;
 		}
