@@ -252,8 +252,18 @@ static void other_process(const char *self)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	printf("other process: exporter exited (status %d)\n", st);
 	close(sv[0]);
-	if (a)
+	if (a) {
+		struct nm_area_info info;
+
+		/* The dmabuf is reference-counted: it outlives the exporting
+		 * process; only its owner's word (a revoke) ends the import. */
+		REQUIRE(nm_area_info(a, &info, sizeof(info)) == 0);
+		CHECK(info.state == NM_AREA_LIVE && info.dmabuf_fd >= 0);
+		if (info.dmabuf_fd >= 0)
+			printf("other process: after the exporter's exit the import is live, "
+			       "lseek size %lld\n", (long long)lseek(info.dmabuf_fd, 0, SEEK_END));
 		revoke_import(a, "other process");
+	}
 }
 
 int main(int argc, char **argv)
