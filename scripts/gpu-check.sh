@@ -89,5 +89,6 @@ rm -f "$OUT"/.rx-*.err
 # The benchmark: JSON (the figures), then text (the same, readable).
 step bench_gpu_json bench.log 150 bash -c '"$1/netmem" bench gpu --json | tee "$2"' _ "$B" "$OUT/bench.json"
 step bench_gpu_text bench.log 90 "$B/netmem" bench gpu --reps 3 --seconds 2
+step bench_gpu_socket bench.log 90 "$B/netmem" bench gpu --reps 3 --seconds 2 --engine socket
 echo "done $(date -u +%H:%M:%S)" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"
