@@ -13,35 +13,6 @@
 
 #define FRAMES 512
 
-static void phase(struct xt *t, uint64_t count, const char *what, uint64_t *good,
-		  uint64_t *drops, uint64_t *xsk)
-{
-	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = count, .pps = 50000 };
-	struct nm_rx_stats st;
-	uint64_t got;
-
-	xt_track_init(t, count);
-	xt_drops_mark(t);
-	REQUIRE(!rig_tx_start(&tx));
-	REQUIRE(!rig_tx_wait(&tx));
-	CHECK_EQ(tx.err, 0);
-	CHECK_EQ(tx.sent, count);
-	got = xt_settle(t, tx.sent, 10000);
-	*drops = xt_drops(t);
-	*xsk = xt_xsk_drops(t);
-	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
-	*good = atomic_load(&t->track.good);
-	printf("%s: sent %llu, delivered %llu, dropped %llu (the socket counted %llu; "
-	       "fill ring empty %llu so far)\n", what, (unsigned long long)tx.sent,
-	       (unsigned long long)*good, (unsigned long long)*drops, (unsigned long long)*xsk,
-	       (unsigned long long)st.xdp_fill_empty);
-	CHECK(*xsk <= xt_rx_drops(t));
-	CHECK_EQ(got, tx.sent);		/* sent == delivered + dropped */
-	CHECK_EQ(atomic_load(&t->track.bad), 0);
-	CHECK_EQ(atomic_load(&t->track.dup), 0);
-	xt_track_fini(t);
-}
-
 int main(void)
 {
 	struct xt t;
@@ -54,7 +25,7 @@ int main(void)
 	atomic_store(&t.hold, 1);
 	xt_run_start(&t);
 
-	phase(&t, 4000, "holding every frame", &good, &drops, &xsk);
+	xt_phase(&t, 4000, "holding every frame", &good, &drops, &xsk);
 	CHECK(good <= FRAMES);		/* no frame twice while held */
 	CHECK(good > 0);
 	CHECK(drops >= 4000 - FRAMES);
@@ -73,7 +44,7 @@ int main(void)
 	/* let go, from this thread: the queue's refill finds them */
 	atomic_store(&t.hold, 0);
 	CHECK_EQ(xt_release_held(&t), held);
-	phase(&t, 4000, "after letting go", &good, &drops, &xsk);
+	xt_phase(&t, 4000, "after letting go", &good, &drops, &xsk);
 	CHECK(good > 0);		/* receive resumed */
 	REQUIRE(!nm_rx_stats(t.rx, &st, sizeof(st)));
 	printf("fill ring empty: %llu while held, %llu after\n",

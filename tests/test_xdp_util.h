@@ -27,8 +27,11 @@ struct xt {
 	_Atomic uint64_t pkts, foreign, bad_queue, bad_off, unreadable;
 	_Atomic uint64_t per_q[2];
 	_Atomic int conns, closes, close_err, conn_fd_ok;
-	/* hold: keep what arrives instead of putting it back */
+	/* hold: keep what arrives instead of putting it back (with
+	 * NM_RX_F_LEND: take a reference on it) */
 	_Atomic int hold;
+	unsigned int rx_flags;	/* nm_rx_opts.flags: 0 or NM_RX_F_LEND */
+	_Atomic uint64_t bad_data;	/* pkt->data was not nm_buf_data()'s */
 	pthread_mutex_t held_lock;
 	struct nm_buf held[XT_MAX_HELD];
 	unsigned int nheld;
@@ -86,6 +89,8 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 
 	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt);
 	atomic_fetch_add(&t->pkts, 1);
+	if (m->pkt->data != f)
+		atomic_fetch_add(&t->bad_data, 1);
 	if (!f) {
 		/* only once the area is revoked (from another thread, at any
 		 * time: a packet drained just before is delivered after) */
@@ -93,7 +98,8 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 
 		REQUIRE(!nm_area_info(t->area, &ai, sizeof(ai)) && ai.state != NM_AREA_LIVE);
 		atomic_fetch_add(&t->unreadable, 1);
-		CHECK_EQ(nm_buf_put(b), 0);
+		if (!(t->rx_flags & NM_RX_F_LEND))
+			CHECK_EQ(nm_buf_put(b), 0);
 		return 0;
 	}
 	if (q >= 0 && q < 2)
@@ -119,13 +125,17 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	if (atomic_load(&t->hold)) {
 		pthread_mutex_lock(&t->held_lock);
 		if (t->nheld < XT_MAX_HELD) {
+			/* lent: kept only with a reference of our own */
+			if (t->rx_flags & NM_RX_F_LEND)
+				CHECK_EQ(nm_buf_get(b), 0);
 			t->held[t->nheld++] = *b;
 			pthread_mutex_unlock(&t->held_lock);
 			return 0;
 		}
 		pthread_mutex_unlock(&t->held_lock);
 	}
-	CHECK_EQ(nm_buf_put(b), 0);
+	if (!(t->rx_flags & NM_RX_F_LEND))
+		CHECK_EQ(nm_buf_put(b), 0);
 	return 0;
 }
 
@@ -190,6 +200,7 @@ static inline struct nm_rx *xt_rx_create(struct xt *t, unsigned int xdp_flags, u
 {
 	NM_OPTS(nm_rx_opts, o, .engine = "xdp", .ifname = t->rig.ifname[RIG_RX],
 		.xdp_flags = xdp_flags, .ring_entries = ring, .nr_queues = t->nq,
+		.flags = t->rx_flags,
 		.on_data = xt_on_data, .on_conn = xt_on_conn, .on_close = xt_on_close,
 		.user = t);
 
@@ -304,4 +315,36 @@ static inline uint64_t xt_settle(struct xt *t, uint64_t sent, int ms)
 	usleep(50000);
 	return atomic_load(&t->track.good) + xt_drops(t);
 }
+/* Send @count packets (64 B, 50 kpps) and wait for them: every one
+ * delivered or counted dropped, none bad or twice; what was delivered,
+ * dropped, and dropped by the socket in *good, *drops, *xsk. */
+static inline void xt_phase(struct xt *t, uint64_t count, const char *what, uint64_t *good,
+		  uint64_t *drops, uint64_t *xsk)
+{
+	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = count, .pps = 50000 };
+	struct nm_rx_stats st;
+	uint64_t got;
+
+	xt_track_init(t, count);
+	xt_drops_mark(t);
+	REQUIRE(!rig_tx_start(&tx));
+	REQUIRE(!rig_tx_wait(&tx));
+	CHECK_EQ(tx.err, 0);
+	CHECK_EQ(tx.sent, count);
+	got = xt_settle(t, tx.sent, 10000);
+	*drops = xt_drops(t);
+	*xsk = xt_xsk_drops(t);
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	*good = atomic_load(&t->track.good);
+	printf("%s: sent %llu, delivered %llu, dropped %llu (the socket counted %llu; "
+	       "fill ring empty %llu so far)\n", what, (unsigned long long)tx.sent,
+	       (unsigned long long)*good, (unsigned long long)*drops, (unsigned long long)*xsk,
+	       (unsigned long long)st.xdp_fill_empty);
+	CHECK(*xsk <= xt_rx_drops(t));
+	CHECK_EQ(got, tx.sent);		/* sent == delivered + dropped */
+	CHECK_EQ(atomic_load(&t->track.bad), 0);
+	CHECK_EQ(atomic_load(&t->track.dup), 0);
+	xt_track_fini(t);
+}
+
 #endif

@@ -136,6 +136,10 @@ struct nm_rx_pkt {
 	uint32_t src_len;           /* udp: bytes of @src used; 0: none */
 	uint32_t reserved;
 	struct sockaddr_storage src; /* udp: the sender's address */
+	/* Added in 0.4.  The packet's first byte (bufs[0]'s) where the
+	 * payload memory has a CPU mapping, else NULL: what nm_buf_data()
+	 * gives, without its lookup of the descriptor. */
+	const void *data;
 };
 
 #define NM_RX_MSG_FRAME    (1u << 0) /* a complete frame (split mode) */
@@ -203,7 +207,15 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
  * cost at 64 B, docs/benchmarks.md); ts_ns is 0.  Other engines refuse it
  * (-EINVAL). */
 #define NM_RX_F_TIMESTAMP    (1u << 7)
-#define NM_RX_F_ALL          0xffu
+/* xdp: a delivered buffer is lent to on_data, not given: the engine takes
+ * it back when on_data returns, with no put and none of a put's checks (it
+ * made the descriptor itself), as the kernel's XDP programs and libxdp's
+ * samples reuse a frame once it is looked at.  To keep one past the
+ * callback, take a reference on it there (nm_buf_get()) and put that
+ * later.  Other engines refuse it (-EINVAL), and so does NM_RX_F_TOKENS
+ * beside it. */
+#define NM_RX_F_LEND         (1u << 8)
+#define NM_RX_F_ALL          0x1ffu
 
 struct nm_rx_opts {
 	size_t sz;                  /* sizeof(struct nm_rx_opts) */

@@ -157,6 +157,12 @@ int nm_buf_check(const struct nm_buf *buf);
  * when none could be taken for another reason than an empty pool. */
 int nm_pool_alloc_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n);
 
+/* pool.c: an engine taking back whole chunks it handed out and the
+ * application only looked at (NM_RX_F_LEND): no checks; a chunk with a
+ * reference the application took loses that one.  Owner thread, p and
+ * iovs not NULL, each a chunk of p the engine holds. */
+void nm_pool_recycle_iovs(struct nm_pool *p, struct nm_iov *const *iovs, unsigned int n);
+
 /* area.c */
 int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n);
 void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n);

@@ -1038,6 +1038,54 @@ NM_API int nm_pool_put_bulk(struct nm_pool *p, const struct nm_buf *bufs,
 	return pool_put_bulk_many(p, bufs, n);
 }
 
+/* An engine taking back whole chunks it handed out and the application
+ * only looked at (NM_RX_F_LEND): no checks, since the engine made the
+ * descriptors itself.  A chunk the application took a reference on
+ * (nm_buf_get) loses one and stays out; the rest go to the cache, a full
+ * cache spilling to the ring as a bulk put's does.  Owner thread. */
+static __attribute__((noinline)) void
+recycle_iovs_slow(struct nm_pool *p, struct nm_iov *const *iovs, unsigned int n)
+{
+	/* A chunk still held by the application, or a pool the fast path
+	 * does not serve (another thread, sync for device, revoked). */
+	for (unsigned int i = 0; i < n; i++) {
+		int r = iov_unref(p, iovs[i]);
+
+		if (r > 0)
+			pool_recycle(p, iovs[i]);
+	}
+}
+
+void nm_pool_recycle_iovs(struct nm_pool *p, struct nm_iov *const *iovs, unsigned int n)
+{
+	unsigned int i = 0;
+
+	if (nm_likely(atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+		      !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) && nm_area_live(p->area))) {
+		uint32_t cc = p->cache_count;
+
+		for (; i < n; i++) {
+			struct nm_iov *iov = iovs[i];
+
+			/* acquire: as in iov_unref */
+			if (nm_unlikely(atomic_load_explicit(&iov->ref,
+							     memory_order_acquire) != 1))
+				break;
+			if (nm_unlikely(cc == NM_CACHE_SIZE)) {
+				p->cache_count = cc;
+				cache_spill(p);
+				cc = p->cache_count;
+			}
+			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
+			p->cache[cc++] = iov;
+		}
+		p->cache_count = cc;
+		NM_STAT_ADD_OWNER(p, recycle_cached, i);
+	}
+	if (nm_unlikely(i < n))
+		recycle_iovs_slow(p, iovs + i, n - i);
+}
+
 NM_API int nm_pool_destroy(struct nm_pool *p)
 {
 	long left;

@@ -273,11 +273,20 @@ static int conn_open(struct nm_rxq *q, int fd)
 	return 0;
 }
 
-static void queue_wake(struct nm_rxq *q)
+/* The write comes first, the count after it: a drain that sees the new
+ * count reads after the write (or reads nothing yet, and the next count
+ * change brings another read), so no wake is left unread for good. */
+void nm_rxq_wake(struct nm_rxq *q)
 {
 	uint64_t one = 1;
 	ssize_t r = write(q->evfd, &one, sizeof(one));
 	(void)r;	/* EAGAIN: a wake is already pending */
+	atomic_fetch_add_explicit(&q->wakes, 1, memory_order_release);
+}
+
+static void queue_wake(struct nm_rxq *q)
+{
+	nm_rxq_wake(q);
 }
 
 /* Hand an fd to queue q (any thread); nconn was reserved by the caller. */
@@ -370,8 +379,18 @@ int nm_rxq_accepted(struct nm_rxq *q, int fd)
 void nm_rxq_drain_wake(struct nm_rxq *q)
 {
 	uint64_t v;
-	ssize_t r = read(q->evfd, &v, sizeof(v));
+	ssize_t r;
+
+	/* acquire: the read below comes after the writes counted */
+	q->wakes_acked = atomic_load_explicit(&q->wakes, memory_order_acquire);
+	r = read(q->evfd, &v, sizeof(v));
 	(void)r;
+}
+
+void nm_rxq_ack_wake(struct nm_rxq *q)
+{
+	if (atomic_load_explicit(&q->wakes, memory_order_acquire) != q->wakes_acked)
+		nm_rxq_drain_wake(q);
 }
 
 /* ------------------------------------------------------------------ */
@@ -620,7 +639,9 @@ static int opts_validate(const struct nm_rx_opts *o)
 	if (!o->on_data || (o->flags & ~NM_RX_F_ALL) || nq > NM_RX_MAX_QUEUES)
 		return -EINVAL;
 	if (((o->flags & NM_RX_F_NO_INC) && (o->flags & NM_RX_F_REQUIRE_INC)) ||
-	    ((o->flags & NM_RX_F_NO_BUNDLE) && (o->flags & NM_RX_F_REQUIRE_BUNDLE)))
+	    ((o->flags & NM_RX_F_NO_BUNDLE) && (o->flags & NM_RX_F_REQUIRE_BUNDLE)) ||
+	    /* a token is a buffer held past the callback: not one lent */
+	    ((o->flags & NM_RX_F_LEND) && (o->flags & NM_RX_F_TOKENS)))
 		return -EINVAL;
 	if (o->ring_entries && (o->ring_entries & (o->ring_entries - 1) ||
 				o->ring_entries > 32768))

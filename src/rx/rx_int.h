@@ -162,6 +162,8 @@ struct nm_rxq {
 	void *eng;                   /* engine state */
 	void *stage;                 /* stage state */
 	int evfd;                    /* wakes the queue: stop, inbox */
+	_Atomic uint32_t wakes;      /* writes to evfd (nm_rxq_wake) */
+	uint32_t wakes_acked;        /* wakes as last seen by a drain */
 	pthread_t thr;
 	int thr_started;
 	int fatal;                   /* sticky -errno: the queue has failed */
@@ -241,6 +243,11 @@ void nm_rxq_conn_end(struct nm_rxq *q, struct nm_rx_conn *c, int err);
 void nm_rxq_conn_free(struct nm_rxq *q, struct nm_rx_conn *c);
 struct nm_rx_conn *nm_rxq_conn_lookup(struct nm_rxq *q, uint32_t slot, uint32_t gen);
 void nm_rxq_drain_wake(struct nm_rxq *q);
+/* Wake q's thread (any thread): a write to evfd, counted in q->wakes. */
+void nm_rxq_wake(struct nm_rxq *q);
+/* An app-driven pass begins (queue thread): drain evfd if a wake was
+ * written since the last drain, with no system call when none was. */
+void nm_rxq_ack_wake(struct nm_rxq *q);
 int nm_rxq_put_bufs(struct nm_rxq *q, struct nm_buf *bufs, unsigned int n);
 void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b);
 /* Packet engines: deliver one packet (or one GRO batch, pkt->seg_size) in

@@ -250,7 +250,8 @@ static int sock_queue_fd(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_socket = {
 	.name       = "socket",
-	.refuse_flags = NM_RX_F_TIMESTAMP,	/* datagrams only */
+	.refuse_flags = NM_RX_F_TIMESTAMP |	/* datagrams only */
+			NM_RX_F_LEND,	/* streams: the application puts */
 	.init       = sock_init,
 	.fini       = sock_fini,
 	.listen     = sock_listen,

@@ -216,6 +216,9 @@ static int ud_pkt(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 	pkt.seg_size = 0;
 	pkt.queue_id = 0;
 	pkt.reserved = 0;
+	/* NULL where the pool's memory has no CPU mapping */
+	pkt.data = q->readable && nm_area_live(b->iov->area) ?
+		   (const char *)nm_iov_cpu(b->iov) + b->off : NULL;
 	pkt.src_len = mh->msg_namelen < sizeof(pkt.src) ? mh->msg_namelen : sizeof(pkt.src);
 	memcpy(&pkt.src, mh->msg_name, pkt.src_len);
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
@@ -799,7 +802,8 @@ const struct nm_rx_engine nm_rx_engine_udp = {
 	.dgram      = 1,
 	/* packets have no framing to split; the REQUIREs name features of
 	 * the uring engine's streams */
-	.refuse_flags = NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE,
+	.refuse_flags = NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE |
+			NM_RX_F_LEND,	/* not built for udp yet */
 	.init       = udp_init,
 	.fini       = udp_fini,
 	.listen     = udp_listen,

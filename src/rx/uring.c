@@ -681,7 +681,8 @@ static int ur_pending(struct nm_rxq *q)
 
 const struct nm_rx_engine nm_rx_engine_uring = {
 	.name       = "uring",
-	.refuse_flags = NM_RX_F_TIMESTAMP,	/* datagrams only */
+	.refuse_flags = NM_RX_F_TIMESTAMP |	/* datagrams only */
+			NM_RX_F_LEND,	/* streams: the application puts */
 	.init       = ur_init,
 	.fini       = ur_fini,
 	.listen     = ur_listen,

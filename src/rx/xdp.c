@@ -15,9 +15,13 @@
  * Frames: the fill ring is fed from the pool in bulk (nm_pool_alloc_bulk;
  * the engine owns those chunks).  An RX descriptor becomes an nm_buf (the
  * chunk, the packet's offset in it past the XDP headroom, its length),
- * delivered as one message (nm_rxq_deliver_pkt).  The application puts it
- * back to the pool, from any thread, with every check; the next refill
- * hands it to the kernel again.  A byte per chunk (posted[]) says which
+ * delivered as one message (nm_rxq_deliver_pkt), its first byte's
+ * address in nm_rx_pkt.data.  The application puts it back to the pool,
+ * from any thread, with every check; or, with NM_RX_F_LEND, it is only
+ * lent to on_data, and the engine takes the pass's frames back in one
+ * unchecked bulk (nm_pool_recycle_iovs) when the callbacks are done,
+ * as the kernel recycles a page_pool page in its NAPI loop.  The next
+ * refill hands it to the kernel again.  A byte per chunk (posted[]) says which
  * chunks the kernel holds (in the fill ring, being written, or in the RX
  * ring): when the socket goes (revocation, the connection closed, destroy)
  * exactly those go back to the pool, so every frame is accounted for.
@@ -191,12 +195,15 @@ struct xdp_q {
 	struct nm_area *area;
 	const struct nm_iov *iovs;
 	uint32_t nr_chunks, shift, ring;
+	uint8_t *base;                /* the area's CPU mapping */
+	int lend;                     /* NM_RX_F_LEND */
 	uint8_t *posted;              /* per chunk: the kernel holds it */
 	uint32_t nposted;
 	struct xdp_statistics last;
 	int64_t stats_ns;
 	struct nm_buf tmp[XDP_BATCH];
 	struct nm_iov *fill[XDP_BATCH];	/* refill's chunks */
+	struct nm_iov *lent[XDP_BUDGET];	/* NM_RX_F_LEND: to take back */
 };
 
 static int64_t mono_ns(void)
@@ -495,6 +502,8 @@ static int xdp_init(struct nm_rxq *q)
 	e->fd = e->epfd = -1;
 	e->area = nm_pool_area(q->rx_pool);
 	e->iovs = e->area->iovs;
+	e->base = e->area->mem.cpu_base;	/* readable: checked above */
+	e->lend = !!(q->rx->o.flags & NM_RX_F_LEND);
 	e->nr_chunks = e->area->nr_chunks;
 	e->shift = e->area->shift;
 	e->ring = o->ring_entries ? o->ring_entries : XDP_RING_DEFAULT;
@@ -622,6 +631,7 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 static int rx_drain(struct nm_rxq *q, struct xdp_q *e, int budget)
 {
 	struct nm_rx_pkt pkt = { .queue_id = q->rx->o.queue_id + q->id };
+	unsigned int nlent = 0;	/* up to budget (XDP_BUDGET) */
 	int n = 0;
 
 	while (n < budget && e->xsk) {
@@ -652,13 +662,24 @@ static int rx_drain(struct nm_rxq *q, struct xdp_q *e, int budget)
 		e->nposted -= ok;
 		RXS_ADD(q, recv_calls, got);
 		n += (int)got;
+		/* nm_buf_data's answer: none once the area is revoked */
+		uint8_t *base = nm_area_live(e->area) ? e->base : NULL;
+
 		for (uint32_t i = 0; i < ok; i++) {
-			if (e->c)
-				nm_rxq_deliver_pkt(q, e->c, &e->tmp[i], &pkt);
-			else
+			if (!e->c) {
 				nm_buf_put(&e->tmp[i]);
+				continue;
+			}
+			pkt.data = base ? base + ((size_t)(e->tmp[i].iov - e->iovs) << e->shift) +
+					  e->tmp[i].off : NULL;
+			/* 0: not delivered, and put; else on_data saw it */
+			if (nm_rxq_deliver_pkt(q, e->c, &e->tmp[i], &pkt) && e->lend)
+				e->lent[nlent++] = e->tmp[i].iov;
 		}
 	}
+	/* Lent: back once on_data returned, in one unchecked bulk a pass */
+	if (nlent)
+		nm_pool_recycle_iovs(q->rx_pool, e->lent, nlent);
 	return n;
 }
 
@@ -751,26 +772,27 @@ static int xdp_queue_fd(struct nm_rxq *q)
 		e->epfd = -1;
 		return r;
 	}
-	if (!e->opened) {
+	if (!e->opened)
 		/* Readable at once: the first pass opens the connection and
 		 * fills the fill ring, before which no packet can come. */
-		uint64_t one = 1;
-
-		if (write(q->evfd, &one, sizeof(one)) < 0)
-			(void)0;	/* EAGAIN: a wake-up is pending already */
-	}
+		nm_rxq_wake(q);
 	return e->epfd;
 }
 
 /* An application-driven pass: what made the queue's fd readable through
- * q->evfd (a stop, work a pass left) is being seen to now. */
+ * q->evfd (a stop, work a pass left) is being seen to now; a pass with
+ * no wake written since the last makes no system call here. */
 static void xdp_fd_ack(struct nm_rxq *q)
 {
-	nm_rxq_drain_wake(q);
+	nm_rxq_ack_wake(q);
 }
 
-/* Work a pass left: packets still in the RX ring, the connection not
- * yet opened, or a fill ring with no frame (the pool to try again). */
+/* Work a pass left that no fd of the queue signals: the connection not
+ * yet opened, or a fill ring with no frame (the pool to try again).
+ * Packets left in the RX ring are not: the socket's fd is readable while
+ * there are any (it is in the queue's fd set and in wait_ready's poll),
+ * and a pass drains the ring before it waits; a wake for them would
+ * cost every busy pass a write and a read. */
 static int xdp_pending(struct nm_rxq *q)
 {
 	struct xdp_q *e = q->eng;
@@ -779,7 +801,7 @@ static int xdp_pending(struct nm_rxq *q)
 		return 1;
 	if (!e->xsk)
 		return 0;
-	return !e->nposted || xsk_cons_nb_avail(&e->rx, 1) > 0;
+	return !e->nposted;
 }
 
 const struct nm_rx_engine nm_rx_engine_xdp = {
