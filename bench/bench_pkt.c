@@ -9,7 +9,11 @@
  * one queue), netmem's packet engines against baselines in the same run:
  *
  *   xdp       the "xdp" engine through nm_rx (copy mode: all veth has),
- *             a host area of 4 KiB chunks as the UMEM, defaults otherwise
+ *             a host area of 4 KiB chunks as the UMEM, frames lent to the
+ *             callback (NM_RX_F_LEND: the engine takes each back when the
+ *             callback returns, as the reference reuses a frame once it
+ *             has read it); --xdp-put: the callback keeps each frame and
+ *             puts it back to the pool in bulks of 32, every put checked
  *   xsk_ref   the reference: a receiver written directly on libxdp's xsk
  *             API the way its samples do it (xdp-tutorial's AF_XDP
  *             example): a UMEM of 4 KiB frames, free frames on a plain
@@ -61,6 +65,7 @@
  * JSON lines (--json): the setup, medians, each rep, and the ratios:
  *   {"bench":"pkt_setup","impl":"veth","metric":"napi_threaded_on_rx_cpu|rx_cpu|tx_cpu",
  *    "value":N}     (1/0; CPU numbers, -1: not pinned)
+ *   {"bench":"pkt_setup","impl":"xdp","metric":"lend","value":1|0}  (0: --xdp-put)
  *   {"bench":"pkt_SIZE","impl":"xdp|xsk_ref|udp|recvmmsg",
  *    "metric":"kpps|offered_kpps|cpu_ns_per_pkt|thread_ns_per_pkt","value":N}
  *   {"bench":"pkt_SIZE","impl":"xdp","metric":"kpps_rep1","value":N} ...
@@ -117,6 +122,7 @@ struct pcfg {
 	unsigned int sizes[MAX_SIZES];
 	bool json, verbose, napi, pin;
 	unsigned int napi_defer_us;	/* --napi-defer: the NAPI's coalescing, 0: none */
+	bool xdp_put;		/* --xdp-put: the xdp callback puts, no NM_RX_F_LEND */
 	const char *plot;	/* --plot FILE.svg */
 	bool run[NR_IMPL];
 	int rx_cpu, tx_cpu;
@@ -142,6 +148,7 @@ struct rcv {
 	 * in one nm_pool_put_bulk when PUT_BATCH gather or a pass ends */
 	unsigned int nheld;
 	struct nm_buf held[PUT_BATCH];
+	bool lend;	/* NM_RX_F_LEND: nothing to put */
 };
 
 static inline void count(struct rcv *r, uint64_t n)
@@ -185,7 +192,9 @@ static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_m
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < m->nr; i++) {
-		const uint8_t *d = nm_buf_data(&m->bufs[i]);
+		/* a packet engine's message: one buffer, its address given */
+		const uint8_t *d = m->pkt && m->pkt->data ? m->pkt->data
+							  : nm_buf_data(&m->bufs[i]);
 		size_t len = m->bufs[i].len;
 		uint32_t seg = m->pkt ? m->pkt->seg_size : 0;
 
@@ -200,6 +209,8 @@ static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_m
 			n++;
 		}
 		check(r, d, len);
+		if (r->lend)
+			continue;	/* lent: the engine takes it back */
 		/* Looked at: back to the pool, in bulk (a put per packet
 		 * would pay the call and its checks' setup each time). */
 		r->held[r->nheld++] = m->bufs[i];
@@ -258,6 +269,9 @@ static void run_engine(struct rcv *r, const char *engine)
 	if (r->impl == IMPL_XDP) {
 		o.ifname = g->ifname[RIG_RX];
 		o.xdp_flags = NM_RX_XDP_COPY;
+		if (!r->cfg->xdp_put)
+			o.flags |= NM_RX_F_LEND;
+		r->lend = !r->cfg->xdp_put;
 	}
 	rx = nm_rx_create(&o);
 	if (!rx) {
@@ -807,7 +821,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench pkt [--json] [--reps N] [--seconds S] [--size 64,1472]\n"
 		"                        [--impl xdp,xsk_ref,udp,recvmmsg] [--no-napi] [--no-pin]\n"
-		"                        [--napi-defer US]\n"
+		"                        [--napi-defer US] [--xdp-put]\n"
 		"                        [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
@@ -836,6 +850,8 @@ static int parse_args(struct pcfg *cfg, int argc, char **argv)
 			}
 			cfg->napi_defer_us = (unsigned int)v;
 			i++;
+		} else if (!strcmp(a, "--xdp-put")) {
+			cfg->xdp_put = true;
 		} else if (!strcmp(a, "--no-pin")) {
 			cfg->pin = false;
 			cfg->napi = false;
@@ -1153,6 +1169,7 @@ int cmd_bench_pkt(int argc, char **argv)
 	if (cfg->json) {
 		json("pkt_setup", "veth", "napi_threaded_on_rx_cpu", cfg->napi);
 		json("pkt_setup", "veth", "napi_defer_us", cfg->napi_defer_us);
+		json("pkt_setup", "xdp", "lend", !cfg->xdp_put);
 		json("pkt_setup", "veth", "rx_cpu", cfg->rx_cpu);
 		json("pkt_setup", "veth", "tx_cpu", cfg->tx_cpu);
 	} else
@@ -1160,6 +1177,10 @@ int cmd_bench_pkt(int argc, char **argv)
 		       "(batches of %d, flat out); %s; %.1f s (after %.1f s warm-up) x %u reps per "
 		       "case, interleaved; medians\n", RIG_BATCH, setup, cfg->seconds, WARM_S,
 		       cfg->reps);
+	if (!cfg->json && cfg->run[IMPL_XDP])
+		printf("xdp: %s\n", cfg->xdp_put ?
+		       "the callback puts each frame back (bulks of 32, every put checked)" :
+		       "frames lent to the callback (NM_RX_F_LEND), taken back when it returns");
 	for (unsigned int s = 0; s < cfg->nsizes; s++) {
 		for (unsigned int rep = 0; rep < cfg->reps; rep++) {
 			for (int k = 0; k < NR_IMPL; k++) {
