@@ -530,6 +530,55 @@ int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 	return 1;
 }
 
+unsigned int nm_rxq_deliver_pkts(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
+				 unsigned int n, const void *const *data,
+				 struct nm_rx_pkt *pkt)
+{
+	struct nm_rx *rx = q->rx;
+	/* one message, its buffer and size changed per packet: a packet
+	 * costs the callback and little else (the fields are the same as
+	 * nm_rxq_deliver_pkt's) */
+	struct nm_rx_msg m = {
+		.nr = 1, .flags = NM_RX_MSG_PKT, .hdr_token = NM_RX_NO_TOKEN, .pkt = pkt,
+	};
+	uint64_t bytes = 0;
+	unsigned int i = 0;
+
+	if (nm_unlikely(rx->tok)) {	/* tokens: the general path */
+		for (; i < n && c->state == CONN_OPEN; i++) {
+			pkt->data = data ? data[i] : NULL;
+			if (nm_rxq_deliver_pkt(q, c, &b[i], pkt) < 0) {
+				i++;
+				break;
+			}
+		}
+		goto rest;
+	}
+	for (; i < n && c->state == CONN_OPEN; i++) {
+		int r;
+
+		pkt->data = data ? data[i] : NULL;
+		m.bufs = &b[i];
+		m.bytes = b[i].len;
+		bytes += b[i].len;
+		r = rx->o.on_data(rx, c, &m, rx->o.user);
+		if (nm_unlikely(r < 0)) {
+			nm_rxq_conn_end(q, c, r);
+			i++;
+			break;
+		}
+	}
+	/* one datagram per buffer here: no GRO batch (seg_size 0) */
+	RXS_ADD(q, msgs, i);
+	RXS_ADD(q, bufs, i);
+	RXS_ADD(q, pkts, i);
+	RXS_ADD(q, bytes, bytes);
+rest:
+	if (i < n)
+		nm_rxq_put_bufs(q, b + i, n - i);
+	return i;
+}
+
 /* An engine received bufs on c: to the stage (rx_int.h). */
 int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 		   struct nm_buf *bufs, unsigned int n)

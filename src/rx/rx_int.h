@@ -256,6 +256,15 @@ void *nm_rxq_post_refused(struct nm_rxq *q, struct nm_buf *b);
  * not open; an on_data error ends @c.  Return 1, 0 (not open) or -errno. */
 int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 		       const struct nm_rx_pkt *pkt);
+/* Packet engines: a run of packets @b[0..n) of @c, each its own message
+ * as nm_rxq_deliver_pkt makes it, @pkt their shared metadata with
+ * pkt->data set from @data[i] (NULL: none) and pkt->seg_size 0 (a packet
+ * a buffer).  The stats are counted once
+ * for the run.  Return how many leading packets on_data saw; the rest
+ * were put back (@c ended on the way, by an on_data error or a close). */
+unsigned int nm_rxq_deliver_pkts(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
+				 unsigned int n, const void *const *data,
+				 struct nm_rx_pkt *pkt);
 
 /*
  * Parking: a connection the engine cannot receive for now (no buffer)

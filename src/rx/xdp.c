@@ -204,6 +204,7 @@ struct xdp_q {
 	struct nm_buf tmp[XDP_BATCH];
 	struct nm_iov *fill[XDP_BATCH];	/* refill's chunks */
 	struct nm_iov *lent[XDP_BUDGET];	/* NM_RX_F_LEND: to take back */
+	const void *data[XDP_BATCH];	/* tmp[i]'s first byte */
 };
 
 static int64_t mono_ns(void)
@@ -664,18 +665,20 @@ static int rx_drain(struct nm_rxq *q, struct xdp_q *e, int budget)
 		n += (int)got;
 		/* nm_buf_data's answer: none once the area is revoked */
 		uint8_t *base = nm_area_live(e->area) ? e->base : NULL;
+		unsigned int seen;
 
-		for (uint32_t i = 0; i < ok; i++) {
-			if (!e->c) {
-				nm_buf_put(&e->tmp[i]);
-				continue;
-			}
-			pkt.data = base ? base + ((size_t)(e->tmp[i].iov - e->iovs) << e->shift) +
-					  e->tmp[i].off : NULL;
-			/* 0: not delivered, and put; else on_data saw it */
-			if (nm_rxq_deliver_pkt(q, e->c, &e->tmp[i], &pkt) && e->lend)
-				e->lent[nlent++] = e->tmp[i].iov;
+		if (!e->c) {
+			nm_rxq_put_bufs(q, e->tmp, ok);
+			continue;
 		}
+		for (uint32_t i = 0; i < ok; i++)
+			e->data[i] = base ? base + ((size_t)(e->tmp[i].iov - e->iovs) << e->shift) +
+					    e->tmp[i].off : NULL;
+		/* the rest (the connection ended on the way) were put */
+		seen = nm_rxq_deliver_pkts(q, e->c, e->tmp, ok, e->data, &pkt);
+		if (e->lend)
+			for (uint32_t i = 0; i < seen; i++)
+				e->lent[nlent++] = e->tmp[i].iov;
 	}
 	/* Lent: back once on_data returned, in one unchecked bulk a pass */
 	if (nlent)
