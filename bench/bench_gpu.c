@@ -45,6 +45,7 @@
 #include <netmem/cuda.h>
 #include "util/cudadrv.h"
 #include "cmds.h"
+#include "txrx.h"
 
 static double now(void)
 {
@@ -189,28 +190,6 @@ static pid_t split_tx(const struct split_cfg *cfg, int port)
 	return pid;
 }
 
-/* Wait for the sender, at most @secs; kill it after that.  True if it
- * exited 0. */
-static bool split_reap(pid_t pid, double secs)
-{
-	double end = now() + secs;
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (r < 0)
-			return false;
-		if (now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return false;
-		}
-		usleep(10000);
-	}
-}
-
 /*
  * One pass: the payload in @provider's memory.  Return bytes per second
  * (first connection to its close), or < 0 with the reason in @note.
@@ -280,7 +259,7 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 	}
 	res = atomic_load(&st.bytes) / (atomic_load(&st.t_last) - atomic_load(&st.t_first));
 out:
-	if (tx > 0 && !split_reap(tx, 20) && res >= 0) {
+	if (tx > 0 && !nm_reap(tx, 20) && res >= 0) {
 		snprintf(note, nlen, "the sender failed");
 		res = -1;
 	}

@@ -195,27 +195,6 @@ static bool flush_tcp_metrics(void)
 				     (WEXITSTATUS(status) == 2 && geteuid() == 0));
 }
 
-/* Wait for @pid, at most @secs; kill it after that.  True if it exited 0. */
-static bool reap(pid_t pid, double secs)
-{
-	double end = nm_now() + secs;
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-		if (r < 0)
-			return false;
-		if (nm_now() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return false;
-		}
-		usleep(10000);
-	}
-}
-
 /* ---------------------------------------------------------------- */
 /* plain recv() baseline                                             */
 
@@ -327,7 +306,7 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
 	r->ok = bytes > 0;
 out:
-	if (!reap(tx, 15) && r->ok) {
+	if (!nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
 	}
@@ -446,7 +425,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
 	r->ok = bytes > 0;
 out:
-	if (tx > 0 && !reap(tx, 15) && r->ok) {
+	if (tx > 0 && !nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
 	}
@@ -573,9 +552,9 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	}
 	out[len] = 0;
 	close(pfd[0]);
-	reap(cli, 15);
+	nm_reap(cli, 15);
 	/* -1 makes the server exit after one test; reap kills a leftover */
-	reap(srv, 5);
+	nm_reap(srv, 5);
 
 	const char *sum = strstr(out, "\"sum_received\"");
 	const char *cpu = strstr(out, "\"cpu_utilization_percent\"");

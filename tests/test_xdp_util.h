@@ -347,4 +347,60 @@ static inline void xt_phase(struct xt *t, uint64_t count, const char *what, uint
 	xt_track_fini(t);
 }
 
+/* The application holds every frame while 4000 packets are sent through
+ * @frames of them (xt_on_data keeps each; lent ones with a reference of
+ * its own): at most @frames delivered, the rest dropped and the kernel
+ * says why (the fill ring dry: xdp_fill_empty, rx_dropped; nothing lost
+ * silently).  Then it lets go, from this thread (not the queue's), and
+ * receive resumes: packets sent after arrive. */
+static inline void xt_starve_resume(struct xt *t, unsigned int frames)
+{
+	struct nm_rx_stats st;
+	uint64_t good, drops, xsk, fill_empty;
+	unsigned int held;
+
+	atomic_store(&t->hold, 1);
+	xt_phase(t, 4000, "holding every frame", &good, &drops, &xsk);
+	CHECK(good <= frames);		/* no frame twice while held */
+	CHECK(good > 0);
+	CHECK(drops >= 4000 - frames);
+	/* the socket said so, for those that reached it (under load the
+	 * sending veth may drop some first, its peer's ring full) */
+	CHECK(xsk > 0);
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	CHECK(st.xdp_fill_empty > 0);	/* the kernel saw the fill ring dry */
+	CHECK(st.xdp_rx_dropped > 0);
+	fill_empty = st.xdp_fill_empty;
+	pthread_mutex_lock(&t->held_lock);
+	held = t->nheld;
+	pthread_mutex_unlock(&t->held_lock);
+	CHECK_EQ(held, good);
+	CHECK(nm_pool_inflight(t->pools[0]) >= held);
+
+	/* let go, from this thread: the queue's refill finds them */
+	atomic_store(&t->hold, 0);
+	CHECK_EQ(xt_release_held(t), held);
+	xt_phase(t, 4000, "after letting go", &good, &drops, &xsk);
+	CHECK(good > 0);		/* receive resumed */
+	REQUIRE(!nm_rx_stats(t->rx, &st, sizeof(st)));
+	printf("fill ring empty: %llu while held, %llu after\n",
+	       (unsigned long long)fill_empty,
+	       (unsigned long long)(st.xdp_fill_empty - fill_empty));
+}
+
+/* The end of a one-queue test: the receiver stopped and destroyed, its
+ * program gone from the interface, every frame back, all torn down.
+ * Return main's exit code. */
+static inline int xt_finish(struct xt *t)
+{
+	xt_run_stop(t);
+	CHECK_EQ(nm_rx_destroy(t->rx), 0);
+	CHECK(!xt_prog_attached(t));
+	CHECK_EQ(nm_pool_inflight(t->pools[0]), 0);
+	CHECK_EQ(nm_pool_destroy(t->pools[0]), 0);
+	CHECK_EQ(nm_area_destroy(t->area), 0);
+	rig_down(&t->rig);
+	return nm_test_failures ? 1 : 0;
+}
+
 #endif

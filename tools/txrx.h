@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define NM_PAT_PERIOD 1048573u /* 2^20 - 3, a prime */
 
@@ -113,6 +114,9 @@ int nm_parse_hostport(const char *s, bool passive, struct sockaddr_storage *ss,
 		      socklen_t *sslen, char *err, size_t errlen);
 
 double nm_now(void);
+/* Wait for child @pid, at most @secs; kill it after that.  True if it
+ * exited 0. */
+bool nm_reap(pid_t pid, double secs);
 /* User and system CPU seconds of this process (threads included). */
 void nm_cpu(double *user, double *sys);
 /* Context switches of this process: voluntary (it slept: a wakeup each)
