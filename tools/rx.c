@@ -88,6 +88,7 @@ struct rx_cfg {
 	/* --engine xdp */
 	const char *iface;
 	unsigned int xdp_flags;  /* NM_RX_XDP_COPY or _ZEROCOPY */
+	bool lend;               /* --lend: NM_RX_F_LEND */
 	bool xdp, have_order;
 	bool have_cpus;
 	cpu_set_t cpus;
@@ -139,7 +140,7 @@ enum {
 	O_SERVER = 1, O_PORT, O_BIND, O_LISTEN, O_ONCE, O_EXPECT, O_TIMEOUT,
 	O_ENGINE, O_PROVIDER, O_CHUNK_ORDER, O_QUEUES, O_SPLIT, O_OUT, O_VERIFY,
 	O_RING, O_BUF_SIZE, O_NO_INC, O_NO_LOWAT, O_BUNDLE, O_NO_BUNDLE, O_INTERVAL, O_JSON,
-	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP, O_IFACE, O_ZEROCOPY, O_COPY,
+	O_AFFINITY, O_STATS_SOCKET, O_NO_STATS, O_QUIET, O_HELP, O_IFACE, O_ZEROCOPY, O_COPY, O_LEND,
 };
 
 static const struct nm_opt rx_opts[] = {
@@ -173,6 +174,7 @@ static const struct nm_opt rx_opts[] = {
 	NM_OPT(O_NO_BUNDLE, 0, "--no-bundle", NULL, "uring: without recv bundles (the default)"),
 	NM_OPT(O_ZEROCOPY, 0, "--zerocopy", NULL, "xdp: zero-copy only (fails where the driver has none)"),
 	NM_OPT(O_COPY, 0, "--copy", NULL, "xdp: copy mode only (default: zero-copy where the driver has it)"),
+	NM_OPT(O_LEND, 0, "--lend", NULL, "xdp: frames lent to the callback, taken back when it returns (no put)"),
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS",
 	  "a report line every SECS (default: 1 with -s, else none; 0: none)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
@@ -292,7 +294,8 @@ static void pkt_check(struct rx_state *st, const uint8_t *d, uint32_t len)
 static int rx_on_pkt(struct rx_state *st, struct nm_rx_conn *c, const struct nm_rx_msg *msg)
 {
 	const struct nm_buf *b = &msg->bufs[0];
-	const uint8_t *d = msg->nr ? nm_buf_data(b) : NULL;
+	/* the engine gives the packet's address (no lookup) */
+	const uint8_t *d = !msg->nr ? NULL : msg->pkt->data ? msg->pkt->data : nm_buf_data(b);
 	uint32_t seg = msg->pkt->seg_size, len = msg->nr ? b->len : 0;
 	uint64_t n = seg && len > seg ? (len + seg - 1) / seg : 1;
 	double now = nm_now(), zero = 0;
@@ -308,8 +311,8 @@ static int rx_on_pkt(struct rx_state *st, struct nm_rx_conn *c, const struct nm_
 	atomic_fetch_add(&st->pkts, n);
 	atomic_fetch_add(&st->bytes, msg->bytes);
 	atomic_store(&st->t_pkt_last, now);
-	if (msg->nr && nm_pool_put_bulk(st->pools[nm_rx_conn_queue(c)], msg->bufs, msg->nr) !=
-	    (int)msg->nr)
+	if (msg->nr && !st->cfg->lend &&	/* lent: the engine takes it back */
+	    nm_pool_put_bulk(st->pools[nm_rx_conn_queue(c)], msg->bufs, msg->nr) != (int)msg->nr)
 		atomic_fetch_add(&st->put_errs, 1);
 	return 0;
 }
@@ -466,6 +469,10 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 		case O_IFACE: cfg->iface = next; break;
 		case O_ZEROCOPY: cfg->xdp_flags = NM_RX_XDP_ZEROCOPY; break;
 		case O_COPY: cfg->xdp_flags = NM_RX_XDP_COPY; break;
+		case O_LEND:
+			cfg->lend = true;
+			cfg->eng_flags |= NM_RX_F_LEND;
+			break;
 		case O_PROVIDER: cfg->provider = next; break;
 		case O_OUT: cfg->out = next; break;
 		case O_STATS_SOCKET: cfg->stats_path = next; break;
@@ -566,8 +573,9 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 	cfg->xdp = cfg->engine && !strcmp(cfg->engine, "xdp");
 	if (cfg->xdp && xdp_args(cfg))
 		return -EINVAL;
-	if (!cfg->xdp && (cfg->iface || cfg->xdp_flags)) {
-		fprintf(stderr, "netmem rx: --iface, --zerocopy and --copy go with --engine xdp\n");
+	if (!cfg->xdp && (cfg->iface || cfg->xdp_flags || cfg->lend)) {
+		fprintf(stderr, "netmem rx: --iface, --zerocopy, --copy and --lend go with "
+			"--engine xdp\n");
 		return -EINVAL;
 	}
 	if (!cfg->listen && !cfg->xdp) {
