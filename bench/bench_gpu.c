@@ -450,8 +450,9 @@ int cmd_bench_gpu(int argc, char **argv)
 		printf("  cuda    one cuMemcpyHtoDAsync          %8.2f GB/s  (baseline)\n", bc / 1e9);
 		printf("  netmem  %zu fragments of %u B        %8.2f GB/s  ratio %.3f\n",
 		       nfrag, frag, bn / 1e9, bn / bc);
-		printf("  events recorded %llu for %llu placements\n",
-		       (unsigned long long)st.events_recorded, (unsigned long long)st.place_calls);
+		printf("  events recorded %llu, copies issued %llu, for %llu placements\n",
+		       (unsigned long long)st.events_recorded, (unsigned long long)st.copies,
+		       (unsigned long long)st.place_calls);
 	}
 	fflush(stdout);
 

@@ -108,6 +108,8 @@ struct rx_state {
 	bool readable;
 	struct nm_gpuv *gpuv; /* --verify on unreadable (cuda) payload */
 	struct nm_gpuv_result gres;
+	struct nm_cuda_stats cstats;	/* a cuda area's, at the end */
+	bool have_cstats;
 	int out_fd;
 	atomic_uint_fast64_t bytes, hdr_bytes, frames;
 	atomic_uint opened, closed, conn_errs, check_errs, put_errs;
@@ -936,6 +938,12 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		printf("rx: split: %llu frames, %llu header bytes\n",
 		       (unsigned long long)atomic_load(&st->frames),
 		       (unsigned long long)atomic_load(&st->hdr_bytes));
+	if (st->have_cstats)	/* a driver call each copy: what merging saved */
+		printf("rx: cuda: %llu placements in %llu copies (%.2f a copy), %llu events\n",
+		       (unsigned long long)st->cstats.place_calls,
+		       (unsigned long long)st->cstats.copies,
+		       st->cstats.copies ? (double)st->cstats.place_calls / st->cstats.copies : 0.0,
+		       (unsigned long long)st->cstats.events_recorded);
 	if (cfg->pat.kind && st->gpuv)
 		printf("rx: verify %s: %s (on the GPU: %llu bytes compared, %llu differ)\n", pname,
 		       checks ? "FAILED" : "ok", (unsigned long long)st->gres.checked,
@@ -1254,6 +1262,8 @@ run:
 	nm_csw(&csw_v1, &csw_i1);
 	if (st.gpuv)
 		gpu_finish(&st, area);
+	st.have_cstats = !strcmp(cfg.provider, "cuda") &&
+			 !nm_cuda_area_stats(area, &st.cstats, sizeof(st.cstats));
 	t_end = atomic_load(&st.done) ? atomic_load(&st.t_last) : nm_now();
 	if (st.pkt && atomic_load(&st.t_first))
 		t_end = atomic_load(&st.t_pkt_last);

@@ -143,6 +143,10 @@ struct nm_cuda_stats {
 	uint64_t deferred_pending; /* still waiting for the GPU */
 	uint64_t release_errors;   /* deferred puts that nm_buf_put refused */
 	uint64_t polls;            /* nm_area_poll calls */
+	/* Added after the first release (a shorter struct still works). */
+	uint64_t copies;           /* driver copies issued: places that continue
+				    * one another share one (place_calls/copies
+				    * places a copy) */
 };
 
 /**

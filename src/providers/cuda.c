@@ -156,6 +156,7 @@ static void run_flush(struct cu_area *ca)
 	CUresult r;
 
 	if (ca->run_len) {
+		ca->st.copies++;
 		r = ca->cu->MemcpyHtoDAsync(ca->run_dst, ca->run_src, ca->run_len, ca->stream);
 		if (r != CUDA_SUCCESS) {
 			int err = nm_cudrv_errno(r);
