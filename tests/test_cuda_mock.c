@@ -169,6 +169,9 @@ static void test_merge(void)
 	CHECK(polls >= 3);
 	CHECK_EQ(st1.place_pending, 0);
 	CHECK(mock_copies() - c0 <= 2);
+	/* the area counts the copies the driver was asked for */
+	CHECK_EQ(st1.copies - st0.copies, (uint64_t)(mock_copies() - c0));
+	CHECK_EQ(st1.place_calls - st0.place_calls, 600);
 	for (int i = 0; i < 600; i++) {
 		REQUIRE(nm_buf_io_addr(&f[i], &io) == 0);
 		CHECK(!memcmp((const void *)(uintptr_t)io, src + (size_t)i * 64, 64));
