@@ -107,4 +107,16 @@ void t_anon_fini(struct nm_area_mem *m);
 
 /* Whether we run as root (CAP_NET_ADMIN, hugepages). */
 int t_is_root(void);
+/* The unsigned number after "KEY": in a JSON text (the first such key),
+ * or ~0 when there is none. */
+static inline unsigned long long t_json_u(const char *json, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(json, k);
+	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
+}
+
 #endif

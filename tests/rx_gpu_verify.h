@@ -13,16 +13,6 @@
 #define NM_TEST_RX_GPU_VERIFY_H
 #include "cli_util.h"
 
-static unsigned long long t_json_u(const char *json, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	p = strstr(json, k);
-	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
-}
-
 /*
  * One rx/tx pair: @conns connections of @bytes each, frames of @msg
  * (MIN:MAX) bytes, tx pattern @tx_pat, rx --verify @verify.  Return 0,

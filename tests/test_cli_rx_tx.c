@@ -12,16 +12,6 @@
 
 static const char *bin;
 
-static unsigned long long json_u(const char *json, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	p = strstr(json, k);
-	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
-}
-
 struct run {
 	const char *engine;
 	const char *tx_pat, *tx_seed; /* tx --pattern */
@@ -111,13 +101,13 @@ static void one(const struct run *r, unsigned long long bytes, const char *msg)
 	CHECK_EQ(rc_tx, 0);
 	CHECK_EQ(rc_rx, 0);
 	CHECK(olen > 0 && out[0] == '{' && out[olen - 2] == '}');
-	CHECK_EQ(json_u(out, "bytes"), 8 * bytes);
-	CHECK_EQ(json_u(out, "conns"), 8);
-	CHECK_EQ(json_u(out, "conn_errors"), 0);
+	CHECK_EQ(t_json_u(out, "bytes"), 8 * bytes);
+	CHECK_EQ(t_json_u(out, "conns"), 8);
+	CHECK_EQ(t_json_u(out, "conn_errors"), 0);
 	CHECK(strstr(out, "\"verify_ok\":true") != NULL);
 	if (r->split) {
-		CHECK(json_u(out, "frames") > 0);
-		CHECK_EQ(json_u(out, "hdr_bytes"), 4 * json_u(out, "frames"));
+		CHECK(t_json_u(out, "frames") > 0);
+		CHECK_EQ(t_json_u(out, "hdr_bytes"), 4 * t_json_u(out, "frames"));
 	}
 	if (rc_rx || rc_tx || !strstr(out, "\"verify_ok\":true"))
 		fprintf(stderr, "rx said:\n%s\n%s\n", log, out);

@@ -88,16 +88,6 @@ static size_t ask(const char *path, const char *req, char *buf, size_t cap)
 	return n;
 }
 
-static unsigned long long json_u64(const char *doc, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	p = strstr(doc, k);
-	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
-}
-
 struct churn {
 	struct nm_pool *pool;
 	atomic_bool stop;
@@ -199,10 +189,10 @@ int main(void)
 		REQUIRE(!nm_pool_alloc(pool, &held[i]));
 	ask(path, "json\n", buf, sizeof(buf));
 	CHECK(strstr(buf, "\"pools\":[{\"label\":\"rx\",\"queue\":0,\"area\":") != NULL);
-	CHECK_EQ(json_u64(buf, "inflight"), 3);
-	CHECK_EQ(json_u64(buf, "inflight_bytes"), 3 * 4096);
-	CHECK_EQ(json_u64(buf, "alloc_fast") + json_u64(buf, "alloc_slow"), 3);
-	CHECK_EQ(json_u64(buf, "outstanding"), json_u64(buf, "held"));
+	CHECK_EQ(t_json_u(buf, "inflight"), 3);
+	CHECK_EQ(t_json_u(buf, "inflight_bytes"), 3 * 4096);
+	CHECK_EQ(t_json_u(buf, "alloc_fast") + t_json_u(buf, "alloc_slow"), 3);
+	CHECK_EQ(t_json_u(buf, "outstanding"), t_json_u(buf, "held"));
 	CHECK(strstr(buf, "\"provider\":\"host\"") != NULL);
 	CHECK(strstr(buf, "\"state\":\"live\"") != NULL);
 	CHECK(strstr(buf, "\"revoked\":false") != NULL);

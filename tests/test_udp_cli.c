@@ -13,16 +13,6 @@
 
 static const char *bin;
 
-static unsigned long long json_u(const char *json, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	p = strstr(json, k);
-	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
-}
-
 static void one(const char *verify, bool expect_fail)
 {
 	const char *rx_argv[] = { bin, "rx", "--engine", "udp", "--listen", "127.0.0.1:0",
@@ -52,7 +42,7 @@ static void one(const char *verify, bool expect_fail)
 	printf("rx --engine udp --verify %s (%s): rx %d, tx %d\n%s%s", verify,
 	       getenv("NM_UDP_RECVMMSG") ? "recvmmsg" : "uring", rc_rx, rc_tx, out, txout);
 	CHECK_EQ(rc_tx, 0);
-	CHECK_EQ(json_u(txout, "pkts"), COUNT);
+	CHECK_EQ(t_json_u(txout, "pkts"), COUNT);
 	if (expect_fail) {
 		CHECK_EQ(rc_rx, 1);
 		CHECK(strstr(log, "differs at byte 8") != NULL);
@@ -64,15 +54,15 @@ static void one(const char *verify, bool expect_fail)
 	CHECK(strstr(out, "\"engine\":\"udp\"") != NULL);
 	CHECK(strstr(out, "\"verify_ok\":true") != NULL);
 	/* nothing lost without the kernel's counter saying so */
-	CHECK_EQ(json_u(out, "pkts") + json_u(out, "udp_drops"), COUNT);
-	CHECK_EQ(json_u(out, "drops"), json_u(out, "udp_drops"));
-	CHECK_EQ(json_u(out, "udp_truncated"), 0);
-	CHECK(json_u(out, "lost") <= json_u(out, "udp_drops"));
-	CHECK_EQ(json_u(out, "bytes"), json_u(out, "pkts") * 300);
-	CHECK(json_u(out, "pkts") > 0);
-	CHECK(json_u(out, "pps") > 0 && json_u(out, "pps") != ~0ull);
+	CHECK_EQ(t_json_u(out, "pkts") + t_json_u(out, "udp_drops"), COUNT);
+	CHECK_EQ(t_json_u(out, "drops"), t_json_u(out, "udp_drops"));
+	CHECK_EQ(t_json_u(out, "udp_truncated"), 0);
+	CHECK(t_json_u(out, "lost") <= t_json_u(out, "udp_drops"));
+	CHECK_EQ(t_json_u(out, "bytes"), t_json_u(out, "pkts") * 300);
+	CHECK(t_json_u(out, "pkts") > 0);
+	CHECK(t_json_u(out, "pps") > 0 && t_json_u(out, "pps") != ~0ull);
 	CHECK(strstr(out, "\"cpu_ns_per_pkt\":") != NULL);
-	CHECK_EQ(json_u(out, "conn_errors"), 0);
+	CHECK_EQ(t_json_u(out, "conn_errors"), 0);
 	if (rc_rx)
 		fprintf(stderr, "rx said:\n%s\n", log);
 }

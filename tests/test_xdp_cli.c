@@ -17,16 +17,6 @@
 
 static const char *bin;
 
-static unsigned long long json_u(const char *json, const char *key)
-{
-	char k[64];
-	const char *p;
-
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	p = strstr(json, k);
-	return p ? strtoull(p + strlen(k), NULL, 10) : ~0ull;
-}
-
 static int run_rc(const char *const argv[])
 {
 	int err;
@@ -87,22 +77,22 @@ static void xdp_run(struct rig *rp, bool lend)
 		fprintf(stderr, "rx said:\n%s\n", log);
 	CHECK(olen > 0 && out[0] == '{');
 	CHECK(strstr(out, "\"engine\":\"xdp\"") != NULL);
-	pkts = json_u(out, "pkts");
-	drops = json_u(out, "drops");
-	CHECK_EQ(drops, json_u(out, "xdp_rx_dropped") + json_u(out, "xdp_rx_ring_full"));
+	pkts = t_json_u(out, "pkts");
+	drops = t_json_u(out, "drops");
+	CHECK_EQ(drops, t_json_u(out, "xdp_rx_dropped") + t_json_u(out, "xdp_rx_ring_full"));
 	/* every packet received, or counted as dropped by the socket (or,
 	 * before it, by the sending veth: its peer's ring full) */
 	CHECK(pkts + drops + (d1.tx_dropped - d0.tx_dropped) >= COUNT);
 	CHECK(pkts + drops <= COUNT + 4);
 	CHECK(pkts > 0);
-	CHECK(json_u(out, "pps") > 0 && json_u(out, "pps") != ~0ull);
+	CHECK(t_json_u(out, "pps") > 0 && t_json_u(out, "pps") != ~0ull);
 	CHECK(strstr(out, "\"cpu_ns_per_pkt\":") != NULL);
-	CHECK_EQ(json_u(out, "conn_errors"), 0);
+	CHECK_EQ(t_json_u(out, "conn_errors"), 0);
 	/* nothing put by rx with --lend: the engine's take-back is what
 	 * recycled the frames */
 	if (lend)
-		CHECK(json_u(out, "recycle_cached") >= pkts / 2 &&
-		      json_u(out, "recycle_cached") != ~0ull);
+		CHECK(t_json_u(out, "recycle_cached") >= pkts / 2 &&
+		      t_json_u(out, "recycle_cached") != ~0ull);
 }
 
 int main(void)
