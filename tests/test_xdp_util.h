@@ -32,6 +32,7 @@ struct xt {
 	_Atomic int hold;
 	unsigned int rx_flags;	/* nm_rx_opts.flags: 0 or NM_RX_F_LEND */
 	_Atomic uint64_t bad_data;	/* pkt->data was not nm_buf_data()'s */
+	uint64_t fail_at;	/* on_data says -EIO from this packet on; 0: never */
 	pthread_mutex_t held_lock;
 	struct nm_buf held[XT_MAX_HELD];
 	unsigned int nheld;
@@ -88,7 +89,14 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	int q = nm_rx_conn_queue(c);
 
 	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt);
-	atomic_fetch_add(&t->pkts, 1);
+	if (t->fail_at && atomic_fetch_add(&t->pkts, 1) + 1 >= t->fail_at) {
+		/* the buffer is ours whatever we return */
+		if (!(t->rx_flags & NM_RX_F_LEND))
+			CHECK_EQ(nm_buf_put(b), 0);
+		return -EIO;
+	}
+	if (!t->fail_at)
+		atomic_fetch_add(&t->pkts, 1);
 	if (m->pkt->data != f)
 		atomic_fetch_add(&t->bad_data, 1);
 	if (!f) {
