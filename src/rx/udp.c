@@ -328,7 +328,10 @@ static int ur_take(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 	struct nm_buf *b = &e->u.bufs[bid], s;
 	struct io_uring_recvmsg_out *o;
 	struct msghdr mh;
-	char *base = nm_buf_data(b);
+	/* the engine's own buffer, in a pool nm_rx_create found readable:
+	 * nm_buf_data's checks would only repeat that (NULL once the area is
+	 * revoked, which validate below takes for a bad message) */
+	char *base = nm_area_live(b->iov->area) ? (char *)nm_iov_cpu(b->iov) + b->off : NULL;
 
 	e->u.free_bids[e->u.nfree++] = bid;
 	o = res >= 0 ? io_uring_recvmsg_validate(base, res, &e->mh) : NULL;
