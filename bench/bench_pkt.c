@@ -12,7 +12,7 @@
  *             a host area of 4 KiB chunks as the UMEM, frames lent to the
  *             callback (NM_RX_F_LEND: the engine takes each back when the
  *             callback returns, as the reference reuses a frame once it
- *             has read it); --xdp-put: the callback keeps each frame and
+ *             has read it); --put: the callback keeps each frame and
  *             puts it back to the pool in bulks of 32, every put checked
  *   xsk_ref   the reference: a receiver written directly on libxdp's xsk
  *             API the way its samples do it (xdp-tutorial's AF_XDP
@@ -21,7 +21,9 @@
  *             batch, the same ring sizes (4096) and bind flags (copy,
  *             need-wakeup) and frame count as the engine, poll() to wait
  *   udp       the "udp" engine through nm_rx (nm_rx_listen), a host area
- *             of 4 KiB chunks (so no UDP GRO: one datagram per buffer)
+ *             of 4 KiB chunks (so no UDP GRO: one datagram per buffer),
+ *             buffers lent as xdp's are (recvmmsg reuses its own once
+ *             read); --put as for xdp
  *   recvmmsg  plain blocking recvmmsg(), batches of 64, 2 KiB buffers
  *
  * Each run also says what the kernel counted as dropped over the whole run
@@ -65,7 +67,7 @@
  * JSON lines (--json): the setup, medians, each rep, and the ratios:
  *   {"bench":"pkt_setup","impl":"veth","metric":"napi_threaded_on_rx_cpu|rx_cpu|tx_cpu",
  *    "value":N}     (1/0; CPU numbers, -1: not pinned)
- *   {"bench":"pkt_setup","impl":"xdp","metric":"lend","value":1|0}  (0: --xdp-put)
+ *   {"bench":"pkt_setup","impl":"engines","metric":"lend","value":1|0}  (0: --put)
  *   {"bench":"pkt_SIZE","impl":"xdp|xsk_ref|udp|recvmmsg",
  *    "metric":"kpps|offered_kpps|cpu_ns_per_pkt|thread_ns_per_pkt","value":N}
  *   {"bench":"pkt_SIZE","impl":"xdp","metric":"kpps_rep1","value":N} ...
@@ -122,7 +124,7 @@ struct pcfg {
 	unsigned int sizes[MAX_SIZES];
 	bool json, verbose, napi, pin;
 	unsigned int napi_defer_us;	/* --napi-defer: the NAPI's coalescing, 0: none */
-	bool xdp_put;		/* --xdp-put: the xdp callback puts, no NM_RX_F_LEND */
+	bool put;		/* --put: the engines' callback puts, no NM_RX_F_LEND */
 	const char *plot;	/* --plot FILE.svg */
 	bool run[NR_IMPL];
 	int rx_cpu, tx_cpu;
@@ -269,10 +271,12 @@ static void run_engine(struct rcv *r, const char *engine)
 	if (r->impl == IMPL_XDP) {
 		o.ifname = g->ifname[RIG_RX];
 		o.xdp_flags = NM_RX_XDP_COPY;
-		if (!r->cfg->xdp_put)
-			o.flags |= NM_RX_F_LEND;
-		r->lend = !r->cfg->xdp_put;
 	}
+	/* lent, as the baselines reuse their buffers once read; --put: the
+	 * callback puts each, every put checked */
+	if (!r->cfg->put)
+		o.flags |= NM_RX_F_LEND;
+	r->lend = !r->cfg->put;
 	rx = nm_rx_create(&o);
 	if (!rx) {
 		e = errno;
@@ -821,7 +825,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench pkt [--json] [--reps N] [--seconds S] [--size 64,1472]\n"
 		"                        [--impl xdp,xsk_ref,udp,recvmmsg] [--no-napi] [--no-pin]\n"
-		"                        [--napi-defer US] [--xdp-put]\n"
+		"                        [--napi-defer US] [--put]\n"
 		"                        [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
@@ -850,8 +854,8 @@ static int parse_args(struct pcfg *cfg, int argc, char **argv)
 			}
 			cfg->napi_defer_us = (unsigned int)v;
 			i++;
-		} else if (!strcmp(a, "--xdp-put")) {
-			cfg->xdp_put = true;
+		} else if (!strcmp(a, "--put")) {
+			cfg->put = true;
 		} else if (!strcmp(a, "--no-pin")) {
 			cfg->pin = false;
 			cfg->napi = false;
@@ -1169,7 +1173,7 @@ int cmd_bench_pkt(int argc, char **argv)
 	if (cfg->json) {
 		json("pkt_setup", "veth", "napi_threaded_on_rx_cpu", cfg->napi);
 		json("pkt_setup", "veth", "napi_defer_us", cfg->napi_defer_us);
-		json("pkt_setup", "xdp", "lend", !cfg->xdp_put);
+		json("pkt_setup", "engines", "lend", !cfg->put);
 		json("pkt_setup", "veth", "rx_cpu", cfg->rx_cpu);
 		json("pkt_setup", "veth", "tx_cpu", cfg->tx_cpu);
 	} else
@@ -1177,10 +1181,10 @@ int cmd_bench_pkt(int argc, char **argv)
 		       "(batches of %d, flat out); %s; %.1f s (after %.1f s warm-up) x %u reps per "
 		       "case, interleaved; medians\n", RIG_BATCH, setup, cfg->seconds, WARM_S,
 		       cfg->reps);
-	if (!cfg->json && cfg->run[IMPL_XDP])
-		printf("xdp: %s\n", cfg->xdp_put ?
-		       "the callback puts each frame back (bulks of 32, every put checked)" :
-		       "frames lent to the callback (NM_RX_F_LEND), taken back when it returns");
+	if (!cfg->json && (cfg->run[IMPL_XDP] || cfg->run[IMPL_UDP]))
+		printf("xdp, udp: %s\n", cfg->put ?
+		       "the callback puts each buffer back (bulks of 32, every put checked)" :
+		       "buffers lent to the callback (NM_RX_F_LEND), taken back when it returns");
 	for (unsigned int s = 0; s < cfg->nsizes; s++) {
 		for (unsigned int rep = 0; rep < cfg->reps; rep++) {
 			for (int k = 0; k < NR_IMPL; k++) {

@@ -7,7 +7,9 @@
  * message of its own (NM_RX_MSG_PKT), payload 64-byte aligned; one longer
  * than the room is not delivered and counted in udp_truncated; the socket
  * is a connection (on_conn once, on_close -ECANCELED at destroy); stats
- * count packets, bytes, no drops.
+ * count packets, bytes, no drops.  Each way again with the buffers lent
+ * (NM_RX_F_LEND), where the callback puts nothing; pkt->data is always
+ * nm_buf_data()'s address.
  */
 #include "test_udp_util.h"
 
@@ -17,12 +19,12 @@
 
 static struct u_rx u;
 
-static void run(int mmsg)
+static void run(int mmsg, int lend)
 {
 	struct nm_pool *pool = t_pool(256, 0);
 	NM_OPTS(nm_rx_opts, o, .engine = "udp", .pool = pool, .buf_size = BUF,
-		.flags = NM_RX_F_TIMESTAMP, .on_data = u_on_data, .on_conn = u_on_conn, .on_close = u_on_close,
-		.user = &u);
+		.flags = NM_RX_F_TIMESTAMP | (lend ? NM_RX_F_LEND : 0), .on_data = u_on_data,
+		.on_conn = u_on_conn, .on_close = u_on_close, .user = &u);
 	unsigned int n = t_sanitized() ? 2000 : 6000;
 	uint8_t dg[ROOM + 64];
 	struct nm_rx_stats st;
@@ -32,6 +34,7 @@ static void run(int mmsg)
 	int port, fd, r;
 
 	memset(&u, 0, sizeof(u));
+	u.lend = lend;
 	u_mode(mmsg);
 	rx = nm_rx_create(&o);
 	if (!rx && errno == EOPNOTSUPP)
@@ -97,8 +100,8 @@ static void run(int mmsg)
 	CHECK_EQ(st.udp_drops, 0);
 	CHECK_EQ(st.conns_opened, 1);
 	CHECK_EQ(st.conns_active, 1);
-	printf("%s: %llu datagrams, %llu recv calls, refill %llu in %llu batches, "
-	       "enobufs %llu, rearm %llu\n", mmsg ? "recvmmsg" : "uring",
+	printf("%s%s: %llu datagrams, %llu recv calls, refill %llu in %llu batches, "
+	       "enobufs %llu, rearm %llu\n", mmsg ? "recvmmsg" : "uring", lend ? ", lent" : "",
 	       (unsigned long long)st.pkts, (unsigned long long)st.recv_calls,
 	       (unsigned long long)st.refill, (unsigned long long)st.refill_batches,
 	       (unsigned long long)st.enobufs, (unsigned long long)st.rearm);
@@ -130,7 +133,12 @@ static void stream_engines_refuse_timestamps(void)
 int main(void)
 {
 	stream_engines_refuse_timestamps();
-	run(0);
-	run(1);
+	run(0, 0);
+	run(1, 0);
+	/* lent (NM_RX_F_LEND): the callback puts nothing, and 6000 datagrams
+	 * through 512 buffers (two to a chunk) go round only if the engine
+	 * takes each back */
+	run(0, 1);
+	run(1, 1);
 	return nm_test_failures ? 1 : 0;
 }

@@ -81,7 +81,8 @@ struct u_rx {
 	struct sockaddr_in src;     /* expected source; port 0: any */
 	int check_src, check_ts;    /* check_ts: 1 a time, -1 none, 0 no check */
 	uint32_t max_seg;           /* largest seg_size seen */
-	int hold;                   /* keep buffers */
+	int hold;                   /* keep buffers (lent ones: by a reference) */
+	int lend;                   /* NM_RX_F_LEND: nothing to put */
 	struct nm_buf *held;
 	unsigned int nheld, held_cap;
 	int opened, closed, close_err;
@@ -139,7 +140,7 @@ static inline int u_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 	u->msgs++;
 	if (!(m->flags & NM_RX_MSG_PKT) || !k || m->nr != 1) {
 		u_bad(u, "not a packet message", m->nr);
-		for (unsigned int i = 0; i < m->nr; i++)
+		for (unsigned int i = 0; i < m->nr && !u->lend; i++)
 			nm_buf_put(&m->bufs[i]);
 		return 0;
 	}
@@ -147,6 +148,8 @@ static inline int u_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 	len = m->bufs[0].len;
 	if (!p || ((uintptr_t)p & 63))
 		u_bad(u, "payload address", (uintptr_t)p);
+	if (k->data != p)	/* the engine's address is nm_buf_data's */
+		u_bad(u, "pkt->data", (uintptr_t)k->data);
 	if (u->check_src) {
 		const struct sockaddr_in *s = (const struct sockaddr_in *)&k->src;
 
@@ -176,8 +179,10 @@ static inline int u_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 			u->held = realloc(u->held, u->held_cap * sizeof(*u->held));
 			REQUIRE(u->held);
 		}
+		if (u->lend)	/* kept past the callback: a reference of ours */
+			CHECK_EQ(nm_buf_get(&m->bufs[0]), 0);
 		u->held[u->nheld++] = m->bufs[0];
-	} else {
+	} else if (!u->lend) {
 		CHECK_EQ(nm_buf_put(&m->bufs[0]), 0);
 	}
 	return 0;

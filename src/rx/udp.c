@@ -93,11 +93,16 @@ _Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
 
 enum { MODE_URING, MODE_MMSG };
 
+#define UDP_LENT 64   /* lent buffers taken back in one bulk */
+
 struct udp_eng {
 	int mode;
 	int gro;                    /* UDP_GRO on: buffers hold a batch */
 	uint32_t room;              /* payload bytes per buffer */
 	uint32_t *drops;            /* by slot: the socket's drop count seen */
+	int lend;                   /* NM_RX_F_LEND */
+	unsigned int nlent;         /* delivered, to take back */
+	struct nm_iov *lent[UDP_LENT];
 
 	/* io_uring */
 	struct urc u;               /* ring, buffer ring, bids, queue fd */
@@ -195,6 +200,17 @@ static int sock_setup(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c)
 	return 0;
 }
 
+/* NM_RX_F_LEND: the buffers on_data has seen go back, unchecked (the
+ * engine's own), one reference each: a slice's chunk recycles with its
+ * last.  At least once a pass and before every refill. */
+static void ud_lent_back(struct nm_rxq *q, struct udp_eng *e)
+{
+	if (e->nlent) {
+		nm_pool_recycle_iovs(q->rx_pool, e->lent, e->nlent);
+		e->nlent = 0;
+	}
+}
+
 /*
  * One datagram (or GRO batch) received into @b (payload slice; the buffer's
  * one reference) on @c, with @mh's name and control messages and the
@@ -204,6 +220,7 @@ static int ud_pkt(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 		  struct nm_buf *b, struct msghdr *mh, int flags)
 {
 	struct nm_rx_pkt pkt;
+	int r;
 	struct cmsghdr *cm;
 
 	if (nm_unlikely(flags & MSG_TRUNC)) {
@@ -239,7 +256,14 @@ static int ud_pkt(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 			drops_seen(q, e, c, v);
 		}
 	}
-	return nm_rxq_deliver_pkt(q, c, b, &pkt);
+	r = nm_rxq_deliver_pkt(q, c, b, &pkt);
+	/* lent: on_data saw it (0: it was put, the connection being over) */
+	if (r && e->lend) {
+		e->lent[e->nlent++] = b->iov;
+		if (e->nlent == UDP_LENT)
+			ud_lent_back(q, e);
+	}
+	return r;
 }
 
 /* A pass that delivered nothing: look for drops no datagram told of. */
@@ -279,6 +303,7 @@ static unsigned int ur_refill(struct nm_rxq *q, struct udp_eng *e)
 {
 	unsigned int n = 0;
 
+	ud_lent_back(q, e);	/* what on_data saw can be posted again */
 	while (e->u.nfree) {
 		uint16_t bid = e->u.free_bids[e->u.nfree - 1];
 		struct nm_buf *b = &e->u.bufs[bid];
@@ -529,6 +554,7 @@ static int ur_setup(struct nm_rxq *q, struct udp_eng *e)
 /* Take buffers for the next call, up to MM_BATCH.  Return how many. */
 static unsigned int mm_stash(struct nm_rxq *q, struct udp_eng *e)
 {
+	ud_lent_back(q, e);	/* what on_data saw can be taken again */
 	while (e->nstash < MM_BATCH) {
 		struct nm_buf *b = &e->stash[e->nstash];
 		char *a = urc_buf_take(q, b);
@@ -689,6 +715,7 @@ static int udp_init(struct nm_rxq *q)
 		return -ENOMEM;
 	e->epfd = -1;
 	e->room = q->buf_size - (uint32_t)UDP_HDR;
+	e->lend = !!(rx->o.flags & NM_RX_F_LEND);
 	e->gro = e->room >= GRO_ROOM;
 	e->drops = nm_calloc(rx->o.max_conns, sizeof(*e->drops));
 	if (!e->drops) {
@@ -769,6 +796,7 @@ static int udp_poll(struct nm_rxq *q, int timeout_ms)
 	int n = e->mode == MODE_URING ? ur_poll(q, e, timeout_ms)
 				      : mm_poll(q, e, timeout_ms);
 
+	ud_lent_back(q, e);	/* nothing stays lent past the pass */
 	if (n == 0)
 		drops_idle(q, e);
 	return n;
@@ -805,8 +833,7 @@ const struct nm_rx_engine nm_rx_engine_udp = {
 	.dgram      = 1,
 	/* packets have no framing to split; the REQUIREs name features of
 	 * the uring engine's streams */
-	.refuse_flags = NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE |
-			NM_RX_F_LEND,	/* not built for udp yet */
+	.refuse_flags = NM_RX_F_SPLIT | NM_RX_F_REQUIRE_INC | NM_RX_F_REQUIRE_BUNDLE,
 	.init       = udp_init,
 	.fini       = udp_fini,
 	.listen     = udp_listen,
