@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * An xdp receiver whose on_data says -EIO at the 100th packet, frames lent
- * (NM_RX_F_LEND): the socket's connection ends with that error (on_close
- * -EIO, once), on_data is never called again, neither for the rest of the
- * pass it failed in nor for packets sent after, and every frame comes back
- * (the ones on_data saw taken back, the ones it did not put).  Skips
+ * (NM_RX_F_LEND), driven by the test's own nm_rx_poll calls so that the
+ * failing packet has others behind it in its pass: the socket's connection
+ * ends with that error (on_close -EIO, once), on_data is never called
+ * again, neither for the rest of that pass nor for packets sent after, and
+ * every frame comes back (the ones on_data saw taken back, the others
+ * put).  Skips
  * without root, netns or AF_XDP.
  */
 #include "test_xdp_util.h"
@@ -21,21 +23,27 @@ int main(void)
 	t.rx_flags = NM_RX_F_LEND;
 	t.fail_at = 100;
 	xt_rx_or_skip(&t, 0, 512);
-	xt_run_start(&t);
-
-	/* a burst, so that the failing packet has others behind it in its
-	 * pass; then more after the end */
-	tx = (struct rig_tx){ .rig = &t.rig, .size = 64, .count = 2000, .pps = 500000 };
+	/* The application's own passes: the first opens the socket's
+	 * connection and fills the fill ring; then 300 packets wait in the
+	 * RX ring, so that the pass that fails at the 100th has more behind
+	 * it in the same run (a pass takes up to 256, 64 at a time). */
+	CHECK(nm_rx_poll(t.rx, 0) >= 0);
+	CHECK_EQ(atomic_load(&t.conns), 1);
+	tx = (struct rig_tx){ .rig = &t.rig, .size = 64, .count = 300, .pps = 100000 };
 	REQUIRE(!rig_tx_start(&tx));
 	REQUIRE(!rig_tx_wait(&tx));
-	for (int i = 0; i < 500 && !atomic_load(&t.closes); i++)
-		usleep(10000);
-	REQUIRE(atomic_load(&t.closes) == 1);
+	usleep(100000);
+	for (int i = 0; i < 10; i++)
+		CHECK(nm_rx_poll(t.rx, 0) >= 0);
+	CHECK_EQ(atomic_load(&t.closes), 1);
 	CHECK_EQ(atomic_load(&t.close_err), -EIO);
-	tx = (struct rig_tx){ .rig = &t.rig, .size = 64, .count = 500, .pps = 50000 };
+	/* and more after the end */
+	tx = (struct rig_tx){ .rig = &t.rig, .size = 64, .count = 300, .pps = 100000 };
 	REQUIRE(!rig_tx_start(&tx));
 	REQUIRE(!rig_tx_wait(&tx));
-	usleep(200000);
+	usleep(100000);
+	for (int i = 0; i < 10; i++)
+		CHECK(nm_rx_poll(t.rx, 0) >= 0);
 	printf("on_data called %llu times (it failed the 100th)\n",
 	       (unsigned long long)atomic_load(&t.pkts));
 	CHECK_EQ(atomic_load(&t.pkts), 100);	/* none after the error */
