@@ -105,6 +105,13 @@ static void one(const struct run *r, unsigned long long bytes, const char *msg)
 	CHECK_EQ(t_json_u(out, "conns"), 8);
 	CHECK_EQ(t_json_u(out, "conn_errors"), 0);
 	CHECK(strstr(out, "\"verify_ok\":true") != NULL);
+	/* one "verify" key, the pattern's name (a second, null, would win
+	 * in most JSON readers) */
+	{
+		const char *v = strstr(out, "\"verify\":");
+
+		CHECK(v && v[9] == '"' && !strstr(v + 1, "\"verify\":"));
+	}
 	if (r->split) {
 		CHECK(t_json_u(out, "frames") > 0);
 		CHECK_EQ(t_json_u(out, "hdr_bytes"), 4 * t_json_u(out, "frames"));

@@ -894,12 +894,12 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		if (cfg->pat.kind)
 			printf("\"verify\":\"%s\",\"verify_ok\":%s,\"verify_errors\":%u,",
 			       pname, checks ? "false" : "true", checks);
+		else
+			printf("\"verify\":null,");
 		if (st->gpuv)
 			printf("\"verify_gpu_bytes\":%llu,\"verify_gpu_differ\":%llu,",
 			       (unsigned long long)st->gres.checked,
 			       (unsigned long long)st->gres.bad);
-		else
-			printf("\"verify\":null,");
 		if (st->pkt)
 			pkt_json(st, &rs, secs, cpu);
 		printf("\"timed_out\":%s,\"put_errors\":%u", timed_out ? "true" : "false",
