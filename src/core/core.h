@@ -195,6 +195,17 @@ static inline void *nm_iov_cpu(const struct nm_iov *iov)
 	return (char *)a->mem.cpu_base + ((size_t)iov->index << a->shift);
 }
 
+/* The CPU address of @b's window, for code that holds @b and knows it is
+ * a buffer (an engine's own): what nm_buf_data() answers, without its
+ * lookup.  NULL where the memory has no CPU mapping or the area is
+ * revoked. */
+static inline void *nm_buf_cpu(const struct nm_buf *b)
+{
+	char *base = nm_area_live(b->iov->area) ? nm_iov_cpu(b->iov) : NULL;
+
+	return base ? base + b->off : NULL;
+}
+
 /* Fragments' reference counts: pool.c carves and puts, buf.c gets and
  * checks.  Whether a chunk whose count reads @r is the one its pool @p
  * is carving: only that one holds the bias (2^29 gets would be needed to

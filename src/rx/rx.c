@@ -284,10 +284,6 @@ void nm_rxq_wake(struct nm_rxq *q)
 	atomic_fetch_add_explicit(&q->wakes, 1, memory_order_release);
 }
 
-static void queue_wake(struct nm_rxq *q)
-{
-	nm_rxq_wake(q);
-}
 
 /* Hand an fd to queue q (any thread); nconn was reserved by the caller. */
 static int inbox_push(struct nm_rxq *q, int fd)
@@ -300,7 +296,7 @@ static int inbox_push(struct nm_rxq *q, int fd)
 	q->inbox[q->inbox_n++] = fd;
 	atomic_store_explicit(&q->inbox_pending, q->inbox_n, memory_order_release);
 	pthread_mutex_unlock(&q->inbox_lock);
-	queue_wake(q);
+	nm_rxq_wake(q);
 	return 0;
 }
 
@@ -925,7 +921,7 @@ static int listen_one(struct nm_rx *rx, struct nm_rxq *q,
 		close(fd);
 		return r;
 	}
-	queue_wake(q);	/* an application's loop: a pass to start it */
+	nm_rxq_wake(q);	/* an application's loop: a pass to start it */
 	return fd;
 }
 
@@ -1280,7 +1276,7 @@ NM_API int nm_rx_queue_poll(struct nm_rx *rx, unsigned int queue, int timeout_ms
 		rx->eng->fd_ack(q);
 	r = queue_pass(q, timeout_ms);
 	if (r >= 0 && queue_has_work(rx, q))
-		queue_wake(q);
+		nm_rxq_wake(q);
 	queue_unclaim(rx, q);
 	return r;
 }
@@ -1314,7 +1310,7 @@ NM_API int nm_rx_stop(struct nm_rx *rx)
 		return -EINVAL;
 	atomic_store_explicit(&rx->stop, 1, memory_order_release);
 	for (unsigned int i = 0; i < rx->nq; i++)
-		queue_wake(&rx->q[i]);
+		nm_rxq_wake(&rx->q[i]);
 	return 0;
 }
 

@@ -233,9 +233,7 @@ static int ud_pkt(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 	pkt.seg_size = 0;
 	pkt.queue_id = 0;
 	pkt.reserved = 0;
-	/* NULL where the pool's memory has no CPU mapping */
-	pkt.data = q->readable && nm_area_live(b->iov->area) ?
-		   (const char *)nm_iov_cpu(b->iov) + b->off : NULL;
+	pkt.data = nm_buf_cpu(b);
 	pkt.src_len = mh->msg_namelen < sizeof(pkt.src) ? mh->msg_namelen : sizeof(pkt.src);
 	memcpy(&pkt.src, mh->msg_name, pkt.src_len);
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
@@ -353,10 +351,10 @@ static int ur_take(struct nm_rxq *q, struct udp_eng *e, struct nm_rx_conn *c,
 	struct nm_buf *b = &e->u.bufs[bid], s;
 	struct io_uring_recvmsg_out *o;
 	struct msghdr mh;
-	/* the engine's own buffer, in a pool nm_rx_create found readable:
-	 * nm_buf_data's checks would only repeat that (NULL once the area is
-	 * revoked, which validate below takes for a bad message) */
-	char *base = nm_area_live(b->iov->area) ? (char *)nm_iov_cpu(b->iov) + b->off : NULL;
+	/* the engine's own buffer: nm_buf_data's lookup would only repeat
+	 * that (NULL once the area is revoked, which validate below takes
+	 * for a bad message) */
+	char *base = nm_buf_cpu(b);
 
 	e->u.free_bids[e->u.nfree++] = bid;
 	o = res >= 0 ? io_uring_recvmsg_validate(base, res, &e->mh) : NULL;
