@@ -176,7 +176,7 @@ static const struct nm_opt rx_opts[] = {
 	NM_OPT(O_NO_BUNDLE, 0, "--no-bundle", NULL, "uring: without recv bundles (the default)"),
 	NM_OPT(O_ZEROCOPY, 0, "--zerocopy", NULL, "xdp: zero-copy only (fails where the driver has none)"),
 	NM_OPT(O_COPY, 0, "--copy", NULL, "xdp: copy mode only (default: zero-copy where the driver has it)"),
-	NM_OPT(O_LEND, 0, "--lend", NULL, "xdp: frames lent to the callback, taken back when it returns (no put)"),
+	NM_OPT(O_LEND, 0, "--lend", NULL, "xdp, udp: buffers lent to the callback, taken back when it returns (no put)"),
 	NM_OPT(O_INTERVAL, 'i', "--interval", "SECS",
 	  "a report line every SECS (default: 1 with -s, else none; 0: none)"),
 	NM_OPT(O_JSON, 'J', "--json", NULL, "JSON: one object at the end, a JSON line per interval"),
@@ -575,9 +575,12 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 	cfg->xdp = cfg->engine && !strcmp(cfg->engine, "xdp");
 	if (cfg->xdp && xdp_args(cfg))
 		return -EINVAL;
-	if (!cfg->xdp && (cfg->iface || cfg->xdp_flags || cfg->lend)) {
-		fprintf(stderr, "netmem rx: --iface, --zerocopy, --copy and --lend go with "
-			"--engine xdp\n");
+	if (!cfg->xdp && (cfg->iface || cfg->xdp_flags)) {
+		fprintf(stderr, "netmem rx: --iface, --zerocopy and --copy go with --engine xdp\n");
+		return -EINVAL;
+	}
+	if (cfg->lend && !cfg->xdp && !(cfg->engine && !strcmp(cfg->engine, "udp"))) {
+		fprintf(stderr, "netmem rx: --lend goes with --engine xdp or udp (packets)\n");
 		return -EINVAL;
 	}
 	if (!cfg->listen && !cfg->xdp) {
