@@ -82,7 +82,8 @@ struct u_rx {
 	int check_src, check_ts;    /* check_ts: 1 a time, -1 none, 0 no check */
 	uint32_t max_seg;           /* largest seg_size seen */
 	int hold;                   /* keep buffers (lent ones: by a reference) */
-	int lend;                   /* NM_RX_F_LEND: nothing to put */
+	int lend;                   /* NM_RX_F_LEND: nothing to put; 2: put
+				     * all the same (a careless program) */
 	struct nm_buf *held;
 	unsigned int nheld, held_cap;
 	int opened, closed, close_err;
@@ -182,7 +183,7 @@ static inline int u_on_data(struct nm_rx *rx, struct nm_rx_conn *c,
 		if (u->lend)	/* kept past the callback: a reference of ours */
 			CHECK_EQ(nm_buf_get(&m->bufs[0]), 0);
 		u->held[u->nheld++] = m->bufs[0];
-	} else if (!u->lend) {
+	} else if (u->lend != 1) {
 		CHECK_EQ(nm_buf_put(&m->bufs[0]), 0);
 	}
 	return 0;

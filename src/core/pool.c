@@ -1047,12 +1047,16 @@ static __attribute__((noinline)) void
 recycle_iovs_slow(struct nm_pool *p, struct nm_iov *const *iovs, unsigned int n)
 {
 	/* A chunk still held by the application, or a pool the fast path
-	 * does not serve (another thread, sync for device, revoked). */
+	 * does not serve (another thread, sync for device, revoked).  One
+	 * with no reference left was put by the application although only
+	 * lent to it: a double put, counted like one. */
 	for (unsigned int i = 0; i < n; i++) {
 		int r = iov_unref(p, iovs[i]);
 
 		if (r > 0)
 			pool_recycle(p, iovs[i]);
+		else if (r < 0)
+			NM_STAT_ADD_SHARED(p, err_double_put, 1);
 	}
 }
 
