@@ -215,8 +215,8 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
  * a reference on it there (nm_buf_get()) and put that later.  Putting a
  * lent buffer is a double put: the take-back counts it (err_double_put)
  * where the buffer is its chunk's only one (a slice's is not detectable,
- * as for any slice put twice).  The stream engines refuse it (-EINVAL), and so does
- * NM_RX_F_TOKENS beside it. */
+ * as for any slice put twice).  The stream engines refuse it (-EINVAL),
+ * and so does NM_RX_F_TOKENS beside it. */
 #define NM_RX_F_LEND         (1u << 8)
 #define NM_RX_F_ALL          0x1ffu
 
