@@ -35,6 +35,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <netmem/rx.h>
 #include <stdio.h>
@@ -122,7 +123,20 @@ struct split_cfg {
 	double seconds;
 	size_t msg;
 	char self[4096];
+	/* per pass, filled by split_pass: the receiving process's CPU
+	 * seconds per GB (the CUDA driver's threads included), and for a
+	 * cuda pass the driver copies and calls per GiB */
+	double cpu_gb, copies_gib, calls_gib;
 };
+
+static double cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 struct split_st {
 	struct nm_pool *pool, *hdr_pool;
@@ -195,7 +209,7 @@ static pid_t split_tx(const struct split_cfg *cfg, int port)
  * (first connection to its close), or < 0 with the reason in @note.
  * *engine_used gets the engine's name.
  */
-static double split_pass(const struct split_cfg *cfg, const char *provider,
+static double split_pass(struct split_cfg *cfg, const char *provider,
 			 char *engine_used, size_t elen, char *note, size_t nlen)
 {
 	NM_OPTS(nm_area_opts, ao, .size = 64u << 20, .order = 4, .name = "bench-gpu-split");
@@ -207,6 +221,7 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 	double res = -1, deadline;
 	pid_t tx = -1;
 	int port, pinned = 0;
+	double cpu0;
 
 	area = nm_area_create(provider, &ao);
 	hdr = nm_area_create("host", &ho);
@@ -241,6 +256,7 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 		goto out;
 	}
 	tx = split_tx(cfg, port);
+	cpu0 = cpu_now();
 	deadline = now() + cfg->seconds + 20;
 	while (!atomic_load(&st.done) && now() < deadline) {
 		int rc = nm_rx_run(rx, 250);
@@ -258,6 +274,17 @@ static double split_pass(const struct split_cfg *cfg, const char *provider,
 		goto out;
 	}
 	res = atomic_load(&st.bytes) / (atomic_load(&st.t_last) - atomic_load(&st.t_first));
+	cfg->cpu_gb = (cpu_now() - cpu0) / (atomic_load(&st.bytes) / 1e9);
+	cfg->copies_gib = cfg->calls_gib = 0;
+	if (pinned > 0) {
+		struct nm_cuda_stats cs;
+		double gib = atomic_load(&st.bytes) / (double)(1u << 30);
+
+		if (!nm_cuda_area_stats(area, &cs, sizeof(cs))) {
+			cfg->copies_gib = cs.copies / gib;
+			cfg->calls_gib = cs.copy_calls / gib;
+		}
+	}
 out:
 	if (tx > 0 && !nm_reap(tx, 20) && res >= 0) {
 		snprintf(note, nlen, "the sender failed");
@@ -294,7 +321,7 @@ static int cmp_dbl(const void *a, const void *b)
 static int bench_split(struct split_cfg *cfg, int reps, bool json)
 {
 	static const char *const prov[2] = { "cuda", "host" };
-	double v[2][64];
+	double v[2][64], cpu[2][64];
 	char eng[2][32] = { "", "" }, note[160] = "";
 	ssize_t n;
 
@@ -322,8 +349,17 @@ static int bench_split(struct split_cfg *cfg, int reps, bool json)
 				fprintf(stderr, "netmem bench gpu: gpu_split %s: %s\n", prov[k], note);
 				return 1;
 			}
+			cpu[k][r] = cfg->cpu_gb;
+			if (!json)
+				printf("  rep %d %-4s %7.2f Gbit/s  %.3f CPU s/GB%s", r + 1, prov[k],
+				       v[k][r] * 8 / 1e9, cfg->cpu_gb, k ? "\n" : "");
+			if (!json && !k)
+				printf("  (%.0f copies, %.0f driver calls per GiB)\n", cfg->copies_gib,
+				       cfg->calls_gib);
 		}
 	}
+	qsort(cpu[0], reps, sizeof(double), cmp_dbl);
+	qsort(cpu[1], reps, sizeof(double), cmp_dbl);
 	qsort(v[0], reps, sizeof(double), cmp_dbl);
 	qsort(v[1], reps, sizeof(double), cmp_dbl);
 	double mc = v[0][reps / 2], mh = v[1][reps / 2];
@@ -331,6 +367,8 @@ static int bench_split(struct split_cfg *cfg, int reps, bool json)
 		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_cuda\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n", mc);
 		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_host\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n", mh);
 		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_cuda\",\"metric\":\"ratio_vs_host\",\"value\":%.3f}\n", mc / mh);
+		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_cuda\",\"metric\":\"cpu_s_per_gb\",\"value\":%.4f}\n", cpu[0][reps / 2]);
+		printf("{\"bench\":\"gpu_split\",\"impl\":\"netmem_host\",\"metric\":\"cpu_s_per_gb\",\"value\":%.4f}\n", cpu[1][reps / 2]);
 	} else {
 		printf("gpu_split: loopback TCP, 1 connection, %.1f s passes, %zu-byte frames, "
 		       "engine %s, median of %d\n", cfg->seconds, cfg->msg, eng[0], reps);
@@ -338,6 +376,8 @@ static int bench_split(struct split_cfg *cfg, int reps, bool json)
 		       mh * 8 / 1e9, v[1][0] * 8 / 1e9, v[1][reps - 1] * 8 / 1e9);
 		printf("  cuda    payload placed into GPU buffers %7.2f Gbit/s  ratio %.3f (%.2f-%.2f)\n",
 		       mc * 8 / 1e9, mc / mh, v[0][0] * 8 / 1e9, v[0][reps - 1] * 8 / 1e9);
+		printf("  CPU s/GB (receiving process, medians): cuda %.3f, host %.3f, ratio %.3f\n",
+		       cpu[0][reps / 2], cpu[1][reps / 2], cpu[0][reps / 2] / cpu[1][reps / 2]);
 	}
 	fflush(stdout);
 	return 0;
@@ -450,9 +490,10 @@ int cmd_bench_gpu(int argc, char **argv)
 		printf("  cuda    one cuMemcpyHtoDAsync          %8.2f GB/s  (baseline)\n", bc / 1e9);
 		printf("  netmem  %zu fragments of %u B        %8.2f GB/s  ratio %.3f\n",
 		       nfrag, frag, bn / 1e9, bn / bc);
-		printf("  events recorded %llu, copies issued %llu, for %llu placements\n",
+		printf("  events recorded %llu, copies issued %llu in %llu driver calls, for %llu "
+		       "placements\n",
 		       (unsigned long long)st.events_recorded, (unsigned long long)st.copies,
-		       (unsigned long long)st.place_calls);
+		       (unsigned long long)st.copy_calls, (unsigned long long)st.place_calls);
 	}
 	fflush(stdout);
 

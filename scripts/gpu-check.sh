@@ -90,5 +90,7 @@ rm -f "$OUT"/.rx-*.err
 step bench_gpu_json bench.log 150 bash -c '"$1/netmem" bench gpu --json | tee "$2"' _ "$B" "$OUT/bench.json"
 step bench_gpu_text bench.log 90 "$B/netmem" bench gpu --reps 3 --seconds 2
 step bench_gpu_socket bench.log 90 "$B/netmem" bench gpu --reps 3 --seconds 2 --engine socket
+# The same without batch copies (each copy its own driver call), to A/B.
+step bench_gpu_nobatch bench.log 90 env NM_CUDA_NO_BATCH=1 "$B/netmem" bench gpu --reps 3 --seconds 2
 echo "done $(date -u +%H:%M:%S)" >>"$OUT/summary.txt"
 cat "$OUT/summary.txt"

@@ -4,7 +4,9 @@
  * a small libcuda look-alike built at test time with the system C
  * compiler, that the library loads through NM_CUDA_LIB.  It keeps "device
  * memory" in host memory and completes GPU work on a clock the test moves
- * by hand (mock_busy, mock_now), and counts what is live.  Of kernels it
+ * by hand (mock_busy, mock_now), and counts what is live.  Its batch
+ * copy (cuMemcpyBatchAsync_v2) checks its attributes as the real one
+ * does, and can be made to refuse (mock_batch_fail).  Of kernels it
  * knows one, `netmem rx --verify`'s nm_verify (tools/gpuverify.c), which
  * it runs on the CPU at launch, with the same parameters and results.
  */
@@ -45,6 +47,16 @@ static const char t_cuda_mock_src[] =
 "int cuMemcpyHtoD_v2(u64 d, const void *s, size_t n) { memcpy((void *)d, s, n); return 0; }\n"
 "int cuMemcpyDtoH_v2(void *d, u64 s, size_t n) { memcpy(d, (void *)s, n); return 0; }\n"
 "int cuMemcpyHtoDAsync_v2(u64 d, const void *s, size_t n, void *st) { memcpy((void *)d, s, n); copies++; return 0; }\n"
+"static int batches, batch_fail;\n"
+"int mock_batches(void) { return batches; }\n"
+"void mock_batch_fail(int n) { batch_fail = n; }\n"
+"struct mattr { int order, st, si, dt, di; unsigned flags; };\n"
+"int cuMemcpyBatchAsync_v2(u64 *d, u64 *s, size_t *n, size_t c, struct mattr *at, size_t *ai,\n"
+"  size_t na, void *st)\n"
+"{ if (batch_fail) { batch_fail--; return 801; }\n"
+"  if (!c || !na || na > c || ai[0] || at[0].order < 1 || at[0].order > 3) return 1;\n"
+"  for (size_t i = 0; i < c; i++) { memcpy((void *)d[i], (const void *)s[i], n[i]); copies++; }\n"
+"  batches++; return 0; }\n"
 "int cuMemsetD8_v2(u64 d, unsigned char v, size_t n) { memset((void *)d, v, n); return 0; }\n"
 "int cuMemHostAlloc(void **p, size_t n, unsigned f) { *p = malloc(n); return *p ? 0 : 2; }\n"
 "int cuMemFreeHost(void *p) { free(p); return 0; }\n"

@@ -18,7 +18,8 @@
 static void (*mock_busy)(unsigned long long);
 static void (*mock_now)(unsigned long long);
 static int (*mock_live_events)(void), (*mock_live_mem)(void), (*mock_frees)(void),
-	(*mock_depth)(void), (*mock_copies)(void);
+	(*mock_depth)(void), (*mock_copies)(void), (*mock_batches)(void);
+static void (*mock_batch_fail)(int);
 
 static int done_ok, done_gone;
 
@@ -181,6 +182,97 @@ static void test_merge(void)
 	CHECK_EQ(nm_area_destroy(a), 0);
 }
 
+/* Places whose sources never continue each other (staging reused out of
+ * address order) are one copy each, but go to the driver in batch calls;
+ * a refused batch makes the area issue each copy alone from then on, and
+ * NM_CUDA_NO_BATCH does that from the start.  Every byte lands, every
+ * completion runs once with status 0. */
+static int scatter(struct nm_area *a, struct nm_pool *p, struct nm_buf *b, int n,
+		   const unsigned char *src, struct nm_cuda_stats *d)
+{
+	struct nm_cuda_stats s0, s1;
+	int calls = 0, ok0 = done_ok;
+	uint64_t io;
+
+	REQUIRE(nm_cuda_area_stats(a, &s0, sizeof(s0)) == 0);
+	for (int i = 0; i < n; i++) {
+		REQUIRE(nm_pool_alloc_frag(p, &b[i], 4096, 64) == 0);
+		/* backwards through the source: no place continues another */
+		CHECK_EQ(nm_buf_place(&b[i], src + (size_t)(n - 1 - i) * 4096, 4096, on_done,
+				      &calls), 0);
+	}
+	for (int k = 0; k < 10 && calls < n; k++)
+		nm_area_poll(a);
+	CHECK_EQ(calls, n);
+	CHECK_EQ(done_ok - ok0, n);
+	for (int i = 0; i < n; i++) {
+		REQUIRE(nm_buf_io_addr(&b[i], &io) == 0);
+		CHECK(!memcmp((const void *)(uintptr_t)io, src + (size_t)(n - 1 - i) * 4096, 4096));
+	}
+	CHECK_EQ(nm_pool_put_bulk(p, b, n), n);
+	REQUIRE(nm_cuda_area_stats(a, &s1, sizeof(s1)) == 0);
+	d->copies = s1.copies - s0.copies;
+	d->copy_calls = s1.copy_calls - s0.copy_calls;
+	d->batch_refused = s1.batch_refused - s0.batch_refused;
+	return 0;
+}
+
+static void test_batch(void)
+{
+	struct nm_area *a = cuda_area(64, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	static unsigned char src[200 * 4096];
+	static struct nm_buf b[200];
+	struct nm_cuda_stats d;
+	int b0, c0;
+
+	REQUIRE(p);
+	mock_busy(0);
+	mock_now(0);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i * 13 + i / 4096);
+	b0 = mock_batches();
+	c0 = mock_copies();
+	scatter(a, p, b, 200, src, &d);
+	printf("batch: 200 scattered places, %llu copies in %llu calls (%d batches)\n",
+	       (unsigned long long)d.copies, (unsigned long long)d.copy_calls,
+	       mock_batches() - b0);
+	CHECK_EQ(d.copies, 200);
+	CHECK_EQ(d.copies, (uint64_t)(mock_copies() - c0));
+	/* 64 a batch, the rest at poll: 4 calls, a few more if a poll
+	 * comes between */
+	CHECK(d.copy_calls >= 4 && d.copy_calls <= 8);
+	CHECK_EQ(d.copy_calls, (uint64_t)(mock_batches() - b0));
+	CHECK_EQ(d.batch_refused, 0);
+
+	/* the driver refuses a batch: each copy alone, then and after */
+	mock_batch_fail(1);
+	scatter(a, p, b, 100, src, &d);
+	CHECK_EQ(d.batch_refused, 1);
+	CHECK_EQ(d.copies, 100);
+	CHECK_EQ(d.copy_calls, 100);
+	b0 = mock_batches();
+	scatter(a, p, b, 100, src, &d);
+	CHECK_EQ(d.copy_calls, 100);
+	CHECK_EQ(mock_batches(), b0);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+
+	/* asked not to batch */
+	setenv("NM_CUDA_NO_BATCH", "1", 1);
+	a = cuda_area(64, 0);
+	p = nm_pool_create(a, NULL);
+	REQUIRE(p);
+	b0 = mock_batches();
+	scatter(a, p, b, 100, src, &d);
+	CHECK_EQ(d.copies, 100);
+	CHECK_EQ(d.copy_calls, 100);
+	CHECK_EQ(mock_batches(), b0);
+	unsetenv("NM_CUDA_NO_BATCH");
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
 static void test_put_after(void)
 {
 	struct nm_area *a = cuda_area(16, NM_CUDA_F_NO_DMABUF);
@@ -306,8 +398,10 @@ int main(void)
 	*(void **)&mock_frees = dlsym(h, "mock_frees");
 	*(void **)&mock_depth = dlsym(h, "mock_depth");
 	*(void **)&mock_copies = dlsym(h, "mock_copies");
+	*(void **)&mock_batches = dlsym(h, "mock_batches");
+	*(void **)&mock_batch_fail = dlsym(h, "mock_batch_fail");
 	REQUIRE(mock_busy && mock_now && mock_live_events && mock_live_mem && mock_frees &&
-		mock_depth && mock_copies);
+		mock_depth && mock_copies && mock_batches && mock_batch_fail);
 
 	CHECK_EQ(nm_cuda_available(), 1);
 	CHECK(strstr(nm_cuda_status(), "CUDA driver 13.0, 1 device") != NULL);
@@ -336,6 +430,7 @@ int main(void)
 
 	test_place();
 	test_merge();
+	test_batch();
 	test_put_after();
 	test_revoke(0);
 	test_revoke(NM_REVOKE_GONE);

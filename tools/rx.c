@@ -942,10 +942,12 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		       (unsigned long long)atomic_load(&st->frames),
 		       (unsigned long long)atomic_load(&st->hdr_bytes));
 	if (st->have_cstats)	/* a driver call each copy: what merging saved */
-		printf("rx: cuda: %llu placements in %llu copies (%.2f a copy), %llu events\n",
+		printf("rx: cuda: %llu placements in %llu copies (%.2f a copy) in %llu driver "
+		       "calls, %llu events\n",
 		       (unsigned long long)st->cstats.place_calls,
 		       (unsigned long long)st->cstats.copies,
 		       st->cstats.copies ? (double)st->cstats.place_calls / st->cstats.copies : 0.0,
+		       (unsigned long long)st->cstats.copy_calls,
 		       (unsigned long long)st->cstats.events_recorded);
 	if (cfg->pat.kind && st->gpuv)
 		printf("rx: verify %s: %s (on the GPU: %llu bytes compared, %llu differ)\n", pname,

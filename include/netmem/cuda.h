@@ -147,6 +147,11 @@ struct nm_cuda_stats {
 	uint64_t copies;           /* driver copies issued: places that continue
 				    * one another share one (place_calls/copies
 				    * places a copy) */
+	/* Added in 0.4. */
+	uint64_t copy_calls;       /* driver calls that issued them: one
+				    * cuMemcpyBatchAsync carries up to 64 */
+	uint64_t batch_refused;    /* batch calls the driver refused (the area
+				    * then issues each copy alone) */
 };
 
 /**

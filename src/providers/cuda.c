@@ -18,7 +18,12 @@
  *    size, so fragments carved in order from pinned staging in order go
  *    as one copy instead of one each.  The open run is issued when the
  *    next place does not continue it, when it is full, or at the next
- *    poll.  One event covers a run of places (stream order means it
+ *    poll.  A closed run does not go to the driver alone: up to
+ *    BATCH_MAX of them go in one cuMemcpyBatchAsync (CUDA 12.8+), issued
+ *    when the batch fills or carries BATCH_BYTES, and at every event
+ *    record, so a stream whose places rarely continue each other (staging
+ *    buffers reused out of address order) still costs one driver call per
+ *    batch, not one per copy.  One event covers a run of places (stream order means it
  *    completes after all of them), recorded every PQ_BATCH places or at
  *    the next poll, so the cost of events does not grow with the number
  *    of small fragments either.
@@ -44,6 +49,8 @@
 #define PQ_INIT   1024 /* placement queue entries (grows by doubling) */
 #define PQ_BATCH  1024 /* most places one event covers */
 #define RUN_MAX   (4u << 20) /* most bytes one merged copy carries */
+#define BATCH_MAX 64   /* most copies one batch call carries */
+#define BATCH_BYTES (8u << 20) /* a batch this full is issued at once */
 #define DQ_INIT   256  /* deferred-release entries (grows) */
 #define POLL_MAX  256  /* completions one poll runs; bounds its stack */
 #define POLL_STREAMS 8 /* streams a poll remembers as "not done yet" */
@@ -78,6 +85,14 @@ struct cu_area {
 	const char *run_src;
 	size_t run_len;
 	uint32_t run_n;
+	/* closed runs waiting for one batch call: the queue's last b_places
+	 * entries (the open run's after them), b_n[i] of them run i's */
+	CUdeviceptr b_dst[BATCH_MAX], b_src[BATCH_MAX];
+	size_t b_len[BATCH_MAX];
+	uint32_t b_n[BATCH_MAX];
+	uint32_t bn, b_places;
+	size_t b_bytes;
+	int batch;               /* the driver takes batches */
 	struct cu_defer *dq;
 	uint32_t dq_cap, dq_len;
 	CUevent *evs;            /* free events, reused: cuEventCreate is slow */
@@ -149,23 +164,91 @@ static int pq_grow(struct cu_area *ca)
 	return 0;
 }
 
-/* Issue the open run's copy.  If it fails, the places waiting for it
- * complete with the error.  Context and lock held. */
-static void run_flush(struct cu_area *ca)
+/* Issue one copy the plain way.  Context held. */
+static CUresult copy1(struct cu_area *ca, CUdeviceptr dst, const char *src, size_t len)
 {
-	CUresult r;
+	ca->st.copies++;
+	ca->st.copy_calls++;
+	return ca->cu->MemcpyHtoDAsync(dst, src, len, ca->stream);
+}
 
-	if (ca->run_len) {
-		ca->st.copies++;
-		r = ca->cu->MemcpyHtoDAsync(ca->run_dst, ca->run_src, ca->run_len, ca->stream);
-		if (r != CUDA_SUCCESS) {
-			int err = nm_cudrv_errno(r);
+/* Give the closed runs to the driver: one batch call, or a copy each
+ * where the driver has no batch call (or refused one: then never again on
+ * this area, and each is issued alone; a copy issued twice is harmless,
+ * the same bytes to the same place before anything reads them).  A run
+ * whose copy failed completes its places with the error.  Context and
+ * lock held. */
+static void batch_flush(struct cu_area *ca)
+{
+	uint32_t n = ca->bn, first = ca->pq_len - ca->run_n - ca->b_places;
+	CUresult r = CUDA_ERROR_NOT_SUPPORTED;
 
-			for (uint32_t i = ca->pq_len - ca->run_n; i < ca->pq_len; i++)
-				pq_at(ca, i)->status = err;
+	if (!n)
+		return;
+	if (ca->batch && n > 1) {
+		struct nm_cu_memcpy_attr attr = {
+			.src_access_order = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM,
+		};
+		size_t idx = 0, fail = SIZE_MAX;
+
+		if (ca->cu->MemcpyBatchAsync)
+			r = ca->cu->MemcpyBatchAsync(ca->b_dst, ca->b_src, ca->b_len, n,
+						     &attr, &idx, 1, ca->stream);
+		else
+			r = ca->cu->MemcpyBatchAsync12(ca->b_dst, ca->b_src, ca->b_len, n,
+						       &attr, &idx, 1, &fail, ca->stream);
+		if (r == CUDA_SUCCESS) {
+			ca->st.copies += n;
+			ca->st.copy_calls++;
+		} else {
+			ca->batch = 0;
+			ca->st.batch_refused++;
 		}
 	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (r != CUDA_SUCCESS) {
+			CUresult e = copy1(ca, ca->b_dst[i], (const char *)(uintptr_t)ca->b_src[i],
+					   ca->b_len[i]);
+			if (e != CUDA_SUCCESS) {
+				int err = nm_cudrv_errno(e);
+
+				for (uint32_t k = 0; k < ca->b_n[i]; k++)
+					pq_at(ca, first + k)->status = err;
+			}
+		}
+		first += ca->b_n[i];
+	}
+	ca->bn = 0;
+	ca->b_places = 0;
+	ca->b_bytes = 0;
+}
+
+/* Close the open run: into the batch, with the places that wait for it
+ * (places of no bytes queued before it among them).  Return 1 when the
+ * batch should go to the driver now: full, carrying BATCH_BYTES, or the
+ * driver takes no batches.  Lock held. */
+static int run_close(struct cu_area *ca)
+{
+	if (!ca->run_len)
+		return 0;
+	ca->b_dst[ca->bn] = ca->run_dst;
+	ca->b_src[ca->bn] = (CUdeviceptr)(uintptr_t)ca->run_src;
+	ca->b_len[ca->bn] = ca->run_len;
+	ca->b_n[ca->bn] = ca->run_n;
+	ca->bn++;
+	ca->b_places += ca->run_n;
+	ca->b_bytes += ca->run_len;
 	ca->run_len = 0;
+	ca->run_n = 0;
+	return ca->bn == BATCH_MAX || ca->b_bytes >= BATCH_BYTES || !ca->batch;
+}
+
+/* Issue everything queued: the open run and the batch.  Places of no
+ * bytes after the last run wait for nothing.  Context and lock held. */
+static void run_flush(struct cu_area *ca)
+{
+	run_close(ca);
+	batch_flush(ca);
 	ca->run_n = 0;
 }
 
@@ -283,6 +366,8 @@ static int cuda_area_init(struct nm_area_mem *mem, const struct nm_area_opts *op
 	ca->size = mem->size;
 	pthread_mutex_init(&ca->lock, NULL);
 	ca->pq_cap = PQ_INIT;
+	ca->batch = (cu->MemcpyBatchAsync || cu->MemcpyBatchAsync12) &&
+		    !getenv("NM_CUDA_NO_BATCH");
 	ca->pq = nm_malloc(PQ_INIT * sizeof(*ca->pq));
 	ca->dq_cap = DQ_INIT;
 	ca->dq = nm_malloc(DQ_INIT * sizeof(*ca->dq));
@@ -442,11 +527,11 @@ static int cuda_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 	    ca->run_dst + ca->run_len == dst && ca->run_len + len <= RUN_MAX) {
 		ca->run_len += len;	/* continues the open run: no driver call */
 	} else if (len) {
-		if (ca->run_len) {
+		if (ca->run_len && run_close(ca)) {
 			err = ctx_enter(ca);
 			if (err)
 				goto out;
-			run_flush(ca);
+			batch_flush(ca);
 			ctx_leave(ca);
 		}
 		ca->run_dst = dst;
@@ -458,8 +543,7 @@ static int cuda_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 	p->status = 0;
 	p->done = done;
 	p->arg = arg;
-	if (ca->run_len)
-		ca->run_n++;
+	ca->run_n++;
 	ca->st.place_calls++;
 	ca->st.place_bytes += len;
 	if ((++ca->pq_uncovered >= PQ_BATCH || ca->run_len >= RUN_MAX) && !ctx_enter(ca)) {

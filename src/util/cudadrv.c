@@ -71,6 +71,8 @@ static const struct sym cuda_syms[] = {
 	S(LaunchKernel, "cuLaunchKernel"),
 	O(MemGetHandleForAddressRange, "cuMemGetHandleForAddressRange"),
 	O(DeviceGetPCIBusId, "cuDeviceGetPCIBusId"),
+	O(MemcpyBatchAsync, "cuMemcpyBatchAsync_v2"),
+	O(MemcpyBatchAsync12, "cuMemcpyBatchAsync"),
 };
 #undef S
 #undef O

@@ -61,6 +61,19 @@ typedef struct CUfunc_st *CUfunction;
 #define CU_MEMHOSTALLOC_PORTABLE        0x01
 #define CU_MEMHOSTREGISTER_PORTABLE     0x01
 #define CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD 0x1
+#define CU_MEMCPY_SRC_ACCESS_ORDER_STREAM 0x1
+
+/* cuMemcpyBatchAsync's attributes of a run of copies (cuda.h:
+ * CUmemcpyAttributes, CUmemLocation; 24 bytes). */
+struct nm_cu_memloc {
+	int type;                   /* CUmemLocationType; 0: no hint */
+	int id;
+};
+struct nm_cu_memcpy_attr {
+	int src_access_order;       /* CU_MEMCPY_SRC_ACCESS_ORDER_* */
+	struct nm_cu_memloc src_hint, dst_hint;
+	unsigned int flags;
+};
 
 /* The driver entry points netmem calls.  Every slot but the ones marked
  * optional is required: a driver lacking one is treated as absent. */
@@ -112,6 +125,15 @@ struct nm_cudrv {
 						unsigned long long flags);
 	/* optional */
 	CUresult (*DeviceGetPCIBusId)(char *id, int len, CUdevice dev);
+	/* optional: many copies in one call.  CUDA 13's cuMemcpyBatchAsync
+	 * (the _v2 symbol), else 12.8's, which also takes a failIdx. */
+	CUresult (*MemcpyBatchAsync)(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes,
+				     size_t count, struct nm_cu_memcpy_attr *attrs,
+				     size_t *attr_idx, size_t nattrs, CUstream s);
+	CUresult (*MemcpyBatchAsync12)(CUdeviceptr *dsts, CUdeviceptr *srcs, size_t *sizes,
+				       size_t count, struct nm_cu_memcpy_attr *attrs,
+				       size_t *attr_idx, size_t nattrs, size_t *fail_idx,
+				       CUstream s);
 
 	int driver_version;  /* e.g. 13000 */
 	int device_count;
