@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_gpu.c - `netmem bench gpu [--json] [--bytes N] [--frag N] [--reps N]
- *                [--seconds S] [--msg-size N] [--engine E]`
+ *                [--seconds S] [--msg-size N] [--engine E] [--chunk-order N]`
  *
  * Matrix:
  *   (a) gpu_place: payload from pinned staging memory into GPU pool
@@ -19,7 +19,11 @@
  *       alternate, --reps of each; the medians and their ratio
  *       cuda/host are the figures (1.0 = GPU placement costs the stream
  *       nothing).  --engine picks the receive engine (default: the
- *       library's; socket if that cannot start).
+ *       library's; socket if that cannot start).  --chunk-order sets the
+ *       payload chunks' size, 2^N pages (default 4: 64 KiB) on both
+ *       sides; the staging chunks stay 64 KiB.  Each rep prints the
+ *       receiving process's CPU per GB and, for the GPU, the driver copies
+ *       and calls per GiB.
  *
  * Without a CUDA device it prints the reason ("no CUDA driver (...)") and
  * exits 77, the suite's "skipped".
@@ -28,6 +32,7 @@
  *   {"bench":"gpu_place","impl":"netmem|cuda","metric":"bytes_per_s","value":N}
  *   {"bench":"gpu_place","impl":"netmem","metric":"ratio_vs_cuda","value":R}
  *   {"bench":"gpu_split","impl":"netmem_cuda|netmem_host","metric":"bytes_per_s","value":N}
+ *   {"bench":"gpu_split","impl":"netmem_cuda|netmem_host","metric":"cpu_s_per_gb","value":N}
  *   {"bench":"gpu_split","impl":"netmem_cuda","metric":"ratio_vs_host","value":R}
  */
 #include <errno.h>
@@ -122,6 +127,7 @@ struct split_cfg {
 	const char *engine;   /* NULL: the library's default */
 	double seconds;
 	size_t msg;
+	int order;            /* the payload (GPU or host) chunks' order */
 	char self[4096];
 	/* per pass, filled by split_pass: the receiving process's CPU
 	 * seconds per GB (the CUDA driver's threads included), and for a
@@ -212,7 +218,7 @@ static pid_t split_tx(const struct split_cfg *cfg, int port)
 static double split_pass(struct split_cfg *cfg, const char *provider,
 			 char *engine_used, size_t elen, char *note, size_t nlen)
 {
-	NM_OPTS(nm_area_opts, ao, .size = 64u << 20, .order = 4, .name = "bench-gpu-split");
+	NM_OPTS(nm_area_opts, ao, .size = 64u << 20, .order = cfg->order, .name = "bench-gpu-split");
 	NM_OPTS(nm_area_opts, ho, .size = 32u << 20, .order = 4, .name = "bench-gpu-hdr");
 	struct split_st st = { 0 };
 	struct nm_area *area = NULL, *hdr = NULL;
@@ -389,7 +395,7 @@ int cmd_bench_gpu(int argc, char **argv)
 	uint32_t frag = 16384;
 	int reps = 5, avail, err;
 	bool json = false;
-	struct split_cfg scfg = { .seconds = 3, .msg = 256u << 10 };
+	struct split_cfg scfg = { .seconds = 3, .msg = 256u << 10, .order = 4 };
 	const struct nm_cudrv *cu;
 	struct nm_cuda_stats st;
 	unsigned char *src;
@@ -416,17 +422,21 @@ int cmd_bench_gpu(int argc, char **argv)
 			scfg.msg = parse_size(argv[++i]);
 		else if (!strcmp(argv[i], "--engine") && i + 1 < argc)
 			scfg.engine = argv[++i];
+		else if (!strcmp(argv[i], "--chunk-order") && i + 1 < argc)
+			scfg.order = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: netmem bench gpu [--json] [--bytes N] "
 					"[--frag N] [--reps N] [--seconds S] [--msg-size N] "
-					"[--engine E]\n");
+					"[--engine E] [--chunk-order N]\n");
 			return 2;
 		}
 	}
 	if (!total || !frag || frag > (64u << 10) || reps < 1 || reps > 64 ||
-	    !(scfg.seconds > 0) || scfg.seconds > 600 || !scfg.msg || scfg.msg > (16u << 20)) {
+	    !(scfg.seconds > 0) || scfg.seconds > 600 || !scfg.msg || scfg.msg > (16u << 20) ||
+	    scfg.order < 4 || scfg.order > 10) {
 		fprintf(stderr, "netmem bench gpu: need --bytes > 0, 0 < --frag <= 64K, "
-				"1 <= --reps <= 64, 0 < --seconds <= 600, 0 < --msg-size <= 16M\n");
+				"1 <= --reps <= 64, 0 < --seconds <= 600, 0 < --msg-size <= 16M, "
+				"4 <= --chunk-order <= 10\n");
 		return 2;
 	}
 	avail = nm_cuda_available();
