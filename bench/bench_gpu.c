@@ -132,8 +132,17 @@ struct split_cfg {
 	/* per pass, filled by split_pass: the receiving process's CPU
 	 * seconds per GB (the CUDA driver's threads included), and for a
 	 * cuda pass the driver copies and calls per GiB */
-	double cpu_gb, copies_gib, calls_gib;
+	double cpu_gb, thr_gb, copies_gib, calls_gib;
 };
+
+static double thread_cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static double cpu_now(void)
 {
@@ -227,7 +236,7 @@ static double split_pass(struct split_cfg *cfg, const char *provider,
 	double res = -1, deadline;
 	pid_t tx = -1;
 	int port, pinned = 0;
-	double cpu0;
+	double cpu0, thr0;
 
 	area = nm_area_create(provider, &ao);
 	hdr = nm_area_create("host", &ho);
@@ -263,6 +272,7 @@ static double split_pass(struct split_cfg *cfg, const char *provider,
 	}
 	tx = split_tx(cfg, port);
 	cpu0 = cpu_now();
+	thr0 = thread_cpu_now();
 	deadline = now() + cfg->seconds + 20;
 	while (!atomic_load(&st.done) && now() < deadline) {
 		int rc = nm_rx_run(rx, 250);
@@ -281,6 +291,7 @@ static double split_pass(struct split_cfg *cfg, const char *provider,
 	}
 	res = atomic_load(&st.bytes) / (atomic_load(&st.t_last) - atomic_load(&st.t_first));
 	cfg->cpu_gb = (cpu_now() - cpu0) / (atomic_load(&st.bytes) / 1e9);
+	cfg->thr_gb = (thread_cpu_now() - thr0) / (atomic_load(&st.bytes) / 1e9);
 	cfg->copies_gib = cfg->calls_gib = 0;
 	if (pinned > 0) {
 		struct nm_cuda_stats cs;
@@ -357,8 +368,9 @@ static int bench_split(struct split_cfg *cfg, int reps, bool json)
 			}
 			cpu[k][r] = cfg->cpu_gb;
 			if (!json)
-				printf("  rep %d %-4s %7.2f Gbit/s  %.3f CPU s/GB%s", r + 1, prov[k],
-				       v[k][r] * 8 / 1e9, cfg->cpu_gb, k ? "\n" : "");
+				printf("  rep %d %-4s %7.2f Gbit/s  %.3f CPU s/GB (receiving thread "
+				       "%.3f)%s", r + 1, prov[k], v[k][r] * 8 / 1e9, cfg->cpu_gb,
+				       cfg->thr_gb, k ? "\n" : "");
 			if (!json && !k)
 				printf("  (%.0f copies, %.0f driver calls per GiB)\n", cfg->copies_gib,
 				       cfg->calls_gib);
