@@ -215,6 +215,45 @@ static void queued_places(const char *engine)
 	CHECK_EQ(t_pool_done(hpool), 0);
 }
 
+/* Receiving into the header pool (unreadable payload), the uring ring may
+ * take at most half the buffers that pool can hold (its area's, or fewer
+ * under its max_chunks): all of them would leave none for a header, and
+ * the stage would wait for ever for one the ring holds (`netmem rx
+ * --split --provider cuda --ring 256` did, its staging pool capped at
+ * 256 chunks). */
+static void ring_share(unsigned int cap)
+{
+	NM_OPTS(nm_area_opts, ao, .size = (size_t)64 << (12 + ORDER), .order = ORDER);
+	struct nm_area *a = nm_area_create("test-asyncdev", &ao);
+	struct nm_area *ha = t_host_area(cap ? 4 * cap : 64, 4);
+	NM_OPTS(nm_pool_opts, hpo, .max_chunks = cap);
+	struct nm_pool *pool, *hpool = nm_pool_create(ha, &hpo);
+	struct t_rx t = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	NM_OPTS(nm_rx_opts, o, .engine = "uring", .on_data = on_data, .user = &t,
+		.flags = NM_RX_F_SPLIT, .hdr_pool = hpool, .ring_entries = 64);
+	struct nm_rx *rx;
+
+	REQUIRE(a && hpool);
+	pool = nm_pool_create(a, NULL);
+	REQUIRE(pool);
+	o.pool = pool;
+	errno = 0;
+	rx = nm_rx_create(&o);
+	if (!rx && errno == EOPNOTSUPP) {
+		printf("ring_share: io_uring refused here, not checked\n");
+	} else {
+		CHECK(rx == NULL && errno == EINVAL);
+		o.ring_entries = 32;
+		rx = nm_rx_create(&o);
+		CHECK(rx != NULL);
+		if (rx)
+			CHECK_EQ(nm_rx_destroy(rx), 0);
+	}
+	CHECK_EQ(nm_pool_destroy(pool), 0);
+	nm_area_destroy(a);
+	CHECK_EQ(t_pool_done(hpool), 0);
+}
+
 int main(void)
 {
 	REQUIRE(!nm_provider_register(&dev_ops));
@@ -222,6 +261,8 @@ int main(void)
 	run("uring");
 	queued_places("socket");
 	queued_places("uring");
+	ring_share(0);	/* 64 in the area */
+	ring_share(64);	/* 256 in the area, 64 for the pool */
 	free(pq);
 	return t_done();
 }

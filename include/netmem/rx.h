@@ -290,7 +290,9 @@ struct nm_rx_opts {
  * NM_AREA_F_NO_CPU_MAP) without SPLIT: the kernel can receive only into
  * CPU-mapped memory, so such memory is reached only by split's placement;
  * SPLIT without a header pool or with an unreadable header pool,
- * unknown flags, bad ring_entries/nr_queues, REQUIRE with NO of the same
+ * unknown flags, bad ring_entries/nr_queues (uring: also a ring_entries
+ * over half the header pool's buffers when SPLIT receives into that pool,
+ * unreadable payload: the stage needs the rest for headers), REQUIRE with NO of the same
  * feature, a cpus entry below -1 or not below CPU_SETSIZE, unknown
  * listen_flags), E2BIG (unknown non-zero opts bytes), ENOENT (no such engine),
  * EOPNOTSUPP (the engine or a REQUIREd feature is refused by the kernel),

@@ -99,6 +99,7 @@ struct ur_eng {
 	uint16_t *bpos;             /* ring position the bid was posted at */
 	uint16_t *pos_bid;          /* ring position & mask -> bid */
 	int inc, bundle;
+	int too_big;                /* ring_entries given leaves the stage no share */
 	struct nm_buf *scratch;
 	unsigned int scap;
 	/* batching by the socket, by connection slot */
@@ -504,16 +505,26 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 	uint32_t cq;
 
 	e->u.entries = rx->o.ring_entries ? rx->o.ring_entries : RING_CAP_DEFAULT;
-	if (!rx->o.ring_entries && q->rx_share) {
+	if (q->rx_share) {
 		/* The stage draws from the pool the ring receives into too
-		 * (split's headers, when staging): leave it its share. */
+		 * (split's headers, when staging): leave it its share.  A
+		 * ring_entries given that takes it is refused by ur_init: with
+		 * every buffer posted, a stage waiting for one of them for a
+		 * header would wait for ever (no receive can complete while
+		 * it waits). */
 		struct nm_area_info ai;
 		uint64_t bufs;
 
 		if (!nm_area_info(nm_pool_area(q->rx_pool), &ai, sizeof(ai))) {
-			bufs = (uint64_t)ai.nr_chunks * (ai.chunk_size / q->buf_size) /
-			       q->rx_share;
-			while (e->u.entries > 8 && e->u.entries > bufs)
+			/* what the pool may hold: its area, or its cap */
+			uint64_t chunks = ai.nr_chunks;
+
+			if (q->rx_pool->max_chunks && q->rx_pool->max_chunks < chunks)
+				chunks = q->rx_pool->max_chunks;
+			bufs = chunks * (ai.chunk_size / q->buf_size) / q->rx_share;
+			if (rx->o.ring_entries && e->u.entries > bufs)
+				e->too_big = 1;
+			while (!rx->o.ring_entries && e->u.entries > 8 && e->u.entries > bufs)
 				e->u.entries >>= 1;
 		}
 	}
@@ -587,7 +598,12 @@ static int ur_init(struct nm_rxq *q)
 	e = nm_calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	r = urc_init(&e->u, SQ_ENTRIES, ur_sizes(q, e), 0, WAIT_NR, MIN_WAIT_US, &p);
+	r = ur_sizes(q, e);
+	if (e->too_big) {
+		free(e);
+		return -EINVAL;
+	}
+	r = urc_init(&e->u, SQ_ENTRIES, (uint32_t)r, 0, WAIT_NR, MIN_WAIT_US, &p);
 	if (r < 0) {
 		free(e);
 		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
