@@ -162,7 +162,7 @@ static const struct nm_opt rx_opts[] = {
 	  "xdp: every packet of --iface's queues, by AF_XDP)"),
 	NM_OPT(O_PROVIDER, 0, "--provider", "host|hugepage|memfd|cuda",
 	  "payload memory provider (default host); what memory it got is printed"),
-	NM_OPT(O_CHUNK_ORDER, 0, "--chunk-order", "N", "chunks of 4 KiB << N (default 4: 64 KiB)"),
+	NM_OPT(O_CHUNK_ORDER, 0, "--chunk-order", "N", "chunks of 4 KiB << N (default 4: 64 KiB; 6 with --provider cuda)"),
 	NM_OPT(O_QUEUES, 0, "--queues", "Q", "receive queues, one thread each (default 1)"),
 	NM_OPT(O_SPLIT, 0, "--split", NULL, "header/data split on 4-byte big-endian length frames"),
 	NM_OPT(O_OUT, 0, "--out", "FILE", "write the received stream to FILE (one connection)"),
@@ -613,6 +613,18 @@ static int parse_args(int argc, char **argv, struct rx_cfg *cfg)
 		fprintf(stderr, ")\n");
 		return -EINVAL;
 	}
+	if (!strcmp(cfg->provider, "cuda")) {
+		if (!cfg->split) {
+			fprintf(stderr, "netmem rx: --provider cuda: the CPU cannot receive into "
+				"GPU memory; add --split (headers in host memory, payload "
+				"placed on the GPU)\n");
+			return -EINVAL;
+		}
+		/* Each copy to the GPU costs its own work on the copy engine
+		 * (docs/benchmarks.md): fewer, larger payload chunks. */
+		if (!cfg->have_order)
+			cfg->order = 6;
+	}
 	if (cfg->buf_size > (4096u << cfg->order)) {
 		fprintf(stderr, "netmem rx: --buf-size %u is larger than a chunk (%u bytes)\n",
 			cfg->buf_size, 4096u << cfg->order);
@@ -706,9 +718,14 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 	}
 	if (!cfg->split)
 		return 0;
-	/* Headers, and payload staging for unreadable memory: host 64 KiB. */
-	NM_OPTS(nm_area_opts, ho, .size = (16ull << 20) * cfg->queues, .order = 4,
-		.name = "rx-hdr");
+	/* Headers, and payload staging for unreadable memory: host 64 KiB,
+	 * 16 MiB a queue, or twice a --ring's buffers: staging, the ring may
+	 * take only half (the other half is the headers'). */
+	uint64_t hq = 16ull << 20;
+
+	if (cfg->ring && hq < 2ull * cfg->ring * (64u << 10))
+		hq = 2ull * cfg->ring * (64u << 10);
+	NM_OPTS(nm_area_opts, ho, .size = hq * cfg->queues, .order = 4, .name = "rx-hdr");
 	*hdr_area = nm_area_create("host", &ho);
 	if (!*hdr_area) {
 		fprintf(stderr, "netmem rx: header area: %s\n", nm_strerror(-errno));
@@ -724,7 +741,7 @@ static int make_pools(struct rx_cfg *cfg, struct rx_state *st, struct nm_area **
 				"placement will be slow\n", nm_strerror(err));
 	}
 	for (unsigned int q = 0; q < cfg->queues; q++) {
-		NM_OPTS(nm_pool_opts, po, .max_chunks = 256, .name = "rx-hdr");
+		NM_OPTS(nm_pool_opts, po, .max_chunks = (unsigned int)(hq >> 16), .name = "rx-hdr");
 		st->hdr_pools[q] = nm_pool_create(*hdr_area, &po);
 		if (!st->hdr_pools[q]) {
 			fprintf(stderr, "netmem rx: header pool: %s\n", nm_strerror(-errno));
