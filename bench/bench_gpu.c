@@ -132,7 +132,7 @@ struct split_cfg {
 	/* per pass, filled by split_pass: the receiving process's CPU
 	 * seconds per GB (the CUDA driver's threads included), and for a
 	 * cuda pass the driver copies and calls per GiB */
-	double cpu_gb, thr_gb, copies_gib, calls_gib;
+	double cpu_gb, thr_gb, copies_gib, calls_gib, polls_gib, events_gib;
 };
 
 static double thread_cpu_now(void)
@@ -292,7 +292,7 @@ static double split_pass(struct split_cfg *cfg, const char *provider,
 	res = atomic_load(&st.bytes) / (atomic_load(&st.t_last) - atomic_load(&st.t_first));
 	cfg->cpu_gb = (cpu_now() - cpu0) / (atomic_load(&st.bytes) / 1e9);
 	cfg->thr_gb = (thread_cpu_now() - thr0) / (atomic_load(&st.bytes) / 1e9);
-	cfg->copies_gib = cfg->calls_gib = 0;
+	cfg->copies_gib = cfg->calls_gib = cfg->polls_gib = cfg->events_gib = 0;
 	if (pinned > 0) {
 		struct nm_cuda_stats cs;
 		double gib = atomic_load(&st.bytes) / (double)(1u << 30);
@@ -300,6 +300,8 @@ static double split_pass(struct split_cfg *cfg, const char *provider,
 		if (!nm_cuda_area_stats(area, &cs, sizeof(cs))) {
 			cfg->copies_gib = cs.copies / gib;
 			cfg->calls_gib = cs.copy_calls / gib;
+			cfg->polls_gib = cs.polls / gib;
+			cfg->events_gib = cs.events_recorded / gib;
 		}
 	}
 out:
@@ -372,8 +374,9 @@ static int bench_split(struct split_cfg *cfg, int reps, bool json)
 				       "%.3f)%s", r + 1, prov[k], v[k][r] * 8 / 1e9, cfg->cpu_gb,
 				       cfg->thr_gb, k ? "\n" : "");
 			if (!json && !k)
-				printf("  (%.0f copies, %.0f driver calls per GiB)\n", cfg->copies_gib,
-				       cfg->calls_gib);
+				printf("  (per GiB: %.0f copies in %.0f driver calls, %.0f polls, "
+				       "%.0f events)\n", cfg->copies_gib, cfg->calls_gib, cfg->polls_gib,
+				       cfg->events_gib);
 		}
 	}
 	qsort(cpu[0], reps, sizeof(double), cmp_dbl);
