@@ -239,11 +239,11 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
  * cost at 64 B, docs/benchmarks.md); ts_ns is 0.  Other engines refuse it
  * (-EINVAL). */
 #define NM_RX_F_TIMESTAMP    (1u << 7)
-/* Packet engines (xdp, udp): a delivered buffer is lent to on_data, not
- * given: the engine takes it back when on_data returns (in bulk, by the
- * end of the pass), with no put and none of a put's checks (it made the
- * descriptor itself), as the kernel's XDP programs and libxdp's samples
- * reuse a frame once it is looked at.  To keep one past the callback, take
+/* Packet engines (xdp, udp): a delivered buffer is lent to on_data (or
+ * on_pkts), not given: the engine takes it back when the callback returns
+ * (in bulk, by the end of the pass), with no put and none of a put's
+ * checks (it made the descriptor itself), as the kernel's XDP programs
+ * and libxdp's samples reuse a frame once it is looked at.  To keep one past the callback, take
  * a reference on it there (nm_buf_get()) and put that later.  Putting a
  * lent buffer is a double put: the take-back counts it (err_double_put)
  * where the buffer is its chunk's only one (a slice's is not detectable,
