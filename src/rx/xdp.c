@@ -619,11 +619,17 @@ static void take_back(struct nm_rxq *q, struct xdp_q *e, unsigned int n)
 		return;
 	/* room was counted free: the reservation cannot fall short */
 	xsk_ring_prod__reserve(e->fq, k, &idx);
-	for (unsigned int i = 0; i < k; i++) {
-		uint32_t ci = e->lent[i]->index;
+	/* in locals: the ring's stores could alias e's fields */
+	struct nm_iov *const *lent = e->lent;
+	uint64_t *fill = e->fq->ring;
+	uint8_t *posted = e->posted;
+	const uint32_t mask = e->fq->mask, shift = e->shift;
 
-		e->posted[ci] = 1;
-		*xsk_ring_prod__fill_addr(e->fq, idx + i) = (uint64_t)ci << e->shift;
+	for (unsigned int i = 0; i < k; i++) {
+		uint32_t ci = lent[i]->index;
+
+		posted[ci] = 1;
+		fill[(idx + i) & mask] = (uint64_t)ci << shift;
 	}
 	xsk_ring_prod__submit(e->fq, k);
 	e->nposted += k;
@@ -753,25 +759,32 @@ static int rx_drain_burst(struct nm_rxq *q, struct xdp_q *e, int budget)
 			break;
 		/* nm_buf_data's answer: none once the area is revoked */
 		uint8_t *base = nm_area_live(e->area) ? e->base : NULL;
+		/* in locals: the stores into pb[] could alias e's fields, and
+		 * the compiler would load each of them again per packet */
+		const struct xdp_desc *ring = e->rx.ring;
+		const uint32_t mask = e->rx.mask, shift = e->shift, qid = e->qid;
+		const uint64_t nr = e->nr_chunks;
+		struct nm_iov *iovs = (struct nm_iov *)e->iovs;
+		uint8_t *posted = e->posted;
+		struct nm_rx_pktbuf *pb = e->pb;
 
 		for (uint32_t i = 0; i < got; i++) {
-			const struct xdp_desc *d = xsk_ring_cons__rx_desc(&e->rx, idx + i);
-			uint64_t addr = d->addr, ci = addr >> e->shift;
+			const struct xdp_desc *d = &ring[(idx + i) & mask];
+			uint64_t addr = d->addr, ci = addr >> shift;
 			uint32_t off = (uint32_t)(addr & (frame - 1)), len = d->len;
-			struct nm_rx_pktbuf *p = &e->pb[ok];
+			struct nm_rx_pktbuf *p = &pb[ok];
 
-			if (nm_unlikely(ci >= e->nr_chunks || !e->posted[ci] ||
-					off + len > frame)) {
+			if (nm_unlikely(ci >= nr || !posted[ci] || off + len > frame)) {
 				RXS_ADD(q, xdp_rx_invalid, 1);	/* not a frame we gave */
 				continue;
 			}
-			e->posted[ci] = 0;
-			p->buf.iov = (struct nm_iov *)&e->iovs[ci];
+			posted[ci] = 0;
+			p->buf.iov = &iovs[ci];
 			p->buf.off = off;
 			p->buf.len = len;
 			/* aligned mode: addr is the frame's offset plus off */
 			p->data = base ? base + addr : NULL;
-			p->queue_id = e->qid;
+			p->queue_id = qid;
 			p->flags = 0;
 			bytes += len;
 			ok++;
@@ -789,9 +802,13 @@ static int rx_drain_burst(struct nm_rxq *q, struct xdp_q *e, int budget)
 			continue;
 		}
 		/* 0: the connection had ended, the frames were put */
-		if (nm_rxq_deliver_burst(q, e->c, e->pb, ok, bytes) && e->lend)
+		if (nm_rxq_deliver_burst(q, e->c, pb, ok, bytes) && e->lend) {
+			struct nm_iov **lent = e->lent + nlent;
+
 			for (uint32_t i = 0; i < ok; i++)
-				e->lent[nlent++] = e->pb[i].buf.iov;
+				lent[i] = pb[i].buf.iov;
+			nlent += ok;
+		}
 	}
 	if (nlent)
 		take_back(q, e, nlent);
