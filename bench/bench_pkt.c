@@ -13,7 +13,9 @@
  *             callback (NM_RX_F_LEND: the engine takes each back when the
  *             callback returns, as the reference reuses a frame once it
  *             has read it); --put: the callback keeps each frame and
- *             puts it back to the pool in bulks of 32, every put checked
+ *             puts it back to the pool in bulks of 32, every put checked;
+ *             the packets in bursts (opts.on_pkts: one call per run of
+ *             up to 64), or with --per-pkt one on_data call per packet
  *   xsk_ref   the reference: a receiver written directly on libxdp's xsk
  *             API the way its samples do it (xdp-tutorial's AF_XDP
  *             example): a UMEM of 4 KiB frames, free frames on a plain
@@ -68,6 +70,7 @@
  *   {"bench":"pkt_setup","impl":"veth","metric":"napi_threaded_on_rx_cpu|rx_cpu|tx_cpu",
  *    "value":N}     (1/0; CPU numbers, -1: not pinned)
  *   {"bench":"pkt_setup","impl":"engines","metric":"lend","value":1|0}  (0: --put)
+ *   {"bench":"pkt_setup","impl":"xdp","metric":"burst","value":1|0}  (0: --per-pkt)
  *   {"bench":"pkt_SIZE","impl":"xdp|xsk_ref|udp|recvmmsg",
  *    "metric":"kpps|offered_kpps|cpu_ns_per_pkt|thread_ns_per_pkt","value":N}
  *   {"bench":"pkt_SIZE","impl":"xdp","metric":"kpps_rep1","value":N} ...
@@ -125,6 +128,7 @@ struct pcfg {
 	bool json, verbose, napi, pin;
 	unsigned int napi_defer_us;	/* --napi-defer: the NAPI's coalescing, 0: none */
 	bool put;		/* --put: the engines' callback puts, no NM_RX_F_LEND */
+	bool per_pkt;		/* --per-pkt: xdp through on_data, not on_pkts */
 	const char *plot;	/* --plot FILE.svg */
 	bool run[NR_IMPL];
 	int rx_cpu, tx_cpu;
@@ -223,6 +227,27 @@ static int eng_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_m
 	return 0;
 }
 
+/* xdp's bursts (opts.on_pkts): eng_data's work, a call per run */
+static int eng_pkts(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_pktbuf *p,
+		    unsigned int n, void *user)
+{
+	struct rcv *r = user;
+
+	for (unsigned int i = 0; i < n; i++) {
+		/* the whole frame: skip to the payload */
+		size_t len = p[i].buf.len >= ETH_IP_UDP ? p[i].buf.len - ETH_IP_UDP : 0;
+
+		check(r, (const uint8_t *)p[i].data + ETH_IP_UDP, len);
+		if (r->lend)
+			continue;	/* lent: the engine takes it back */
+		r->held[r->nheld++] = p[i].buf;
+		if (r->nheld == PUT_BATCH)
+			put_held(r);
+	}
+	count(r, n);
+	return 0;
+}
+
 /* The port may still be bound a moment after the receiver before let go
  * of it (a socket io_uring held is released when the ring's exit work
  * runs): retry for up to ~3 s. */
@@ -271,6 +296,8 @@ static void run_engine(struct rcv *r, const char *engine)
 	if (r->impl == IMPL_XDP) {
 		o.ifname = g->ifname[RIG_RX];
 		o.xdp_flags = NM_RX_XDP_COPY;
+		if (!r->cfg->per_pkt)
+			o.on_pkts = eng_pkts;
 	}
 	/* lent, as the baselines reuse their buffers once read; --put: the
 	 * callback puts each, every put checked */
@@ -825,7 +852,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench pkt [--json] [--reps N] [--seconds S] [--size 64,1472]\n"
 		"                        [--impl xdp,xsk_ref,udp,recvmmsg] [--no-napi] [--no-pin]\n"
-		"                        [--napi-defer US] [--put]\n"
+		"                        [--napi-defer US] [--put] [--per-pkt]\n"
 		"                        [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
@@ -856,6 +883,8 @@ static int parse_args(struct pcfg *cfg, int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--put")) {
 			cfg->put = true;
+		} else if (!strcmp(a, "--per-pkt")) {
+			cfg->per_pkt = true;
 		} else if (!strcmp(a, "--no-pin")) {
 			cfg->pin = false;
 			cfg->napi = false;
@@ -1174,6 +1203,7 @@ int cmd_bench_pkt(int argc, char **argv)
 		json("pkt_setup", "veth", "napi_threaded_on_rx_cpu", cfg->napi);
 		json("pkt_setup", "veth", "napi_defer_us", cfg->napi_defer_us);
 		json("pkt_setup", "engines", "lend", !cfg->put);
+		json("pkt_setup", "xdp", "burst", !cfg->per_pkt);
 		json("pkt_setup", "veth", "rx_cpu", cfg->rx_cpu);
 		json("pkt_setup", "veth", "tx_cpu", cfg->tx_cpu);
 	} else
@@ -1185,6 +1215,9 @@ int cmd_bench_pkt(int argc, char **argv)
 		printf("xdp, udp: %s\n", cfg->put ?
 		       "the callback puts each buffer back (bulks of 32, every put checked)" :
 		       "buffers lent to the callback (NM_RX_F_LEND), taken back when it returns");
+	if (!cfg->json && cfg->run[IMPL_XDP])
+		printf("xdp: %s\n", cfg->per_pkt ? "on_data, a call per packet (--per-pkt)" :
+		       "on_pkts, a call per burst of up to 64 packets");
 	for (unsigned int s = 0; s < cfg->nsizes; s++) {
 		for (unsigned int rep = 0; rep < cfg->reps; rep++) {
 			for (int k = 0; k < NR_IMPL; k++) {

@@ -6,6 +6,8 @@
  * magic, seq, checksum), and the accounting that says where every packet
  * sent went: delivered, or counted as dropped by the kernel (the socket's
  * XDP_STATISTICS in the receiver's stats, the veths' own drop counters).
+ * With xt.burst the receiver takes bursts (opts.on_pkts, no on_data) and
+ * checks each packet of a burst as on_data's are checked.
  */
 #ifndef NM_TEST_XDP_UTIL_H
 #define NM_TEST_XDP_UTIL_H
@@ -33,6 +35,15 @@ struct xt {
 	unsigned int rx_flags;	/* nm_rx_opts.flags: 0 or NM_RX_F_LEND */
 	_Atomic uint64_t bad_data;	/* pkt->data was not nm_buf_data()'s */
 	uint64_t fail_at;	/* on_data says -EIO from this packet on; 0: never */
+	/* bursts (opts.on_pkts instead of on_data) */
+	int burst;
+	_Atomic uint64_t bursts, burst_pkts;	/* on_pkts calls, packets in them */
+	_Atomic uint64_t after_err;	/* on_pkts calls after one said -EIO */
+	_Atomic int failed;
+	uint64_t hold_every;	/* hold every Nth packet (with hold) */
+	_Atomic uint64_t nseen;
+	uint64_t last_seq;	/* one queue: the last seq seen + 1, under track_lock */
+	_Atomic uint64_t out_of_order;
 	pthread_mutex_t held_lock;
 	struct nm_buf held[XT_MAX_HELD];
 	unsigned int nheld;
@@ -79,16 +90,15 @@ static inline const uint8_t *xt_payload(const uint8_t *f, uint32_t len, uint32_t
 	return f + 14 + ihl + 8;
 }
 
-static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *m,
-		      void *user)
+/* One packet, as on_data or on_pkts gives it: checked, counted, tracked;
+ * kept (hold) or put back (unless lent).  0, or -EIO from fail_at on. */
+static inline int xt_pkt(struct xt *t, struct nm_rx_conn *c, const struct nm_buf *b,
+			 const void *data, uint32_t queue_id)
 {
-	struct xt *t = user;
-	const struct nm_buf *b = &m->bufs[0];
 	const uint8_t *f = nm_buf_data(b), *p;
 	uint32_t plen = 0;
 	int q = nm_rx_conn_queue(c);
 
-	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt);
 	if (t->fail_at && atomic_fetch_add(&t->pkts, 1) + 1 >= t->fail_at) {
 		/* the buffer is ours whatever we return */
 		if (!(t->rx_flags & NM_RX_F_LEND))
@@ -97,7 +107,7 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	}
 	if (!t->fail_at)
 		atomic_fetch_add(&t->pkts, 1);
-	if (m->pkt->data != f)
+	if (data != f)
 		atomic_fetch_add(&t->bad_data, 1);
 	if (!f) {
 		/* only once the area is revoked (from another thread, at any
@@ -112,7 +122,7 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	}
 	if (q >= 0 && q < 2)
 		atomic_fetch_add(&t->per_q[q], 1);
-	if (m->pkt->queue_id != (uint32_t)q)	/* rig queues: queue_id 0 + q */
+	if (queue_id != (uint32_t)q)	/* rig queues: queue_id 0 + q */
 		atomic_fetch_add(&t->bad_queue, 1);
 	/* the packet lies past the XDP headroom, inside its frame */
 	if (b->off < 256 || (uint64_t)b->off + b->len > nm_pool_chunk_size(t->pools[q]))
@@ -125,12 +135,22 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	} else {
 		/* the rig reads its header as a struct: 8-byte aligned, which a
 		 * UDP payload 42 bytes into a frame is not */
+		uint64_t seq;
+
 		pthread_mutex_lock(&t->track_lock);
-		if (t->track.bits)
+		if (t->track.bits) {
 			rig_track(&t->track, memcpy(t->scratch[q], p, plen), plen);
+			/* one queue, one flow: seqs only go up */
+			if (t->nq == 1 && !rig_check_payload(t->scratch[q], plen, &seq, NULL)) {
+				if (seq + 1 <= t->last_seq)
+					atomic_fetch_add(&t->out_of_order, 1);
+				t->last_seq = seq + 1;
+			}
+		}
 		pthread_mutex_unlock(&t->track_lock);
 	}
-	if (atomic_load(&t->hold)) {
+	if (atomic_load(&t->hold) &&
+	    (!t->hold_every || atomic_fetch_add(&t->nseen, 1) % t->hold_every == 0)) {
 		pthread_mutex_lock(&t->held_lock);
 		if (t->nheld < XT_MAX_HELD) {
 			/* lent: kept only with a reference of our own */
@@ -145,6 +165,40 @@ static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struc
 	if (!(t->rx_flags & NM_RX_F_LEND))
 		CHECK_EQ(nm_buf_put(b), 0);
 	return 0;
+}
+
+static inline int xt_on_data(struct nm_rx *rx, struct nm_rx_conn *c, const struct nm_rx_msg *m,
+		      void *user)
+{
+	REQUIRE(m->nr == 1 && (m->flags & NM_RX_MSG_PKT) && m->pkt);
+	return xt_pkt(user, c, &m->bufs[0], m->pkt->data, m->pkt->queue_id);
+}
+
+/* on_pkts: each packet as on_data's; at the first that fails, the rest of
+ * the burst is the application's too (put, unless lent), unlooked at. */
+static inline int xt_on_pkts(struct nm_rx *rx, struct nm_rx_conn *c,
+			     const struct nm_rx_pktbuf *p, unsigned int n, void *user)
+{
+	struct xt *t = user;
+	int r = 0;
+
+	CHECK(n >= 1 && p != NULL);
+	if (atomic_load(&t->failed))
+		atomic_fetch_add(&t->after_err, 1);
+	atomic_fetch_add(&t->bursts, 1);
+	atomic_fetch_add(&t->burst_pkts, n);
+	for (unsigned int i = 0; i < n; i++) {
+		CHECK_EQ(p[i].flags, 0);
+		if (!r) {
+			r = xt_pkt(t, c, &p[i].buf, p[i].data, p[i].queue_id);
+			continue;
+		}
+		if (!(t->rx_flags & NM_RX_F_LEND))
+			CHECK_EQ(nm_buf_put(&p[i].buf), 0);
+	}
+	if (r)
+		atomic_store(&t->failed, 1);
+	return r;
 }
 
 /* Put back every held buffer (this thread is not the pool's owner). */
@@ -167,6 +221,7 @@ static inline void xt_track_init(struct xt *t, uint64_t n)
 {
 	pthread_mutex_lock(&t->track_lock);
 	REQUIRE(!rig_track_init(&t->track, n));
+	t->last_seq = 0;
 	pthread_mutex_unlock(&t->track_lock);
 }
 
@@ -212,6 +267,10 @@ static inline struct nm_rx *xt_rx_create(struct xt *t, unsigned int xdp_flags, u
 		.on_data = xt_on_data, .on_conn = xt_on_conn, .on_close = xt_on_close,
 		.user = t);
 
+	if (t->burst) {	/* bursts only: on_data is not needed */
+		o.on_data = NULL;
+		o.on_pkts = xt_on_pkts;
+	}
 	if (t->nq == 1)
 		o.pool = t->pools[0];
 	else

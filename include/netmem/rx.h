@@ -44,7 +44,9 @@
  *
  * Delivery: the application's on_data callback receives, per connection and
  * in stream order, one message: a list of nm_bufs (chunk, offset, length)
- * and, with NM_RX_F_TOKENS, a token per buffer.
+ * and, with NM_RX_F_TOKENS, a token per buffer.  The "xdp" engine can
+ * instead hand on_pkts a burst of packets at once (an array of struct
+ * nm_rx_pktbuf), as rte_eth_rx_burst() or an xsk RX ring peek would.
  *
  * Ownership: every buffer delivered to on_data belongs to the application
  * from that moment, whatever the callback returns.  It gives each back
@@ -165,6 +167,36 @@ typedef ssize_t (*nm_rx_frame_fn)(const void *hdr, size_t avail,
  * error (on_close then reports it).  The buffers are the app's either way. */
 typedef int (*nm_rx_data_fn)(struct nm_rx *rx, struct nm_rx_conn *c,
 			     const struct nm_rx_msg *msg, void *user);
+/*
+ * Added in 0.5.  One packet of a burst handed to on_pkts.  The array is the
+ * engine's: read-only to the callback and valid only while it runs (copy
+ * an entry to keep it).  The stride is this struct's size in the release
+ * the program was built against; a later release that needs more per
+ * packet adds a new callback rather than grow this.
+ */
+struct nm_rx_pktbuf {
+	struct nm_buf buf;          /* the packet: its chunk, offset, length */
+	const void *data;           /* its first byte where the payload memory
+				     * has a CPU mapping (nm_buf_data()'s
+				     * answer, without its lookup), else NULL
+				     * (the area revoked under it) */
+	uint32_t queue_id;          /* xdp: the NIC queue it came in on */
+	uint32_t flags;             /* 0 (reserved) */
+};
+
+/*
+ * on_pkts (added in 0.5): a packet engine's burst of @n (>= 1) packets of
+ * connection @c, in arrival order, in one call, where on_data would be
+ * called once per packet.  Ownership is on_data's for each packet: the
+ * buffers are the application's to put (or, with NM_RX_F_LEND, lent and
+ * taken back after the call returns; nm_buf_get() keeps one).  Return 0 to
+ * go on, or -errno to close @c with that error (on_close reports it): the
+ * whole burst counts as delivered (the application owns, or was lent, all
+ * @n), and no packet after it is delivered.
+ */
+typedef int (*nm_rx_pkts_fn)(struct nm_rx *rx, struct nm_rx_conn *c,
+			     const struct nm_rx_pktbuf *pkts, unsigned int n,
+			     void *user);
 /* A connection arrived (accepted or added); return -errno to refuse it:
  * nothing of it is delivered, and on_close follows with that error. */
 typedef int (*nm_rx_conn_fn)(struct nm_rx *rx, struct nm_rx_conn *c, void *user);
@@ -207,11 +239,11 @@ typedef void (*nm_rx_close_fn)(struct nm_rx *rx, struct nm_rx_conn *c, int err,
  * cost at 64 B, docs/benchmarks.md); ts_ns is 0.  Other engines refuse it
  * (-EINVAL). */
 #define NM_RX_F_TIMESTAMP    (1u << 7)
-/* Packet engines (xdp, udp): a delivered buffer is lent to on_data, not
- * given: the engine takes it back when on_data returns (in bulk, by the
- * end of the pass), with no put and none of a put's checks (it made the
- * descriptor itself), as the kernel's XDP programs and libxdp's samples
- * reuse a frame once it is looked at.  To keep one past the callback, take
+/* Packet engines (xdp, udp): a delivered buffer is lent to on_data (or
+ * on_pkts), not given: the engine takes it back when the callback returns
+ * (in bulk, by the end of the pass), with no put and none of a put's
+ * checks (it made the descriptor itself), as the kernel's XDP programs
+ * and libxdp's samples reuse a frame once it is looked at.  To keep one past the callback, take
  * a reference on it there (nm_buf_get()) and put that later.  Putting a
  * lent buffer is a double put: the take-back counts it (err_double_put)
  * where the buffer is its chunk's only one (a slice's is not detectable,
@@ -246,7 +278,7 @@ struct nm_rx_opts {
 	unsigned int tok_capacity;  /* live tokens; 0 = 65536 */
 	uint64_t max_frame;         /* split: largest payload; 0 = 16 MiB */
 	int backlog;                /* listen(); 0 = 1024 */
-	nm_rx_data_fn on_data;      /* required */
+	nm_rx_data_fn on_data;      /* required, unless on_pkts is set */
 	nm_rx_conn_fn on_conn;      /* optional */
 	nm_rx_close_fn on_close;    /* optional */
 	nm_rx_frame_fn frame;       /* split: NULL = built-in 4-byte BE length */
@@ -266,6 +298,16 @@ struct nm_rx_opts {
 	unsigned int queue_id;      /* xdp: receiver queue i binds the NIC's
 				     * queue queue_id + i */
 	unsigned int xdp_flags;     /* NM_RX_XDP_* */
+	/* Added in 0.5.  Packet bursts: the "xdp" engine calls on_pkts once
+	 * per run of packets (up to 64) instead of on_data once per packet,
+	 * which is then not called (and may be NULL): one indirect call and
+	 * one stats update per run, the array filled straight from the RX
+	 * ring.  Stats count as on_data's would (msgs, bufs, pkts: one per
+	 * packet; bytes).  Refused (-EINVAL) by the engines that do not
+	 * burst ("uring", "socket", "udp": its datagrams' metadata is
+	 * nm_rx_pkt's) and beside NM_RX_F_TOKENS (no token per entry).
+	 * NULL: on_data. */
+	nm_rx_pkts_fn on_pkts;
 };
 
 /* nm_rx_opts.xdp_flags ("xdp" engine).  Neither COPY nor ZEROCOPY: zero-copy
@@ -285,7 +327,9 @@ struct nm_rx_opts {
 
 /**
  * nm_rx_create - make a receiver.
- * Return: the receiver, or NULL with errno: EINVAL (NULL opts, no on_data,
+ * Return: the receiver, or NULL with errno: EINVAL (NULL opts, neither
+ * on_data nor on_pkts, on_pkts with an engine that does not burst (all but
+ * "xdp") or with NM_RX_F_TOKENS,
  * no pool, a payload pool over memory with no CPU mapping (dmabuf, CUDA,
  * NM_AREA_F_NO_CPU_MAP) without SPLIT: the kernel can receive only into
  * CPU-mapped memory, so such memory is reached only by split's placement;

@@ -163,6 +163,17 @@ int nm_pool_alloc_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n);
  * iovs not NULL, each a chunk of p the engine holds. */
 void nm_pool_recycle_iovs(struct nm_pool *p, struct nm_iov *const *iovs, unsigned int n);
 
+/* pool.c: the same take-back for an engine that can hand a frame to the
+ * device again at once (AF_XDP's fill ring): up to @max of @iovs still
+ * the engine's alone (no reference taken by the application) stay the
+ * engine's, reference kept, moved to the front of @iovs, with no trip
+ * through the cache (counted as one: recycle_cached, alloc_fast); the rest
+ * go as nm_pool_recycle_iovs sends them.  None stay when the pool must see
+ * each chunk (sync for device, revoked area, not the owner thread).
+ * Return how many stayed. */
+unsigned int nm_pool_reuse_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n,
+				unsigned int max);
+
 /* area.c */
 int nm_area_take(struct nm_area *a, uint32_t *idx, unsigned int n);
 void nm_area_give(struct nm_area *a, const uint32_t *idx, unsigned int n);

@@ -1090,6 +1090,31 @@ void nm_pool_recycle_iovs(struct nm_pool *p, struct nm_iov *const *iovs, unsigne
 		recycle_iovs_slow(p, iovs + i, n - i);
 }
 
+unsigned int nm_pool_reuse_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigned int n,
+				unsigned int max)
+{
+	unsigned int i = 0, k = 0;
+
+	if (max && nm_likely(atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
+			     !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) && nm_area_live(p->area))) {
+		for (; i < n && k < max; i++) {
+			struct nm_iov *iov = iovs[i];
+
+			/* acquire: as in iov_unref; 1: only the engine's */
+			if (nm_likely(atomic_load_explicit(&iov->ref, memory_order_acquire) == 1))
+				iovs[k++] = iov;	/* k <= i: in place */
+			else
+				recycle_iovs_slow(p, &iovs[i], 1);
+		}
+		/* as if recycled into the cache and allocated from it again */
+		NM_STAT_ADD_OWNER(p, recycle_cached, k);
+		NM_STAT_ADD_OWNER(p, alloc_fast, k);
+	}
+	if (i < n)
+		nm_pool_recycle_iovs(p, iovs + i, n - i);
+	return k;
+}
+
 NM_API int nm_pool_destroy(struct nm_pool *p)
 {
 	long left;

@@ -575,6 +575,29 @@ rest:
 	return i;
 }
 
+unsigned int nm_rxq_deliver_burst(struct nm_rxq *q, struct nm_rx_conn *c,
+				  const struct nm_rx_pktbuf *p, unsigned int n,
+				  uint64_t bytes)
+{
+	struct nm_rx *rx = q->rx;
+	int r;
+
+	if (nm_unlikely(c->state != CONN_OPEN)) {
+		for (unsigned int i = 0; i < n; i++)
+			nm_buf_put(&p[i].buf);
+		return 0;
+	}
+	/* counted as on_data's messages would be: one per packet */
+	RXS_ADD(q, msgs, n);
+	RXS_ADD(q, bufs, n);
+	RXS_ADD(q, pkts, n);
+	RXS_ADD(q, bytes, bytes);
+	r = rx->o.on_pkts(rx, c, p, n, rx->o.user);
+	if (nm_unlikely(r < 0))
+		nm_rxq_conn_end(q, c, r);
+	return n;
+}
+
 /* An engine received bufs on c: to the stage (rx_int.h). */
 int nm_rxq_deliver(struct nm_rxq *q, struct nm_rx_conn *c,
 		   struct nm_buf *bufs, unsigned int n)
@@ -681,7 +704,11 @@ static int opts_validate(const struct nm_rx_opts *o)
 {
 	unsigned int nq = o->nr_queues ? o->nr_queues : 1;
 
-	if (!o->on_data || (o->flags & ~NM_RX_F_ALL) || nq > NM_RX_MAX_QUEUES)
+	if ((!o->on_data && !o->on_pkts) || (o->flags & ~NM_RX_F_ALL) ||
+	    nq > NM_RX_MAX_QUEUES)
+		return -EINVAL;
+	/* a burst's entries carry no tokens */
+	if (o->on_pkts && (o->flags & NM_RX_F_TOKENS))
 		return -EINVAL;
 	if (((o->flags & NM_RX_F_NO_INC) && (o->flags & NM_RX_F_REQUIRE_INC)) ||
 	    ((o->flags & NM_RX_F_NO_BUNDLE) && (o->flags & NM_RX_F_REQUIRE_BUNDLE)) ||
@@ -818,7 +845,8 @@ NM_API struct nm_rx *nm_rx_create(const struct nm_rx_opts *uopts)
 	rx->eng = rx->o.engine ? engine_find(rx->o.engine) : &nm_rx_engine_uring;
 	if (!rx->eng)
 		err = -ENOENT;
-	else if (rx->o.flags & rx->eng->refuse_flags)
+	else if ((rx->o.flags & rx->eng->refuse_flags) ||
+		 (rx->o.on_pkts && !rx->eng->burst))
 		err = -EINVAL;
 	else
 		err = queues_up(rx);

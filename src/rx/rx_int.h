@@ -41,6 +41,9 @@ struct nm_rx_engine {
 	 * them with -EINVAL before the engine is set up (a packet engine has
 	 * no stream to split). */
 	unsigned int refuse_flags;
+	/* A packet engine that honours nm_rx_opts.on_pkts (delivers with
+	 * nm_rxq_deliver_burst); 0: nm_rx_create() refuses on_pkts. */
+	int burst;
 	/* Set up q->eng.  Return 0 or -errno (-EOPNOTSUPP: not here). */
 	int (*init)(struct nm_rxq *q);
 	/* Tear down; connections are already gone. */
@@ -265,6 +268,15 @@ int nm_rxq_deliver_pkt(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 unsigned int nm_rxq_deliver_pkts(struct nm_rxq *q, struct nm_rx_conn *c, struct nm_buf *b,
 				 unsigned int n, const void *const *data,
 				 struct nm_rx_pkt *pkt);
+
+/* Packet engines with opts.on_pkts: the burst @p[0..n) of @c (one packet
+ * a buffer, one reference each, @bytes their lengths' sum) in one on_pkts
+ * call, stats counted once as per-packet messages.  When @c is not open
+ * the buffers are put and 0 returned; else n: the application saw them
+ * all (an error it returned has ended @c: deliver nothing more to it). */
+unsigned int nm_rxq_deliver_burst(struct nm_rxq *q, struct nm_rx_conn *c,
+				  const struct nm_rx_pktbuf *p, unsigned int n,
+				  uint64_t bytes);
 
 /*
  * Parking: a connection the engine cannot receive for now (no buffer)

@@ -15,22 +15,26 @@
  * Frames: the fill ring is fed from the pool in bulk (nm_pool_alloc_bulk;
  * the engine owns those chunks).  An RX descriptor becomes an nm_buf (the
  * chunk, the packet's offset in it past the XDP headroom, its length),
- * delivered as one message (nm_rxq_deliver_pkt), its first byte's
- * address in nm_rx_pkt.data.  The application puts it back to the pool,
- * from any thread, with every check; or, with NM_RX_F_LEND, it is only
- * lent to on_data, and the engine takes the pass's frames back in one
- * unchecked bulk (nm_pool_recycle_iovs) when the callbacks are done,
- * as the kernel recycles a page_pool page in its NAPI loop.  The next
- * refill hands it to the kernel again.  A byte per chunk (posted[]) says which
- * chunks the kernel holds (in the fill ring, being written, or in the RX
- * ring): when the socket goes (revocation, the connection closed, destroy)
- * exactly those go back to the pool, so every frame is accounted for.
+ * delivered as one message (nm_rxq_deliver_pkts), its first byte's
+ * address in nm_rx_pkt.data; or, with opts.on_pkts, a run of them as one
+ * burst (nm_rxq_deliver_burst), the array filled straight from the RX
+ * ring.  The application puts it back to the pool, from any thread, with
+ * every check; or, with NM_RX_F_LEND, it is only lent to the callback, and
+ * the engine takes the pass's frames back in one unchecked bulk when the
+ * callbacks are done, as the kernel recycles a page_pool page in its NAPI
+ * loop: a frame the application took no reference on goes straight back
+ * into the fill ring (nm_pool_reuse_iovs), the rest to the pool, whose
+ * frames the next refill hands the kernel.  A byte per chunk (posted[])
+ * says which chunks the kernel holds (in the fill ring, being written, or
+ * in the RX ring): when the socket goes (revocation, the connection
+ * closed, destroy) exactly those go back to the pool, so every frame is
+ * accounted for.
  *
  * The socket is one connection of its queue (an fd of its own, a dup of
  * the XSK's), opened on the queue's first pass: on_conn, on_data per
- * packet, on_close when it ends.  The kernel's drop counters
- * (XDP_STATISTICS) are read every 10 ms of passes, on an idle pass and at
- * the end, and added to the queue's stats as deltas.
+ * packet (or on_pkts per run), on_close when it ends.  The kernel's drop
+ * counters (XDP_STATISTICS) are read every 10 ms of passes, on an idle
+ * pass and at the end, and added to the queue's stats as deltas.
  */
 #include "rx_int.h"
 #include <errno.h>
@@ -197,6 +201,8 @@ struct xdp_q {
 	uint32_t nr_chunks, shift, ring;
 	uint8_t *base;                /* the area's CPU mapping */
 	int lend;                     /* NM_RX_F_LEND */
+	int burst;                    /* opts.on_pkts: pb[] per peek */
+	uint32_t qid;                 /* the NIC queue (pkt queue_id) */
 	uint8_t *posted;              /* per chunk: the kernel holds it */
 	uint32_t nposted;
 	struct xdp_statistics last;
@@ -205,6 +211,10 @@ struct xdp_q {
 	struct nm_iov *fill[XDP_BATCH];	/* refill's chunks */
 	struct nm_iov *lent[XDP_BUDGET];	/* NM_RX_F_LEND: to take back */
 	const void *data[XDP_BATCH];	/* tmp[i]'s first byte */
+	struct nm_rx_pktbuf pb[XDP_BATCH];	/* on_pkts: the burst */
+	/* on_data's packet metadata: made once (a sockaddr_storage to
+	 * clear), its data pointer set per packet */
+	struct nm_rx_pkt pkt;
 };
 
 static int64_t mono_ns(void)
@@ -505,6 +515,9 @@ static int xdp_init(struct nm_rxq *q)
 	e->iovs = e->area->iovs;
 	e->base = e->area->mem.cpu_base;	/* readable: checked above */
 	e->lend = !!(q->rx->o.flags & NM_RX_F_LEND);
+	e->burst = q->rx->o.on_pkts != NULL;
+	e->qid = qid;
+	e->pkt.queue_id = qid;
 	e->nr_chunks = e->area->nr_chunks;
 	e->shift = e->area->shift;
 	e->ring = o->ring_entries ? o->ring_entries : XDP_RING_DEFAULT;
@@ -583,6 +596,48 @@ static void xdp_conn_close(struct nm_rxq *q, struct nm_rx_conn *c)
 	nm_rxq_conn_free(q, c);
 }
 
+/* need-wakeup: the driver sleeps until told there are frames */
+static void fq_kick(struct xdp_q *e)
+{
+	if (xsk_ring_prod__needs_wakeup(e->fq))
+		recvfrom(e->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+/*
+ * NM_RX_F_LEND: the pass's @n lent frames (e->lent) back, once the
+ * callbacks have returned.  Those the application took no reference on
+ * go straight back into the fill ring, as the reference receiver reuses a
+ * frame (no trip through the pool's cache); one it kept a reference on
+ * loses the engine's; what the ring has no room for goes to the pool.
+ */
+static void take_back(struct nm_rxq *q, struct xdp_q *e, unsigned int n)
+{
+	uint32_t room = e->xsk ? xsk_prod_nb_free(e->fq, n) : 0, idx = 0;
+	unsigned int k = nm_pool_reuse_iovs(q->rx_pool, e->lent, n, room < n ? room : n);
+
+	if (!k)
+		return;
+	/* room was counted free: the reservation cannot fall short */
+	xsk_ring_prod__reserve(e->fq, k, &idx);
+	/* in locals: the ring's stores could alias e's fields */
+	struct nm_iov *const *lent = e->lent;
+	uint64_t *fill = e->fq->ring;
+	uint8_t *posted = e->posted;
+	const uint32_t mask = e->fq->mask, shift = e->shift;
+
+	for (unsigned int i = 0; i < k; i++) {
+		uint32_t ci = lent[i]->index;
+
+		posted[ci] = 1;
+		fill[(idx + i) & mask] = (uint64_t)ci << shift;
+	}
+	xsk_ring_prod__submit(e->fq, k);
+	e->nposted += k;
+	RXS_ADD(q, refill, k);
+	RXS_ADD(q, refill_batches, 1);
+	fq_kick(e);
+}
+
 /* Hand the kernel as many frames as the fill ring has room for. */
 static void refill(struct nm_rxq *q, struct xdp_q *e)
 {
@@ -622,16 +677,13 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 	}
 	if (batches) {
 		RXS_ADD(q, refill_batches, batches);
-		/* need-wakeup: the driver sleeps until told there are frames */
-		if (xsk_ring_prod__needs_wakeup(e->fq))
-			recvfrom(e->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		fq_kick(e);
 	}
 }
 
 /* Deliver up to @budget packets from the RX ring.  Return how many. */
 static int rx_drain(struct nm_rxq *q, struct xdp_q *e, int budget)
 {
-	struct nm_rx_pkt pkt = { .queue_id = q->rx->o.queue_id + q->id };
 	unsigned int nlent = 0;	/* up to budget (XDP_BUDGET) */
 	int n = 0;
 
@@ -675,15 +727,97 @@ static int rx_drain(struct nm_rxq *q, struct xdp_q *e, int budget)
 			e->data[i] = base ? base + ((size_t)(e->tmp[i].iov - e->iovs) << e->shift) +
 					    e->tmp[i].off : NULL;
 		/* the rest (the connection ended on the way) were put */
-		seen = nm_rxq_deliver_pkts(q, e->c, e->tmp, ok, e->data, &pkt);
+		seen = nm_rxq_deliver_pkts(q, e->c, e->tmp, ok, e->data, &e->pkt);
 		if (e->lend)
 			for (uint32_t i = 0; i < seen; i++)
 				e->lent[nlent++] = e->tmp[i].iov;
 	}
 	/* Lent: back once on_data returned, in one unchecked bulk a pass */
 	if (nlent)
-		nm_pool_recycle_iovs(q->rx_pool, e->lent, nlent);
+		take_back(q, e, nlent);
 	return n;
+}
+
+/*
+ * The same with opts.on_pkts: each peek's descriptors straight into the
+ * burst array, one on_pkts call for them (nm_rxq_deliver_burst), nothing
+ * else per packet but the frame's check and its posted[] byte.
+ */
+static int rx_drain_burst(struct nm_rxq *q, struct xdp_q *e, int budget)
+{
+	const uint32_t frame = 1u << e->shift;
+	unsigned int nlent = 0;	/* up to budget (XDP_BUDGET) */
+	int n = 0;
+
+	while (n < budget && e->xsk) {
+		uint32_t idx = 0, got, ok = 0;
+		uint64_t bytes = 0;
+
+		got = xsk_ring_cons__peek(&e->rx, (uint32_t)(budget - n < XDP_BATCH ?
+						     budget - n : XDP_BATCH), &idx);
+		if (!got)
+			break;
+		/* nm_buf_data's answer: none once the area is revoked */
+		uint8_t *base = nm_area_live(e->area) ? e->base : NULL;
+		/* in locals: the stores into pb[] could alias e's fields, and
+		 * the compiler would load each of them again per packet */
+		const struct xdp_desc *ring = e->rx.ring;
+		const uint32_t mask = e->rx.mask, shift = e->shift, qid = e->qid;
+		const uint64_t nr = e->nr_chunks;
+		struct nm_iov *iovs = (struct nm_iov *)e->iovs;
+		uint8_t *posted = e->posted;
+		struct nm_rx_pktbuf *pb = e->pb;
+
+		for (uint32_t i = 0; i < got; i++) {
+			const struct xdp_desc *d = &ring[(idx + i) & mask];
+			uint64_t addr = d->addr, ci = addr >> shift;
+			uint32_t off = (uint32_t)(addr & (frame - 1)), len = d->len;
+			struct nm_rx_pktbuf *p = &pb[ok];
+
+			if (nm_unlikely(ci >= nr || !posted[ci] || off + len > frame)) {
+				RXS_ADD(q, xdp_rx_invalid, 1);	/* not a frame we gave */
+				continue;
+			}
+			posted[ci] = 0;
+			p->buf.iov = &iovs[ci];
+			p->buf.off = off;
+			p->buf.len = len;
+			/* aligned mode: addr is the frame's offset plus off */
+			p->data = base ? base + addr : NULL;
+			p->queue_id = qid;
+			p->flags = 0;
+			bytes += len;
+			ok++;
+		}
+		/* The descriptors are copied: the kernel may reuse the slots. */
+		xsk_ring_cons__release(&e->rx, got);
+		e->nposted -= ok;
+		RXS_ADD(q, recv_calls, got);
+		n += (int)got;
+		if (!ok)
+			continue;
+		if (!e->c) {
+			for (uint32_t i = 0; i < ok; i++)
+				nm_buf_put(&e->pb[i].buf);
+			continue;
+		}
+		/* 0: the connection had ended, the frames were put */
+		if (nm_rxq_deliver_burst(q, e->c, pb, ok, bytes) && e->lend) {
+			struct nm_iov **lent = e->lent + nlent;
+
+			for (uint32_t i = 0; i < ok; i++)
+				lent[i] = pb[i].buf.iov;
+			nlent += ok;
+		}
+	}
+	if (nlent)
+		take_back(q, e, nlent);
+	return n;
+}
+
+static int drain(struct nm_rxq *q, struct xdp_q *e)
+{
+	return e->burst ? rx_drain_burst(q, e, XDP_BUDGET) : rx_drain(q, e, XDP_BUDGET);
 }
 
 /* The area was revoked: the socket goes, its frames back, and the
@@ -735,7 +869,7 @@ static int xdp_poll(struct nm_rxq *q, int timeout_ms)
 		revoked(q, e);
 	if (e->xsk) {
 		refill(q, e);
-		n = rx_drain(q, e, XDP_BUDGET);
+		n = drain(q, e);
 	}
 	if (!n && timeout_ms) {
 		/* A starved fill ring gets no wake-up: look again soon. */
@@ -747,7 +881,7 @@ static int xdp_poll(struct nm_rxq *q, int timeout_ms)
 		if (e->xsk && nm_unlikely(!nm_area_live(e->area)))
 			revoked(q, e);
 		if (e->xsk)
-			n = rx_drain(q, e, XDP_BUDGET);
+			n = drain(q, e);
 	}
 	if (e->xsk) {
 		refill(q, e);
@@ -811,6 +945,7 @@ const struct nm_rx_engine nm_rx_engine_xdp = {
 	.name       = "xdp",
 	.refuse_flags = NM_RX_F_SPLIT |	/* packets, not streams */
 			NM_RX_F_TIMESTAMP,	/* no XDP metadata read yet */
+	.burst      = 1,
 	.init       = xdp_init,
 	.fini       = xdp_fini,
 	.listen     = xdp_listen,
