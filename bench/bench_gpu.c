@@ -25,6 +25,11 @@
  *       stay 64 KiB.  Each rep prints the
  *       receiving process's CPU per GB and, for the GPU, the driver copies
  *       and calls per GiB.
+ *   (c) gpu_copy: what one copy costs, 16, 64 and 256 KiB from pinned
+ *       staging, none adjacent: the issuing thread's time a copy and the
+ *       copy engine's rate, one cuMemcpyHtoDAsync each against
+ *       cuMemcpyBatchAsync of 64 (where the driver has it).  Why the
+ *       cuda provider batches (docs/gpu.md).
  *
  * Without a CUDA device it prints the reason ("no CUDA driver (...)") and
  * exits 77, the suite's "skipped".
@@ -34,6 +39,7 @@
  *   {"bench":"gpu_place","impl":"netmem","metric":"ratio_vs_cuda","value":R}
  *   {"bench":"gpu_split","impl":"netmem_cuda|netmem_host","metric":"bytes_per_s","value":N}
  *   {"bench":"gpu_split","impl":"netmem_cuda|netmem_host","metric":"cpu_s_per_gb","value":N}
+ *   {"bench":"gpu_copy","impl":"single_SIZE|batch64_SIZE","metric":"us_per_copy|bytes_per_s","value":N}
  *   {"bench":"gpu_split","impl":"netmem_cuda","metric":"ratio_vs_host","value":R}
  */
 #include <errno.h>
@@ -119,6 +125,88 @@ static double cuda_pass(const struct nm_cudrv *cu, CUstream s, CUdeviceptr dst,
 	    cu->StreamSynchronize(s) != CUDA_SUCCESS)
 		return -1;
 	return now() - t0;
+}
+
+/* ---------------------------------------------------------------- */
+/* (c) what one copy costs: the calling thread's time and the copy    */
+/* engine's rate, one call a copy against batches of 64               */
+
+static int copy_costs(const struct nm_cudrv *cu, CUstream s, CUdeviceptr dst,
+		      const unsigned char *src, size_t total, bool json)
+{
+	static const size_t sizes[] = { 16u << 10, 64u << 10, 256u << 10 };
+	static CUdeviceptr ds[64], ss[64];
+	static size_t ls[64];
+	struct nm_cu_memcpy_attr attr = { .src_access_order = CU_MEMCPY_SRC_ACCESS_ORDER_STREAM };
+
+	if (!json)
+		printf("gpu_copy: copies from pinned staging, none adjacent (backwards), "
+		       "time of the issuing loop and to the end of the stream\n");
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t sz = sizes[k], n = total / sz > 8192 ? 8192 : total / sz;
+		double t0, ti, tt, bi = 0, bt = 0;
+
+		if (!n)
+			continue;
+		t0 = now();
+		for (size_t i = 0; i < n; i++) {
+			size_t off = (n - 1 - i) * sz;
+
+			if (cu->MemcpyHtoDAsync(dst + off, src + off, sz, s) != CUDA_SUCCESS)
+				return -1;
+		}
+		ti = now() - t0;
+		if (cu->StreamSynchronize(s) != CUDA_SUCCESS)
+			return -1;
+		tt = now() - t0;
+		if (cu->MemcpyBatchAsync || cu->MemcpyBatchAsync12) {
+			t0 = now();
+			for (size_t i = 0; i < n;) {
+				size_t m = 0, idx = 0, fail = 0;
+				CUresult r;
+
+				for (; m < 64 && i < n; m++, i++) {
+					size_t off = (n - 1 - i) * sz;
+
+					ds[m] = dst + off;
+					ss[m] = (CUdeviceptr)(uintptr_t)(src + off);
+					ls[m] = sz;
+				}
+				r = cu->MemcpyBatchAsync ?
+					    cu->MemcpyBatchAsync(ds, ss, ls, m, &attr, &idx, 1, s) :
+					    cu->MemcpyBatchAsync12(ds, ss, ls, m, &attr, &idx, 1,
+								   &fail, s);
+				if (r != CUDA_SUCCESS)
+					return -1;
+			}
+			bi = now() - t0;
+			if (cu->StreamSynchronize(s) != CUDA_SUCCESS)
+				return -1;
+			bt = now() - t0;
+		}
+		if (json) {
+			printf("{\"bench\":\"gpu_copy\",\"impl\":\"single_%zu\",\"metric\":\"us_per_copy\",\"value\":%.3f}\n",
+			       sz, ti / n * 1e6);
+			printf("{\"bench\":\"gpu_copy\",\"impl\":\"single_%zu\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n",
+			       sz, n * sz / tt);
+			if (bt > 0) {
+				printf("{\"bench\":\"gpu_copy\",\"impl\":\"batch64_%zu\",\"metric\":\"us_per_copy\",\"value\":%.3f}\n",
+				       sz, bi / n * 1e6);
+				printf("{\"bench\":\"gpu_copy\",\"impl\":\"batch64_%zu\",\"metric\":\"bytes_per_s\",\"value\":%.0f}\n",
+				       sz, n * sz / bt);
+			}
+		} else {
+			printf("  %4zu KiB x %4zu  one call each: %5.2f us a copy, %6.2f GB/s", sz >> 10,
+			       n, ti / n * 1e6, n * sz / tt / 1e9);
+			if (bt > 0)
+				printf("   batches of 64: %5.2f us a copy, %6.2f GB/s\n", bi / n * 1e6,
+				       n * sz / bt / 1e9);
+			else
+				printf("   (the driver has no cuMemcpyBatchAsync)\n");
+		}
+	}
+	fflush(stdout);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -524,6 +612,10 @@ int cmd_bench_gpu(int argc, char **argv)
 		       (unsigned long long)st.copy_calls, (unsigned long long)st.place_calls);
 	}
 	fflush(stdout);
+	if (copy_costs(cu, s, dst, src, total, json)) {
+		fprintf(stderr, "netmem bench gpu: gpu_copy: a copy failed\n");
+		return 1;
+	}
 
 	cu->StreamDestroy(s);
 	cu->MemFree(dst);
