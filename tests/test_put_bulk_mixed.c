@@ -17,7 +17,7 @@ int main(void)
 	struct nm_area *a = t_host_area(NR, 0);
 	struct nm_pool *p = nm_pool_create(a, NULL);
 	struct nm_pool_stats s0, s1;
-	struct nm_buf b[NR], mix[16], f1, f2, junk;
+	struct nm_buf b[NR], mix[16], f1, f2, junk, held, wide;
 	static char seen[NR];
 	int n, good = 0;
 
@@ -26,12 +26,17 @@ int main(void)
 	/* 1. A mixed bulk. */
 	n = nm_pool_alloc_bulk(p, b, 8);
 	REQUIRE(n == 8);
+	REQUIRE(nm_pool_alloc(p, &held) == 0);
 	REQUIRE(nm_pool_alloc_frag(p, &f1, 100, 64) == 0);
 	REQUIRE(nm_pool_alloc_frag(p, &f2, 100, 64) == 0);
 	CHECK(f1.iov == f2.iov);
 	CHECK_EQ(nm_pool_put(p, &b[7]), 0);		/* b[7] is now stale */
 	junk = b[0];
 	junk.off = nm_pool_chunk_size(p);		/* window out of the chunk */
+	/* a buffer still held alone, its window from 0 one byte past the
+	 * chunk: refused, not mistaken for the whole chunk */
+	wide = held;
+	wide.len = nm_pool_chunk_size(p) + 1;
 	nm_pool_get_stats(p, &s0, sizeof(s0));
 
 	mix[0] = b[0]; mix[1] = b[1];			/* good */
@@ -48,10 +53,19 @@ int main(void)
 	CHECK_EQ(s1.err_double_put - s0.err_double_put, 1);
 	CHECK_EQ(s1.err_range - s0.err_range, 1);
 	CHECK_EQ(s1.err_not_buf - s0.err_not_buf, 1);
-	CHECK_EQ(s1.inflight, 0);	/* the carved chunk is the pool's own */
+	/* held alone (the carved chunk is the pool's own) */
+	CHECK_EQ(s1.inflight, 1);
 	/* The whole chunks went to the cache (the carved one is the pool's
 	 * until carving finishes). */
 	CHECK_EQ(s1.recycle_cached - s0.recycle_cached, 7);
+	/* The wide window leading a bulk of whole chunks the owner's pass
+	 * would take: refused there, the good one after it taken. */
+	REQUIRE(nm_pool_alloc(p, &mix[1]) == 0);
+	mix[0] = wide;
+	CHECK_EQ(nm_pool_put_bulk(p, mix, 2), 1);
+	nm_pool_get_stats(p, &s0, sizeof(s0));
+	CHECK_EQ(s0.err_range - s1.err_range, 1);
+	CHECK_EQ(nm_pool_put(p, &held), 0);		/* still held: puts once */
 
 	/* 2. More than the cache holds, in one bulk: the cache fills, the
 	 * rest goes through the ring, nothing is lost or counted bad. */

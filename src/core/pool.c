@@ -853,13 +853,17 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
  * the caller alone. */
 static inline __attribute__((always_inline)) bool
 owner_put_ok(const struct nm_pool *p, uintptr_t nbase, uintptr_t nr, uint64_t chunk,
-	     const struct nm_buf *b, struct nm_iov *iov)
+	     uint64_t whole, const struct nm_buf *b, struct nm_iov *iov)
 {
+	uint64_t win;
+
+	/* off and len as one word: the whole chunk's window is one compare */
+	memcpy(&win, &b->off, sizeof(win));
 	/* iov + nbase (the array's start, negated): one lea, not a copy and
 	 * a subtraction */
 	return nm_likely(iov_slot((uintptr_t)iov + nbase) < nr &&
 			 atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
-			 (uint64_t)b->off + b->len <= chunk &&
+			 (win == whole || (uint64_t)b->off + b->len <= chunk) &&
 			 /* acquire: as in iov_unref */
 			 atomic_load_explicit(&iov->ref, memory_order_acquire) == 1);
 }
@@ -879,22 +883,26 @@ owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint
 	uintptr_t nbase = -(uintptr_t)p->iovs;
 	const uintptr_t nr = p->nr_chunks;
 	const uint64_t chunk = p->chunk_size;
+	/* off 0, len chunk_size, as the two 32-bit fields read as one word */
+	const struct { uint32_t off, len; } w = { 0, p->chunk_size };
+	uint64_t whole;
 	struct nm_iov **slot = p->cache + cc;
 	const struct nm_buf *b = bufs, *const pairs = bufs + (n & ~1u);
 	struct nm_iov *iov;
 
+	memcpy(&whole, &w, sizeof(whole));
 	/* opaque to the compiler, which would otherwise turn iov + nbase
 	 * back into a copy and a subtraction */
 	__asm__("" : "+r"(nbase));
 
 	for (; b < pairs; b += 2, slot += 2) {
 		iov = b[0].iov;
-		if (!owner_put_ok(p, nbase, nr, chunk, b, iov))
+		if (!owner_put_ok(p, nbase, nr, chunk, whole, b, iov))
 			goto out;
 		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
 		slot[0] = iov;
 		iov = b[1].iov;
-		if (!owner_put_ok(p, nbase, nr, chunk, b + 1, iov)) {
+		if (!owner_put_ok(p, nbase, nr, chunk, whole, b + 1, iov)) {
 			b++;
 			goto out;
 		}
@@ -903,7 +911,7 @@ owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint
 	}
 	if (n & 1) {
 		iov = b->iov;
-		if (owner_put_ok(p, nbase, nr, chunk, b, iov)) {
+		if (owner_put_ok(p, nbase, nr, chunk, whole, b, iov)) {
 			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
 			*slot = iov;
 			b++;
