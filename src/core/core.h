@@ -72,7 +72,7 @@ struct nm_ring {
 
 #define NM_CACHE_SIZE   128   /* like PP_ALLOC_CACHE_SIZE: a NAPI budget  */
 #define NM_CACHE_REFILL 64    /* and half of it per refill */
-#define NM_CACHE_SPILL  64    /* a full cache sends its older half to the
+#define NM_CACHE_SPILL  64    /* a full cache sends its newer half to the
                                * return ring in one bulk enqueue */
 
 /*

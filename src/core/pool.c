@@ -250,10 +250,13 @@ static void pool_flush(struct nm_pool *p)
 	pool_drain_slots(p);
 }
 
-/* Owner, its cache full: the older half goes to the return ring in one
+/* Owner, its cache full: the newer half goes to the return ring in one
  * bulk enqueue (one CAS on the ring's head, one store of its tail, a
- * pointer copy per chunk), the newer half moves down, as DPDK flushes its
- * lcore cache.  What the ring cannot take goes back to the area.  The
+ * pointer copy per chunk), the older half stays where it is: nothing
+ * moves (a 512-byte memmove a spill before, 1.4 instructions a pair of
+ * the held_K loop), and as the kernel's page_pool sends the put that
+ * finds its cache full to its ring.  What the ring cannot take goes back
+ * to the area.  The
  * spilled chunks' puts stay counted in recycle_cached (counters only
  * grow: a scraper reads them as rates); cache_spilled says how many of
  * them the ring took, and nm_pool_get_stats leaves those out of
@@ -267,9 +270,7 @@ static __attribute__((noinline)) void cache_spill(struct nm_pool *p)
 	unsigned int took;
 
 	p->cache_count = cc - NM_CACHE_SPILL;
-	took = pool_put_ring(p, p->cache, NM_CACHE_SPILL);
-	memmove(p->cache, p->cache + NM_CACHE_SPILL,
-		(cc - NM_CACHE_SPILL) * sizeof(*p->cache));
+	took = pool_put_ring(p, p->cache + cc - NM_CACHE_SPILL, NM_CACHE_SPILL);
 	NM_STAT_ADD_OWNER(p, cache_spilled, took);
 }
 
@@ -925,7 +926,7 @@ out:
 }
 
 /* The owner's bulk put when the cache has no room for all of it: a full
- * cache spills its older half to the return ring in one bulk enqueue
+ * cache spills its newer half to the return ring in one bulk enqueue
  * (cache_spill) and the pass goes on, so however many buffers the program
  * held, a put costs its checks, a store and a 1/NM_CACHE_SPILL share of
  * one ring operation.  Apart from the common case, so that the calls here
