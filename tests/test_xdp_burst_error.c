@@ -15,18 +15,6 @@
 
 #define FRAMES 1024
 
-/* 300 packets into the RX ring while nobody reads it, then ten passes. */
-static void burst_then_passes(struct xt *t)
-{
-	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = 300, .pps = 100000 };
-
-	REQUIRE(!rig_tx_start(&tx));
-	REQUIRE(!rig_tx_wait(&tx));
-	usleep(100000);
-	for (int i = 0; i < 10; i++)
-		CHECK(nm_rx_poll(t->rx, 0) >= 0);
-}
-
 static void fail_mid_burst(struct xt *t, unsigned int flags)
 {
 	struct nm_rx_stats st;
@@ -43,10 +31,10 @@ static void fail_mid_burst(struct xt *t, unsigned int flags)
 	atomic_store(&t->close_err, 0);
 	xt_rx_or_skip(t, 0, 512);
 	CHECK(nm_rx_poll(t->rx, 0) >= 0);	/* opens the connection, fills */
-	burst_then_passes(t);
+	xt_burst_then_passes(t);
 	CHECK_EQ(atomic_load(&t->closes), 1);
 	CHECK_EQ(atomic_load(&t->close_err), -EIO);
-	burst_then_passes(t);			/* and more after the end */
+	xt_burst_then_passes(t);			/* and more after the end */
 	seen = atomic_load(&t->burst_pkts);
 	printf("%s: on_pkts called %llu times for %llu packets, failed at the 100th\n",
 	       flags & NM_RX_F_LEND ? "lent" : "given",

@@ -13,18 +13,6 @@
 
 #define FRAMES 1024
 
-/* 300 packets into the RX ring while nobody reads it, then ten passes. */
-static void burst_then_passes(struct xt *t)
-{
-	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = 300, .pps = 100000 };
-
-	REQUIRE(!rig_tx_start(&tx));
-	REQUIRE(!rig_tx_wait(&tx));
-	usleep(100000);
-	for (int i = 0; i < 10; i++)
-		CHECK(nm_rx_poll(t->rx, 0) >= 0);
-}
-
 int main(void)
 {
 	struct xt t;
@@ -40,11 +28,11 @@ int main(void)
 	 * it in the same run (a pass takes up to 256, 64 at a time). */
 	CHECK(nm_rx_poll(t.rx, 0) >= 0);
 	CHECK_EQ(atomic_load(&t.conns), 1);
-	burst_then_passes(&t);
+	xt_burst_then_passes(&t);
 	CHECK_EQ(atomic_load(&t.closes), 1);
 	CHECK_EQ(atomic_load(&t.close_err), -EIO);
 	/* and more after the end */
-	burst_then_passes(&t);
+	xt_burst_then_passes(&t);
 	printf("on_data called %llu times (it failed the 100th)\n",
 	       (unsigned long long)atomic_load(&t.pkts));
 	CHECK_EQ(atomic_load(&t.pkts), 100);	/* none after the error */

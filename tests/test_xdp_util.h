@@ -289,6 +289,31 @@ static inline void xt_rx_or_skip(struct xt *t, unsigned int xdp_flags, unsigned 
 	REQUIRE(t->rx);
 }
 
+/* t->rx_flags are refused (EINVAL) by nm_rx_create, or skip when this
+ * host has no AF_XDP. */
+static inline void xt_rx_refused_or_skip(struct xt *t, unsigned int ring)
+{
+	t->rx = xt_rx_create(t, 0, ring);
+	if (!t->rx && errno == EOPNOTSUPP)
+		SKIP("AF_XDP (or libxdp) not available: %s", nm_strerror(-EOPNOTSUPP));
+	CHECK(!t->rx && errno == EINVAL);
+	if (t->rx)
+		nm_rx_destroy(t->rx);
+	t->rx = NULL;
+}
+
+/* 300 packets into the RX ring while nobody reads it, then ten passes. */
+static inline void xt_burst_then_passes(struct xt *t)
+{
+	struct rig_tx tx = { .rig = &t->rig, .size = 64, .count = 300, .pps = 100000 };
+
+	REQUIRE(!rig_tx_start(&tx));
+	REQUIRE(!rig_tx_wait(&tx));
+	usleep(100000);
+	for (int i = 0; i < 10; i++)
+		CHECK(nm_rx_poll(t->rx, 0) >= 0);
+}
+
 static inline void *xt_run_main(void *p)
 {
 	struct xt *t = p;
