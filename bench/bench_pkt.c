@@ -55,7 +55,7 @@
  *   kpps          packets received per second (10^3)
  *   offered_kpps  packets the sender sent per second
  *   cpu_ns_per_pkt  busy time of the receiver's CPU (/proc/stat: user,
- *                 system, irq, softirq) per packet: the receiving thread
+ *                 system, irq, softirq; not steal) per packet: the receiving thread
  *                 and the kernel's work on its CPU (NAPI thread, softirq);
  *                 only meaningful pinned, on an otherwise idle machine
  *   thread_ns_per_pkt  the receiving thread's own CPU time per packet
@@ -683,7 +683,10 @@ static double others_cpu_s(const struct rig *g)
 	return machine - ours;
 }
 
-/* Busy ticks (USER_HZ) of one CPU: user, nice, system, irq, softirq, steal. */
+/* Busy ticks (USER_HZ) of one CPU: user, nice, system, irq, softirq.  Not
+ * steal: that is the hypervisor running something else while this CPU
+ * wanted to run, not work of ours (a quarter of the CPU in one sample on
+ * the 2-core VM, docs/benchmarks.md). */
 static uint64_t cpu_busy_ticks(int cpu)
 {
 	char want[16], line[512];
@@ -700,7 +703,7 @@ static uint64_t cpu_busy_ticks(int cpu)
 			continue;
 		if (sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
 			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 7)
-			sum = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+			sum = v[0] + v[1] + v[2] + v[5] + v[6];
 		break;
 	}
 	fclose(f);
