@@ -6,7 +6,8 @@
  * memory" in host memory and completes GPU work on a clock the test moves
  * by hand (mock_busy, mock_now), and counts what is live.  Its batch
  * copy (cuMemcpyBatchAsync_v2) checks its attributes as the real one
- * does, and can be made to refuse (mock_batch_fail).  Of kernels it
+ * does, and can be made to refuse (mock_batch_fail); entering the
+ * context can be made to fail (mock_push_fail).  Of kernels it
  * knows one, `netmem rx --verify`'s nm_verify (tools/gpuverify.c), which
  * it runs on the CPU at launch, with the same parameters and results.
  */
@@ -38,7 +39,9 @@ static const char t_cuda_mock_src[] =
 "int cuDeviceTotalMem_v2(size_t *b, int d) { *b = 1ull << 30; return 0; }\n"
 "int cuDevicePrimaryCtxRetain(void **c, int d) { *c = (void *)16; return 0; }\n"
 "int cuDevicePrimaryCtxRelease_v2(int d) { return 0; }\n"
-"int cuCtxPushCurrent_v2(void *c) { depth++; return 0; }\n"
+"static int push_fail;\n"
+"void mock_push_fail(int n) { push_fail = n; }\n"
+"int cuCtxPushCurrent_v2(void *c) { if (push_fail) { push_fail--; return 201; } depth++; return 0; }\n"
 "int cuCtxPopCurrent_v2(void **c) { depth--; if (c) *c = (void *)16; return 0; }\n"
 "int cuCtxSynchronize(void) { if (now_tick < busy_until) now_tick = busy_until; return 0; }\n"
 "int cuMemAlloc_v2(u64 *p, size_t n) { void *m; if (n > (1ull << 30)) return 2;\n"

@@ -19,7 +19,7 @@ static void (*mock_busy)(unsigned long long);
 static void (*mock_now)(unsigned long long);
 static int (*mock_live_events)(void), (*mock_live_mem)(void), (*mock_frees)(void),
 	(*mock_depth)(void), (*mock_copies)(void), (*mock_batches)(void);
-static void (*mock_batch_fail)(int);
+static void (*mock_batch_fail)(int), (*mock_push_fail)(int);
 
 static int done_ok, done_gone;
 
@@ -273,6 +273,55 @@ static void test_batch(void)
 	CHECK_EQ(nm_area_destroy(a), 0);
 }
 
+/* The batch fills while the context cannot be entered: the place that
+ * would have flushed it fails (not queued, never completed), later ones
+ * go on without writing past the batch, and once the context is back a
+ * poll issues everything: every place that was taken lands, once. */
+static void test_batch_full_no_ctx(void)
+{
+	struct nm_area *a = cuda_area(64, 0);
+	struct nm_pool *p = nm_pool_create(a, NULL);
+	static unsigned char src[300 * 1024];
+	static struct nm_buf b[300];
+	static int taken[300];
+	int calls = 0, ok = 0, refused = 0, ok0 = done_ok;
+	uint64_t io;
+
+	REQUIRE(p);
+	mock_busy(0);
+	mock_now(0);
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i * 29 + i / 1024);
+	mock_push_fail(1 << 20);
+	for (int i = 0; i < 300; i++) {
+		REQUIRE(nm_pool_alloc_frag(p, &b[i], 1024, 64) == 0);
+		/* backwards: no place continues another */
+		taken[i] = nm_buf_place(&b[i], src + (size_t)(299 - i) * 1024, 1024, on_done,
+					&calls) == 0;
+		ok += taken[i];
+		refused += !taken[i];
+	}
+	printf("batch full, no context: %d places taken, %d refused\n", ok, refused);
+	CHECK(refused > 0);
+	CHECK(ok > 64);
+	CHECK_EQ(calls, 0);
+	mock_push_fail(0);
+	for (int k = 0; k < 10 && calls < ok; k++)
+		nm_area_poll(a);
+	CHECK_EQ(calls, ok);
+	CHECK_EQ(done_ok - ok0, ok);
+	for (int i = 0; i < 300; i++) {
+		if (!taken[i])
+			continue;
+		REQUIRE(nm_buf_io_addr(&b[i], &io) == 0);
+		CHECK(!memcmp((const void *)(uintptr_t)io, src + (size_t)(299 - i) * 1024, 1024));
+	}
+	CHECK_EQ(nm_pool_put_bulk(p, b, 300), 300);
+	CHECK_EQ(mock_depth(), 0);
+	CHECK_EQ(nm_pool_destroy(p), 0);
+	CHECK_EQ(nm_area_destroy(a), 0);
+}
+
 static void test_put_after(void)
 {
 	struct nm_area *a = cuda_area(16, NM_CUDA_F_NO_DMABUF);
@@ -400,8 +449,10 @@ int main(void)
 	*(void **)&mock_copies = dlsym(h, "mock_copies");
 	*(void **)&mock_batches = dlsym(h, "mock_batches");
 	*(void **)&mock_batch_fail = dlsym(h, "mock_batch_fail");
+	*(void **)&mock_push_fail = dlsym(h, "mock_push_fail");
 	REQUIRE(mock_busy && mock_now && mock_live_events && mock_live_mem && mock_frees &&
-		mock_depth && mock_copies && mock_batches && mock_batch_fail);
+		mock_depth && mock_copies && mock_batches && mock_batch_fail &&
+		mock_push_fail);
 
 	CHECK_EQ(nm_cuda_available(), 1);
 	CHECK(strstr(nm_cuda_status(), "CUDA driver 13.0, 1 device") != NULL);
@@ -431,6 +482,7 @@ int main(void)
 	test_place();
 	test_merge();
 	test_batch();
+	test_batch_full_no_ctx();
 	test_put_after();
 	test_revoke(0);
 	test_revoke(NM_REVOKE_GONE);

@@ -226,11 +226,15 @@ static void batch_flush(struct cu_area *ca)
 /* Close the open run: into the batch, with the places that wait for it
  * (places of no bytes queued before it among them).  Return 1 when the
  * batch should go to the driver now: full, carrying BATCH_BYTES, or the
- * driver takes no batches.  Lock held. */
+ * driver takes no batches; also when the batch was already full (a flush
+ * that could not enter the context), and then the run is still open:
+ * flush, and close it again.  Lock held. */
 static int run_close(struct cu_area *ca)
 {
 	if (!ca->run_len)
 		return 0;
+	if (ca->bn == BATCH_MAX)
+		return 1;	/* full (a flush could not run): not closed yet */
 	ca->b_dst[ca->bn] = ca->run_dst;
 	ca->b_src[ca->bn] = (CUdeviceptr)(uintptr_t)ca->run_src;
 	ca->b_len[ca->bn] = ca->run_len;
@@ -247,7 +251,10 @@ static int run_close(struct cu_area *ca)
  * bytes after the last run wait for nothing.  Context and lock held. */
 static void run_flush(struct cu_area *ca)
 {
-	run_close(ca);
+	if (run_close(ca) && ca->run_len) {
+		batch_flush(ca);	/* it was full: room for the run */
+		run_close(ca);
+	}
 	batch_flush(ca);
 	ca->run_n = 0;
 }
@@ -532,6 +539,8 @@ static int cuda_place(struct nm_area_mem *mem, uint64_t off, const void *src,
 			if (err)
 				goto out;
 			batch_flush(ca);
+			if (ca->run_len && run_close(ca))	/* it was full */
+				batch_flush(ca);
 			ctx_leave(ca);
 		}
 		ca->run_dst = dst;
