@@ -99,7 +99,6 @@ struct ur_eng {
 	uint16_t *bpos;             /* ring position the bid was posted at */
 	uint16_t *pos_bid;          /* ring position & mask -> bid */
 	int inc, bundle;
-	int too_big;                /* ring_entries given leaves the stage no share */
 	struct nm_buf *scratch;
 	unsigned int scap;
 	/* batching by the socket, by connection slot */
@@ -147,10 +146,22 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
  * tail update. */
 #define REFILL_SORT 64	/* buffers posted in address order, a batch at a time */
 
-/* Sort a batch of taken buffers by address (insertion sort: the pool's
- * cache hands them out in runs, so there is little to move). */
+/* Sort a batch of taken buffers by address.  Taken one at a time off the
+ * top of the pool's cache, they often come highest first: such a batch is
+ * turned round first, and the insertion sort then has little to move. */
 static void sort_batch(uint16_t *bid, void **addr, unsigned int n)
 {
+	if (n > 1 && (uintptr_t)addr[0] > (uintptr_t)addr[n - 1]) {
+		for (unsigned int i = 0, j = n - 1; i < j; i++, j--) {
+			uint16_t b = bid[i];
+			void *a = addr[i];
+
+			bid[i] = bid[j];
+			addr[i] = addr[j];
+			bid[j] = b;
+			addr[j] = a;
+		}
+	}
 	for (unsigned int i = 1; i < n; i++) {
 		uint16_t b = bid[i];
 		void *a = addr[i];
@@ -541,8 +552,9 @@ static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 }
 
 /* The buffer ring's size, how many of it to keep posted, and the CQ's
- * size (returned). */
-static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
+ * size (*cqp).  Return 0, or -EINVAL for a ring_entries that takes the
+ * stage's share of its pool. */
+static int ur_sizes(struct nm_rxq *q, struct ur_eng *e, uint32_t *cqp)
 {
 	struct nm_rx *rx = q->rx;
 	uint32_t cq;
@@ -551,7 +563,7 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 	if (q->rx_share) {
 		/* The stage draws from the pool the ring receives into too
 		 * (split's headers, when staging): leave it its share.  A
-		 * ring_entries given that takes it is refused by ur_init: with
+		 * ring_entries given that takes it is refused: with
 		 * every buffer posted, a stage waiting for one of them for a
 		 * header would wait for ever (no receive can complete while
 		 * it waits). */
@@ -566,7 +578,7 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 				chunks = q->rx_pool->max_chunks;
 			bufs = chunks * (ai.chunk_size / q->buf_size) / q->rx_share;
 			if (rx->o.ring_entries && e->u.entries > bufs)
-				e->too_big = 1;
+				return -EINVAL;
 			while (!rx->o.ring_entries && e->u.entries > 8 && e->u.entries > bufs)
 				e->u.entries >>= 1;
 		}
@@ -592,7 +604,8 @@ static uint32_t ur_sizes(struct nm_rxq *q, struct ur_eng *e)
 		if (cq < 4096)
 			cq = 4096;
 	}
-	return cq;
+	*cqp = cq;
+	return 0;
 }
 
 /* Map the provided-buffer ring and register it, incremental where the
@@ -636,17 +649,18 @@ static int ur_init(struct nm_rxq *q)
 	unsigned int fl = rx->o.flags;
 	struct io_uring_params p;
 	struct ur_eng *e;
+	uint32_t cq;
 	int r;
 
 	e = nm_calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	r = ur_sizes(q, e);
-	if (e->too_big) {
+	r = ur_sizes(q, e, &cq);
+	if (r < 0) {
 		free(e);
-		return -EINVAL;
+		return r;
 	}
-	r = urc_init(&e->u, SQ_ENTRIES, (uint32_t)r, 0, WAIT_NR, MIN_WAIT_US, &p);
+	r = urc_init(&e->u, SQ_ENTRIES, cq, 0, WAIT_NR, MIN_WAIT_US, &p);
 	if (r < 0) {
 		free(e);
 		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
