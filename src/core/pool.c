@@ -1019,20 +1019,19 @@ pool_put_bulk_many(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n)
 	    nm_likely(!(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) && nm_area_live(p->area))) {
 		uint32_t cc = p->cache_count;
 
-		if (nm_unlikely(n > NM_CACHE_SIZE - cc)) {
-			if (n > NM_CACHE_SPILL) {
-				ok = owner_put_spilling(p, bufs, n);
-				goto general;
+		if (nm_unlikely(n > NM_CACHE_SIZE - cc) && n > NM_CACHE_SPILL) {
+			ok = owner_put_spilling(p, bufs, n);
+		} else {
+			if (nm_unlikely(n > NM_CACHE_SIZE - cc)) {
+				/* n <= NM_CACHE_SPILL < cc: one spill makes room
+				 * for all of them (a held program's steady state:
+				 * every other bulk of 32).  p stays alive through
+				 * it: the pool is not destroyed (it has an owner). */
+				cache_spill(p);
+				cc = p->cache_count;
 			}
-			/* n <= NM_CACHE_SPILL < cc: one spill makes room for
-			 * all of them (a held program's steady state: every
-			 * other bulk of 32).  p stays alive through it: the
-			 * pool is not destroyed (it has an owner). */
-			cache_spill(p);
-			cc = p->cache_count;
+			ok = owner_put_run(p, bufs, n, cc);
 		}
-		ok = owner_put_run(p, bufs, n, cc);
-general:
 		if (nm_likely(ok == n))
 			return (int)ok;
 		/* stopped at a buffer that needs the general path */
