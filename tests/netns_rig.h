@@ -48,7 +48,9 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/ethtool.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -998,7 +1000,14 @@ static inline void rig_track_print_missing(const struct rig_track *t, FILE *f, i
 /* A sender on a thread in the TX namespace: sendmmsg, batches of 64 (or
  * batch), one connected socket per destination port (each its own flow,
  * so the veth spreads them over its queues by hash), flows taken in turn
- * batch by batch.  Fill in the inputs, rig_tx_start(), rig_tx_wait(). */
+ * batch by batch.  Fill in the inputs, rig_tx_start(), rig_tx_wait().
+ *
+ * raw: the same datagrams as whole Ethernet frames built here (IPv4 with
+ * DF and id 0, UDP checksum 0, which IPv4 allows), sent by sendmmsg on one
+ * AF_PACKET socket with PACKET_QDISC_BYPASS: no UDP or IP output path, no
+ * route or neighbour lookup, no qdisc; each frame goes from the socket
+ * straight to veth's xmit.  A frame veth cannot queue (its peer's ring
+ * full) is refused with ENOBUFS and sent again, as for the UDP socket. */
 struct rig_tx {
 	/* in */
 	const struct rig *rig;
@@ -1012,6 +1021,7 @@ struct rig_tx {
 	unsigned int batch;	/* 0 = RIG_BATCH */
 	int pin, cpu;		/* pin: pin the sender to cpu */
 	int sndbuf;		/* SO_SNDBUF; 0 = default */
+	int raw;		/* AF_PACKET frames, not UDP sockets (above) */
 	atomic_int stop;	/* set to end a count = 0 run */
 	/* out */
 	uint64_t sent;		/* accepted by sendmmsg */
@@ -1021,6 +1031,70 @@ struct rig_tx {
 	pthread_t th;
 	int started;
 };
+
+/* The 42 bytes before a raw frame's UDP payload. */
+struct rig_raw_hdr {
+	uint8_t eth[ETH_HLEN];
+	uint8_t ip[20];
+	uint8_t udp[8];
+} __attribute__((packed));
+
+static inline void rig_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Flow @port's frame header for @size payload bytes, TX veth to RX veth. */
+static inline void rig_raw_hdr(const struct rig *r, struct rig_raw_hdr *h, uint16_t sport,
+			       uint16_t dport, size_t size)
+{
+	uint32_t sum = 0;
+
+	memset(h, 0, sizeof(*h));
+	memcpy(h->eth, r->mac[RIG_RX], 6);
+	memcpy(h->eth + 6, r->mac[RIG_TX], 6);
+	rig_put16(h->eth + 12, ETH_P_IP);
+	h->ip[0] = 0x45;
+	rig_put16(h->ip + 2, (uint16_t)(20 + 8 + size));
+	rig_put16(h->ip + 6, 0x4000);		/* DF, id 0: one checksum a flow */
+	h->ip[8] = 64;
+	h->ip[9] = IPPROTO_UDP;
+	memcpy(h->ip + 12, &r->addr[RIG_TX], 4);
+	memcpy(h->ip + 16, &r->addr[RIG_RX], 4);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)h->ip[i] << 8 | h->ip[i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	rig_put16(h->ip + 10, (uint16_t)~sum);
+	rig_put16(h->udp, sport);
+	rig_put16(h->udp + 2, dport);
+	rig_put16(h->udp + 4, (uint16_t)(8 + size));
+}
+
+/* The raw sender's socket: AF_PACKET on the TX veth, the qdisc bypassed.
+ * Returns the fd or -errno. */
+static inline int rig_raw_socket(const struct rig *r, int sndbuf)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = 0,
+				  .sll_ifindex = r->ifindex[RIG_TX] };
+	int one = 1, fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	/* protocol 0: the socket receives nothing; bound to the device so a
+	 * message needs no address */
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one))) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (sndbuf)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf));
+	return fd;
+}
 
 static inline void *rig_tx_main(void *p)
 {
@@ -1035,6 +1109,8 @@ static inline void *rig_tx_main(void *p)
 	uint8_t *bodies = NULL;
 	uint32_t sums[RIG_VARIANTS];
 	struct rig_pkt_hdr *hdr = NULL;
+	struct rig_raw_hdr *raw = NULL;	/* raw: one frame header a flow */
+	unsigned int niov = t->raw ? 3 : 2;
 	struct iovec *iov = NULL;
 	struct mmsghdr *mm = NULL;
 	uint64_t seq = 0, start = 0, deadline;
@@ -1051,9 +1127,10 @@ static inline void *rig_tx_main(void *p)
 		rig_pin_self(t->cpu);
 	bodies = malloc(RIG_VARIANTS * blen + 1);
 	hdr = calloc(batch, sizeof(*hdr));
-	iov = calloc(2 * (size_t)batch, sizeof(*iov));
+	iov = calloc(niov * (size_t)batch, sizeof(*iov));
 	mm = calloc(batch, sizeof(*mm));
-	if (!bodies || !hdr || !iov || !mm) {
+	raw = t->raw ? calloc(nflows, sizeof(*raw)) : NULL;
+	if (!bodies || !hdr || !iov || !mm || (t->raw && !raw)) {
 		t->err = -ENOMEM;
 		goto out;
 	}
@@ -1062,7 +1139,18 @@ static inline void *rig_tx_main(void *p)
 			bodies[v * blen + i] = rig_body_byte(v, i);
 		sums[v] = rig_body_sum(bodies + v * blen, blen);
 	}
-	for (unsigned int i = 0; i < nflows; i++) {
+	for (unsigned int i = 0; t->raw && i < nflows; i++) {
+		/* one socket for every flow: a flow is its frame header */
+		rig_raw_hdr(r, &raw[i], t->src_port ? (uint16_t)(t->src_port + i) :
+			    (uint16_t)(40000 + i), ports[i], size);
+		fds[i] = i ? fds[0] : rig_raw_socket(r, t->sndbuf);
+		if (fds[i] < 0) {
+			t->err = fds[i];
+			fds[i] = -1;
+			goto out;
+		}
+	}
+	for (unsigned int i = 0; !t->raw && i < nflows; i++) {
 		struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(ports[i]),
 					   .sin_addr = r->addr[RIG_RX] };
 		struct sockaddr_in src = { .sin_family = AF_INET, .sin_addr = r->addr[RIG_TX],
@@ -1078,11 +1166,17 @@ static inline void *rig_tx_main(void *p)
 			setsockopt(fds[i], SOL_SOCKET, SO_SNDBUFFORCE, &t->sndbuf, sizeof(t->sndbuf));
 	}
 	for (unsigned int i = 0; i < batch; i++) {
-		iov[2 * i].iov_base = &hdr[i];
-		iov[2 * i].iov_len = RIG_HDR_LEN;
-		iov[2 * i + 1].iov_len = blen;
-		mm[i].msg_hdr.msg_iov = &iov[2 * i];
-		mm[i].msg_hdr.msg_iovlen = 2;
+		struct iovec *v = &iov[niov * i];
+
+		if (t->raw) {
+			v->iov_len = sizeof(*raw);	/* base: the flow's, below */
+			v++;
+		}
+		v[0].iov_base = &hdr[i];
+		v[0].iov_len = RIG_HDR_LEN;
+		v[1].iov_len = blen;
+		mm[i].msg_hdr.msg_iov = &iov[niov * i];
+		mm[i].msg_hdr.msg_iovlen = niov;
 	}
 	start = rig_now_ns();
 	deadline = t->seconds > 0 ? start + (uint64_t)(t->seconds * 1e9) : UINT64_MAX;
@@ -1118,7 +1212,9 @@ static inline void *rig_tx_main(void *p)
 			hdr[i].seq = s;
 			hdr[i].flow = flow;
 			hdr[i].csum = rig_csum_mix(s, sums[v]);
-			iov[2 * i + 1].iov_base = (void *)b;
+			iov[niov * i + niov - 1].iov_base = (void *)b;
+			if (t->raw)
+				iov[niov * i].iov_base = &raw[flow];
 		}
 		while (done < n) {
 			int k = sendmmsg(fds[flow], mm + done, n - done, 0);
@@ -1143,8 +1239,9 @@ static inline void *rig_tx_main(void *p)
 out:
 	t->ns = start ? rig_now_ns() - start : 0;
 	for (unsigned int i = 0; i < nflows; i++)
-		if (fds[i] >= 0)
+		if (fds[i] >= 0 && !(t->raw && i))	/* raw: one socket, in fds[0] */
 			close(fds[i]);
+	free(raw);
 	free(bodies);
 	free(hdr);
 	free(iov);

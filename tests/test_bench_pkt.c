@@ -7,7 +7,8 @@
  * figures or a line on stderr saying why not (an engine not in this build,
  * libxdp missing); a ratio is there exactly when both of its sides are;
  * --plot draws a kpps and a CPU panel with a bar for each receiver; and
- * the rig's namespaces are gone when the command has ended.  Not a
+ * the rig's namespaces are gone when the command has ended; --sender raw
+ * (frames on an AF_PACKET socket) gets recvmmsg its datagrams.  Not a
  * timing test: how fast anything is does not matter here.  Needs root.
  */
 #include "harness.h"
@@ -223,6 +224,43 @@ int main(void)
 				both ? "missing" : "there without both sides");
 			nm_test_failures++;
 		}
+	}
+	/* --sender raw: the rig's AF_PACKET sender; recvmmsg gets its
+	 * frames as datagrams (so they are well formed), the setup says which
+	 * sender, and the refusals are a count (0 or more); a bad name is
+	 * refused with the usage's status */
+	{
+		bool raw = false, refused = false, got = false;
+
+		snprintf(cmd, sizeof(cmd), "exec '%s' bench pkt --json --reps 1 --seconds 0.3 "
+			 "--size 64 --impl recvmmsg --sender raw 2>/dev/null", bin);
+		f = popen(cmd, "r");
+		REQUIRE(f);
+		while (fgets(buf, sizeof(buf), f)) {
+			struct line l;
+
+			if (parse_line(buf, &l)) {
+				fprintf(stderr, "not the JSON shape: %s", buf);
+				nm_test_failures++;
+				continue;
+			}
+			if (!strcmp(l.bench, "pkt_setup") && !strcmp(l.impl, "sender") &&
+			    !strcmp(l.metric, "raw"))
+				raw = l.value == 1;
+			if (!strcmp(l.impl, "recvmmsg") && !strcmp(l.metric, "kpps"))
+				got = l.value > 0;
+			if (!strcmp(l.impl, "recvmmsg") && !strcmp(l.metric, "sends_refused_per_kpkt"))
+				refused = l.value >= 0;
+		}
+		status = pclose(f);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK(raw);
+		CHECK(got);
+		CHECK(refused);
+		printf("--sender raw: recvmmsg received its frames\n");
+		snprintf(cmd, sizeof(cmd), "'%s' bench pkt --sender tcp >/dev/null 2>&1", bin);
+		status = system(cmd);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 	}
 	/* nothing of the command's rig is left */
 	{

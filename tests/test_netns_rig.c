@@ -118,48 +118,37 @@ static void check_checker(void)
 	CHECK_EQ(rig_check_payload(p, SIZE, NULL, NULL), RIG_OK);
 }
 
-static uint64_t ns_ino(void)
-{
-	struct stat st;
+static uint64_t ns_ino(void);
 
-	return stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino;
-}
-
-int main(void)
+/* @raw 0: the UDP socket sender; 1: the AF_PACKET one (frames built by the
+ * rig).  NPKT packets over NFLOW flows, each seq once with its checksum
+ * right, each flow to its own port, or a counter for every one missing. */
+static void flood(struct rig *rp, int raw)
 {
-	struct rig_opts o = { .tag = "rigtest", .queues = NFLOW };
 	uint16_t ports[NFLOW] = { RIG_PORT, RIG_PORT + 1 };
-	struct rig r;
 	struct rig_track tr;
 	struct rcv rc[NFLOW];
 	pthread_t th[NFLOW];
 	struct rig_drops d0, d1;
 	atomic_int stop = 0;
 	sem_t bound;
-	struct rig_tx tx = { .size = SIZE, .count = NPKT, .ports = ports, .nports = NFLOW };
+	struct rig_tx tx = { .rig = rp, .size = SIZE, .count = NPKT, .ports = ports,
+			     .nports = NFLOW, .raw = raw };
 	uint64_t counted, missing, got = 0, last = 0, t_end, ovfl = 0;
-	char path[96];
 
-	check_checker();
-	RIG_UP_OR_SKIP(&r, &o);
-	tx.rig = &r;
-	for (int s = 0; s < 2; s++) {
-		snprintf(path, sizeof(path), "/run/netns/%s", r.ns[s]);
-		CHECK(access(path, F_OK) == 0);
-		CHECK(r.ifindex[s] > 0);
-	}
+	printf("%s sender:\n", raw ? "raw (AF_PACKET)" : "UDP socket");
 	REQUIRE(rig_track_init(&tr, NPKT) == 0);
 	sem_init(&bound, 0, 0);
 	for (int i = 0; i < NFLOW; i++) {
-		rc[i] = (struct rcv){ .rig = &r, .port = ports[i], .flow = (uint32_t)i,
+		rc[i] = (struct rcv){ .rig = rp, .port = ports[i], .flow = (uint32_t)i,
 				      .track = &tr, .bound = &bound, .stop = &stop };
-		REQUIRE(rig_thread(&r, RIG_RX, rcv_main, &rc[i], &th[i]) == 0);
+		REQUIRE(rig_thread(rp, RIG_RX, rcv_main, &rc[i], &th[i]) == 0);
 		sem_wait(&bound);
 		REQUIRE(rc[i].err == 0);
 		/* the receiver runs in the receiving namespace, not ours */
 		CHECK(rc[i].ns.st_ino != ns_ino());
 	}
-	REQUIRE(rig_drops(&r, &d0) == 0);
+	REQUIRE(rig_drops(rp, &d0) == 0);
 	REQUIRE(rig_tx_start(&tx) == 0);
 	CHECK_EQ(rig_tx_wait(&tx), 0);
 	CHECK_EQ(tx.sent, NPKT);
@@ -183,7 +172,7 @@ int main(void)
 		/* flows take turns batch by batch: each port got its share */
 		CHECK(rc[i].got > 0);
 	}
-	REQUIRE(rig_drops(&r, &d1) == 0);
+	REQUIRE(rig_drops(rp, &d1) == 0);
 	CHECK_EQ(atomic_load(&tr.bad), 0);
 	CHECK_EQ(atomic_load(&tr.dup), 0);
 	CHECK_EQ(atomic_load(&tr.out_of_range), 0);
@@ -210,6 +199,30 @@ int main(void)
 	CHECK_EQ(d1.udp_no_ports - d0.udp_no_ports, 0);
 	rig_track_fini(&tr);
 	sem_destroy(&bound);
+}
+
+static uint64_t ns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/thread-self/ns/net", &st) ? 0 : st.st_ino;
+}
+
+int main(void)
+{
+	struct rig_opts o = { .tag = "rigtest", .queues = NFLOW };
+	struct rig r;
+	char path[96];
+
+	check_checker();
+	RIG_UP_OR_SKIP(&r, &o);
+	for (int s = 0; s < 2; s++) {
+		snprintf(path, sizeof(path), "/run/netns/%s", r.ns[s]);
+		CHECK(access(path, F_OK) == 0);
+		CHECK(r.ifindex[s] > 0);
+	}
+	flood(&r, 0);
+	flood(&r, 1);
 
 	/* a paced sender: 2000 packets at 20000/s cannot take less than
 	 * ~0.1 s (it sleeps until each batch is due); the socket that takes
