@@ -602,14 +602,34 @@ struct result {
 	uint64_t kdrops;	/* XDP_STATISTICS, veth and UDP MIB drops, whole run */
 	uint64_t retries;	/* sends refused (ENOBUFS: veth's ring full) and sent again */
 	double refused;		/* those per 1000 packets sent, over the whole run */
+	double pkts_per_sleep;	/* packets received per sleep of the receiving thread */
 	char note[320];
 };
 
 struct snap {
 	double t;
 	uint64_t pkts, sent, thread_ns, cpu_ticks;
+	uint64_t sleeps;	/* the receiving thread's voluntary context switches */
 	double others;	/* machine's CPU s less ours, NAPI's, irq and softirq */
 };
+
+/* How often thread @tid has gone to sleep (voluntary_ctxt_switches). */
+static uint64_t thread_sleeps(pid_t tid)
+{
+	char path[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
 
 /*
  * CPU seconds the whole machine spent, less what this run accounts for:
@@ -728,6 +748,7 @@ static void take(struct snap *s, struct rcv *r, const struct rig_tx *tx, int cpu
 	s->pkts = atomic_load_explicit(&r->pkts, memory_order_relaxed);
 	s->sent = rig_tx_sent(tx);
 	s->thread_ns = rig_thread_cpu_ns(atomic_load(&r->tid));
+	s->sleeps = thread_sleeps(atomic_load(&r->tid));
 	s->cpu_ticks = cpu >= 0 ? cpu_busy_ticks(cpu) : 0;
 	s->others = others_cpu_s(&r->cfg->rig);
 }
@@ -815,6 +836,7 @@ static void run_case(struct pcfg *cfg, int impl, unsigned int size, struct resul
 		res->loss = b.sent > a.sent ? 1.0 - dp / (double)(b.sent - a.sent) : 0;
 		res->others = (b.others - a.others) / dt;
 		res->thread_ns = dp > 0 ? (double)(b.thread_ns - a.thread_ns) / dp : 0;
+		res->pkts_per_sleep = b.sleeps > a.sleeps ? dp / (double)(b.sleeps - a.sleeps) : dp;
 		res->cpu_ns = dp > 0 && cfg->rx_cpu >= 0 ?
 			(double)(b.cpu_ticks - a.cpu_ticks) * 1e9 / (double)sysconf(_SC_CLK_TCK) / dp : 0;
 		res->bad = atomic_load(&r->bad);
@@ -1269,8 +1291,9 @@ again:
 					fprintf(cfg->json ? stderr : stdout,
 						"      %llu packets received in all (warm-up and "
 						"drain included), %llu sends refused and sent again, "
+						"%.1f packets a sleep of the receiving thread, "
 						"others' CPU %.2f cores\n", (unsigned long long)r.total,
-						(unsigned long long)r.retries, r.others);
+						(unsigned long long)r.retries, r.pkts_per_sleep, r.others);
 				/* others took a tenth of a core or more: one more chance */
 				if (r.ok && r.others > 0.1 && tries++ < 1) {
 					retried++;

@@ -621,12 +621,15 @@ static void take_back(struct nm_rxq *q, struct xdp_q *e, unsigned int n)
 	xsk_ring_prod__reserve(e->fq, k, &idx);
 	/* in locals: the ring's stores could alias e's fields */
 	struct nm_iov *const *lent = e->lent;
+	const struct nm_iov *iovs = e->iovs;
 	uint64_t *fill = e->fq->ring;
 	uint8_t *posted = e->posted;
 	const uint32_t mask = e->fq->mask, shift = e->shift;
 
 	for (unsigned int i = 0; i < k; i++) {
-		uint32_t ci = lent[i]->index;
+		/* the frame's index from where its descriptor sits (the UMEM's
+		 * own array): no load of the descriptor */
+		uint32_t ci = (uint32_t)(lent[i] - iovs);
 
 		posted[ci] = 1;
 		fill[(idx + i) & mask] = (uint64_t)ci << shift;
