@@ -1115,6 +1115,17 @@ unsigned int nm_pool_reuse_iovs(struct nm_pool *p, struct nm_iov **iovs, unsigne
 
 	if (max && nm_likely(atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
 			     !(p->flags & NM_POOL_F_SYNC_FOR_DEVICE) && nm_area_live(p->area))) {
+		/* The common case first: room for all, and the application
+		 * kept none, so every count is the engine's 1 and nothing
+		 * moves: a load and a compare a chunk.  At the first that is
+		 * not, the loop below takes over from there. */
+		if (max >= n) {
+			/* acquire: as in iov_unref */
+			while (i < n && nm_likely(atomic_load_explicit(&iovs[i]->ref,
+								       memory_order_acquire) == 1))
+				i++;
+			k = i;
+		}
 		for (; i < n && k < max; i++) {
 			struct nm_iov *iov = iovs[i];
 
