@@ -266,10 +266,8 @@ static int area_descs(struct nm_area *a, uint64_t nr)
 	if (!a->iovs || !a->mem.gp)
 		return ENOMEM;
 	memset(a->iovs, 0, nr * sizeof(struct nm_iov));
-	for (uint32_t i = 0; i < nr; i++) {
-		a->iovs[i].index = i;
-		a->iovs[i].area = a;
-	}
+	for (uint32_t i = 0; i < nr; i++)
+		a->iovs[i].area = a;	/* ref, tag, pool 0: in the area */
 	return 0;
 }
 

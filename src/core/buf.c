@@ -126,7 +126,7 @@ NM_API int nm_buf_chunk_index(const struct nm_buf *buf)
 {
 	if (!buf_area(buf))
 		return -EINVAL;
-	return (int)buf->iov->index;
+	return (int)nm_iov_index(buf->iov);
 }
 
 NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr)
@@ -142,11 +142,11 @@ NM_API int nm_buf_io_addr(const struct nm_buf *buf, uint64_t *addr)
 	if (!nm_area_live(a))
 		return -ENODEV;
 	if (a->ops->io_addr) {
-		r = a->ops->io_addr(&a->mem, buf->iov->index, &base);
+		r = a->ops->io_addr(&a->mem, nm_iov_index(buf->iov), &base);
 		if (r)
 			return r;
 	} else {
-		base = a->mem.io_base + ((uint64_t)buf->iov->index << a->shift);
+		base = a->mem.io_base + ((uint64_t)nm_iov_index(buf->iov) << a->shift);
 	}
 	*addr = base + buf->off;
 	return 0;
@@ -164,7 +164,7 @@ NM_API int nm_buf_sync(const struct nm_buf *buf, enum nm_sync_dir dir)
 		return -ENODEV;
 	if (!a->ops->sync)
 		return 0;
-	return NM_FAULT(-EIO, a->ops->sync(&a->mem, ((uint64_t)buf->iov->index << a->shift) + buf->off,
+	return NM_FAULT(-EIO, a->ops->sync(&a->mem, ((uint64_t)nm_iov_index(buf->iov) << a->shift) + buf->off,
 			    buf->len, dir));
 }
 
@@ -182,7 +182,7 @@ NM_API int nm_buf_place(const struct nm_buf *dst, const void *src, size_t len,
 		return -ENODEV;
 	if (a->ops->place)
 		return a->ops->place(&a->mem,
-				     ((uint64_t)dst->iov->index << a->shift) + dst->off,
+				     ((uint64_t)nm_iov_index(dst->iov) << a->shift) + dst->off,
 				     src, len, done, arg);
 	cpu = nm_iov_cpu(dst->iov);
 	if (!cpu)

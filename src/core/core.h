@@ -21,16 +21,41 @@
 /*
  * The descriptor of one chunk: 32 bytes, two per cache line, in the area's
  * array.  The chunk's address is derived (base + index << shift), never
- * stored, so the same descriptor serves memory with no CPU mapping.
+ * stored, so the same descriptor serves memory with no CPU mapping; the
+ * index is the descriptor's place in the array (nm_iov_index).
+ *
+ * ref and tag share one 8-byte word: the owner's put checks "held once,
+ * by this pool" with one load and one compare of it (nm_iov_held_word).
+ * tag is the pool's (nm_pool.tag) while a pool has the chunk from the
+ * area, 0 in the area; it is written with pool, by the pool's owner
+ * taking the chunk and by whoever gives it back to the area, when no one
+ * else may hold it.
  */
 struct nm_iov {
-	_Atomic uint32_t ref;            /* references held outside the pool */
-	uint32_t index;                  /* chunk index in the area */
+	union {
+		struct {
+			_Atomic uint32_t ref;    /* references held outside the pool */
+			_Atomic uint32_t tag;    /* its pool's tag, 0 in the area */
+		};
+		_Atomic uint64_t held_word;      /* the two, read at once */
+	};
 	struct nm_area *area;            /* owner area (immutable) */
 	_Atomic(struct nm_pool *) pool;  /* pool that took it from the area */
 	uint64_t user;                   /* free for engines (token, gen) */
 };
-_Static_assert(sizeof(struct nm_iov) <= 64, "descriptor budget is 64 bytes");
+_Static_assert(sizeof(struct nm_iov) == 32, "descriptor budget is 32 bytes");
+
+/* The value of held_word for @ref references and pool tag @tag. */
+static inline uint64_t nm_iov_held_word(uint32_t ref, uint32_t tag)
+{
+	union {
+		struct { uint32_t ref, tag; };
+		uint64_t word;
+	} u = { .ref = ref, .tag = tag };
+
+	_Static_assert(sizeof(u) == sizeof(uint64_t), "two 32-bit halves");
+	return u.word;
+}
 
 /* Fragments: a chunk being carved holds this bias until it is finished, so
  * handing out a fragment needs no atomic (kernel page_pool's trick). */
@@ -48,6 +73,7 @@ struct nm_area {
 	_Atomic int finied;              /* no chunk out: area_fini is due */
 	_Atomic int fini_done;           /* provider area_fini has run */
 	_Atomic int polling;             /* nm_area_poll() calls in progress */
+	_Atomic uint32_t pool_tags;      /* the last tag given to a pool of it */
 	int registry_slot;
 	char name[32];
 };
@@ -119,6 +145,8 @@ struct nm_pool {
 	unsigned int max_chunks;
 	_Atomic(const void *) owner;     /* written when the owner changes */
 	struct nm_put_slot *slots;       /* NM_PUT_SLOTS of them */
+	uint32_t tag;                    /* in its chunks' nm_iov.tag: not 0, and
+					  * no other live pool of the area has it */
 
 	/* Owner-thread hot line: the alloc cache and what goes with it. */
 	_Alignas(NM_CACHELINE) uint32_t cache_count;
@@ -198,12 +226,18 @@ static inline int nm_area_live(const struct nm_area *a)
 	return atomic_load_explicit(&a->state, memory_order_relaxed) == NM_AREA_LIVE;
 }
 
+/* The chunk's index in its area: where its descriptor sits. */
+static inline uint32_t nm_iov_index(const struct nm_iov *iov)
+{
+	return (uint32_t)(iov - iov->area->iovs);
+}
+
 static inline void *nm_iov_cpu(const struct nm_iov *iov)
 {
 	const struct nm_area *a = iov->area;
 	if (!a->mem.cpu_base)
 		return NULL;
-	return (char *)a->mem.cpu_base + ((size_t)iov->index << a->shift);
+	return (char *)a->mem.cpu_base + ((size_t)(iov - a->iovs) << a->shift);
 }
 
 /* The CPU address of @b's window, for code that holds @b and knows it is

@@ -58,8 +58,9 @@ static void pool_release(struct nm_pool *p, struct nm_iov *const *v, unsigned in
 		for (unsigned int i = 0; i < k; i++) {
 			struct nm_iov *iov = v[done + i];
 			atomic_store_explicit(&iov->pool, NULL, memory_order_relaxed);
-			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
-			idx[i] = iov->index;
+			/* ref and tag 0: in the area */
+			atomic_store_explicit(&iov->held_word, 0, memory_order_relaxed);
+			idx[i] = (uint32_t)(iov - p->iovs);
 		}
 		nm_area_give(p->area, idx, k);
 		done += k;
@@ -84,7 +85,7 @@ static unsigned int sync_for_device(struct nm_pool *p, struct nm_iov **v, unsign
 	if (!a->ops->sync)
 		return n;
 	for (unsigned int i = 0; i < n; i++) {
-		int r = NM_FAULT(-EIO, a->ops->sync(&a->mem, (uint64_t)v[i]->index << a->shift,
+		int r = NM_FAULT(-EIO, a->ops->sync(&a->mem, (uint64_t)(v[i] - p->iovs) << a->shift,
 				     p->chunk_size, NM_SYNC_FOR_DEVICE));
 
 		if (nm_likely(!r)) {
@@ -387,6 +388,12 @@ NM_API struct nm_pool *nm_pool_create(struct nm_area *area,
 	p->chunk_size = area->mem.chunk_size;
 	p->flags = o.flags;
 	p->max_chunks = o.max_chunks;
+	/* The next of the area's tags, never 0 (a chunk in the area): two
+	 * live pools of one area share one only after 2^32 pools were made
+	 * on it in between. */
+	do
+		p->tag = atomic_fetch_add_explicit(&area->pool_tags, 1, memory_order_relaxed) + 1;
+	while (!p->tag);
 	snprintf(p->name, sizeof(p->name), "%s", o.name ? o.name : "pool");
 	atomic_init(&p->refs, 1);
 	nm_area_ref(area);
@@ -474,6 +481,7 @@ static int pool_refill(struct nm_pool *p)
 		for (int i = 0; i < got; i++) {
 			struct nm_iov *iov = &p->iovs[idx[i]];
 			atomic_store_explicit(&iov->pool, p, memory_order_relaxed);
+			atomic_store_explicit(&iov->tag, p->tag, memory_order_relaxed);
 			p->cache[i] = iov;
 		}
 		atomic_store_explicit(&p->hold,
@@ -506,8 +514,12 @@ static inline void take_one(struct nm_pool *p, struct nm_buf *buf, uint32_t cc)
 	struct nm_iov *iov = p->cache[--cc];
 
 	p->cache_count = cc;
-	/* The chunk was in the pool's hands only: a plain store suffices. */
-	atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+	/* The chunk was in the pool's hands only: a plain store suffices.
+	 * The whole word (its tag is already p's): a put right after loads
+	 * the word, and a load wider than the store before it would wait
+	 * for that store to drain (no store forwarding). */
+	atomic_store_explicit(&iov->held_word, nm_iov_held_word(1, p->tag),
+			      memory_order_relaxed);
 	buf->iov = iov;
 	buf->off = 0;
 	buf->len = p->chunk_size;
@@ -574,6 +586,8 @@ pool_alloc_many(struct nm_pool *p, struct nm_buf *bufs, struct nm_iov **iovs, un
 		 * on a store-to-load forward. */
 		uint32_t cc = p->cache_count;
 		struct nm_iov *const *c = p->cache + cc;
+		/* one reference, the pool's tag: the word, as in take_one */
+		const uint64_t held = nm_iov_held_word(1, p->tag);
 
 		k = n - done < cc ? n - done : cc;
 		if (iovs) {
@@ -586,7 +600,7 @@ pool_alloc_many(struct nm_pool *p, struct nm_buf *bufs, struct nm_iov **iovs, un
 			for (unsigned int i = 0; i < k; i++) {
 				struct nm_iov *iov = top[i];
 
-				atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+				atomic_store_explicit(&iov->held_word, held, memory_order_relaxed);
 				out[i] = iov;
 			}
 		} else {
@@ -601,7 +615,7 @@ pool_alloc_many(struct nm_pool *p, struct nm_buf *bufs, struct nm_iov **iovs, un
 			for (unsigned int i = 0; i < k; i++) {
 				struct nm_iov *iov = *--c;
 
-				atomic_store_explicit(&iov->ref, 1, memory_order_relaxed);
+				atomic_store_explicit(&iov->held_word, held, memory_order_relaxed);
 				out[i].iov = iov;
 				memcpy(&out[i].off, &win, sizeof(win));
 			}
@@ -821,10 +835,11 @@ pool_put_one(struct nm_pool *p, const struct nm_buf *buf)
 	uintptr_t d = (uintptr_t)iov - (uintptr_t)p->iovs;
 
 	if (nm_likely(iov_slot(d) < p->nr_chunks &&
-		      atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
+		      /* held once, by this pool: one word; acquire: as in
+		       * iov_unref */
+		      atomic_load_explicit(&iov->held_word, memory_order_acquire) ==
+		      nm_iov_held_word(1, p->tag) &&
 		      (uint64_t)buf->off + buf->len <= p->chunk_size &&
-		      /* acquire: as in iov_unref */
-		      atomic_load_explicit(&iov->ref, memory_order_acquire) == 1 &&
 		      /* owner first: others must not read cache_count */
 		      atomic_load_explicit(&p->owner, memory_order_relaxed) == nm_self() &&
 		      p->cache_count < NM_CACHE_SIZE &&
@@ -850,11 +865,12 @@ NM_API int nm_pool_put(struct nm_pool *p, const struct nm_buf *buf)
 
 /* Whether the owner may take @b (whose descriptor is @iov) straight into
  * its cache: a descriptor of the pool's array (@nbase: its start, negated;
- * @nr: its length), the window inside the chunk (@chunk bytes), held by
- * the caller alone. */
+ * @nr: its length), held once and by this pool (@held: its held_word for
+ * one reference and the pool's tag), the window inside the chunk (@chunk
+ * bytes). */
 static inline __attribute__((always_inline)) bool
-owner_put_ok(const struct nm_pool *p, uintptr_t nbase, uintptr_t nr, uint64_t chunk,
-	     uint64_t whole, const struct nm_buf *b, struct nm_iov *iov)
+owner_put_ok(uintptr_t nbase, uintptr_t nr, uint64_t chunk, uint64_t whole, uint64_t held,
+	     const struct nm_buf *b, struct nm_iov *iov)
 {
 	uint64_t win;
 
@@ -863,10 +879,9 @@ owner_put_ok(const struct nm_pool *p, uintptr_t nbase, uintptr_t nr, uint64_t ch
 	/* iov + nbase (the array's start, negated): one lea, not a copy and
 	 * a subtraction */
 	return nm_likely(iov_slot((uintptr_t)iov + nbase) < nr &&
-			 atomic_load_explicit(&iov->pool, memory_order_relaxed) == p &&
-			 (win == whole || (uint64_t)b->off + b->len <= chunk) &&
-			 /* acquire: as in iov_unref */
-			 atomic_load_explicit(&iov->ref, memory_order_acquire) == 1);
+			 /* count and tag in one load; acquire: as in iov_unref */
+			 atomic_load_explicit(&iov->held_word, memory_order_acquire) == held &&
+			 (win == whole || (uint64_t)b->off + b->len <= chunk));
 }
 
 /* The owner putting whole chunks it holds alone into a cache with room
@@ -886,6 +901,7 @@ owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint
 	const uint64_t chunk = p->chunk_size;
 	/* off 0, len chunk_size, as the two 32-bit fields read as one word */
 	const struct { uint32_t off, len; } w = { 0, p->chunk_size };
+	const uint64_t held = nm_iov_held_word(1, p->tag);
 	uint64_t whole;
 	struct nm_iov **slot = p->cache + cc;
 	const struct nm_buf *b = bufs, *const pairs = bufs + (n & ~1u);
@@ -898,12 +914,12 @@ owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint
 
 	for (; b < pairs; b += 2, slot += 2) {
 		iov = b[0].iov;
-		if (!owner_put_ok(p, nbase, nr, chunk, whole, b, iov))
+		if (!owner_put_ok(nbase, nr, chunk, whole, held, b, iov))
 			goto out;
 		atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
 		slot[0] = iov;
 		iov = b[1].iov;
-		if (!owner_put_ok(p, nbase, nr, chunk, whole, b + 1, iov)) {
+		if (!owner_put_ok(nbase, nr, chunk, whole, held, b + 1, iov)) {
 			b++;
 			goto out;
 		}
@@ -912,7 +928,7 @@ owner_put_run(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n, uint
 	}
 	if (n & 1) {
 		iov = b->iov;
-		if (owner_put_ok(p, nbase, nr, chunk, whole, b, iov)) {
+		if (owner_put_ok(nbase, nr, chunk, whole, held, b, iov)) {
 			atomic_store_explicit(&iov->ref, 0, memory_order_relaxed);
 			*slot = iov;
 			b++;

@@ -666,7 +666,7 @@ static void refill(struct nm_rxq *q, struct xdp_q *e)
 		/* room was counted free: the reservation cannot fall short */
 		xsk_ring_prod__reserve(e->fq, (uint32_t)got, &idx);
 		for (int i = 0; i < got; i++) {
-			uint32_t ci = e->fill[i]->index;
+			uint32_t ci = (uint32_t)(e->fill[i] - e->iovs);
 
 			e->posted[ci] = 1;
 			*xsk_ring_prod__fill_addr(e->fq, idx + (uint32_t)i) =
