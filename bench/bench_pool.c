@@ -755,8 +755,7 @@ static void run_xthread(struct bench *b)
  * as big as the area's, touched in the order netmem's pool handed the
  * chunks out. */
 struct floor_iov {
-	_Atomic uint32_t ref;
-	uint32_t index;
+	_Atomic uint64_t held;    /* the count and the pool's tag, as nm_iov's */
 	void *area;
 	void *_Atomic pool;
 	uint64_t user;
@@ -804,29 +803,28 @@ static void held_dpdk(void *arg, uint64_t n)
 }
 
 /* What the checks cannot do without, and nothing else: the alloc's store
- * of the count, the put's reads of owner and count and its store. */
+ * of the count (with the pool's tag: one word, as the pool stores it), the
+ * put's read of count and tag (one word) and its store of the count. */
+#define FLOOR_TAG	((uint64_t)7 << 32)
 static void held_floor(void *arg, uint64_t n)
 {
 	struct held *h = arg;
 	struct floor_iov *fl = h->fl;
 	const uint32_t *order = h->order;
-	void *tag = h->pool;
 
 	for (uint64_t c = 0; c < n; c++) {
 		for (unsigned int i = 0; i < h->k; i++)
-			atomic_store_explicit(&fl[order[i]].ref, 1, memory_order_relaxed);
+			atomic_store_explicit(&fl[order[i]].held, FLOOR_TAG | 1, memory_order_relaxed);
 		bu_barrier();
 		for (unsigned int i = 0; i < h->k; i++) {
 			struct floor_iov *d = &fl[order[i]];
 
-			if (__builtin_expect(atomic_load_explicit(&d->pool, memory_order_relaxed) !=
-					     tag ||
-					     atomic_load_explicit(&d->ref, memory_order_acquire) != 1,
-					     0)) {
+			if (__builtin_expect(atomic_load_explicit(&d->held, memory_order_acquire) !=
+					     (FLOOR_TAG | 1), 0)) {
 				h->err = 1;
 				return;
 			}
-			atomic_store_explicit(&d->ref, 0, memory_order_relaxed);
+			atomic_store_explicit(&d->held, FLOOR_TAG, memory_order_relaxed);
 		}
 		bu_barrier();
 	}
@@ -873,8 +871,7 @@ static void run_held(struct bench *b)
 		goto out;
 	}
 	for (uint32_t i = 0; i < HELD_CHUNKS; i++) {
-		atomic_init(&h.fl[i].ref, 0);
-		h.fl[i].index = i;
+		atomic_init(&h.fl[i].held, FLOOR_TAG);
 		h.fl[i].area = area;
 		atomic_init(&h.fl[i].pool, (void *)h.pool);
 		h.fl[i].user = 0;
@@ -1131,8 +1128,9 @@ static void print_table(const struct bench *b)
 	printf("\nheld_K: alloc K in bulks of %u, then put K in bulks of %u, owner thread;\n"
 	       "  netmem: host area of %u chunks (%.0f GiB reserved, never touched), default pool;\n"
 	       "  dpdk: rte_mempool of %u %u-byte objects, cache %u (get_bulk/put_bulk);\n"
-	       "  floor: only the descriptor accesses the checks need (alloc: store the count;\n"
-	       "  put: load owner and count, store the count), on a 32-byte-per-chunk array\n"
+	       "  floor: only the descriptor accesses the checks need (alloc: store count and\n"
+	       "  pool tag, one word; put: load that word, store the count), on a\n"
+	       "  32-byte-per-chunk array\n"
 	       "  in the order the pool handed the chunks out\n",
 	       BULK, BULK, b->held_chunks, (double)b->held_chunks * OBJ_SIZE / (1u << 30),
 	       HELD_DPDK_OBJS, HELD_DPDK_SIZE, DPDK_CACHE);
