@@ -327,11 +327,23 @@ static int live_pool(void)
 	return destroyed[p] ? p ^ 1 : p;
 }
 
+/* Whether the model can track @n more handles: a driver may hold many
+ * (every fragment and extra reference is one), and an alloc with no room
+ * to record what it took is not made. */
+static int pm_room(unsigned int n)
+{
+	return nheld + (int)n <= PM_MAXH;
+}
+
 static void pm_op_alloc(void)
 {
 	int pool = live_pool();
 	struct nm_buf b;
-	int r = nm_pool_alloc(pools[pool], &b);
+	int r;
+
+	if (!pm_room(1))
+		return;
+	r = nm_pool_alloc(pools[pool], &b);
 
 	if (r == -ENOMEM) {
 		check_exhausted(pool);
@@ -347,7 +359,11 @@ static void pm_op_alloc_bulk(void)
 	int pool = live_pool();
 	struct nm_buf b[PM_MAXBULK];
 	unsigned int n = 1 + pm_below(PM_MAXBULK);
-	int r = nm_pool_alloc_bulk(pools[pool], b, n);
+	int r;
+
+	if (!pm_room(n))
+		return;
+	r = nm_pool_alloc_bulk(pools[pool], b, n);
 
 	CHECK(r >= 0 && r <= (int)n);
 	for (int i = 0; i < r; i++)
@@ -371,6 +387,8 @@ static void pm_op_alloc_frag(void)
 	}
 	if (align > chunk_size)
 		align = chunk_size;
+	if (!pm_room(1))
+		return;
 	r = nm_pool_alloc_frag(pools[pool], &b, size, align);
 	if (r == -ENOMEM) {
 		/* the chunk it carved from (if any) was finished first */
