@@ -22,10 +22,12 @@ static struct nm_buf whole(struct nm_pool *p, struct nm_iov *iov)
 }
 
 /* Take an extra reference on every chunk of @iovs whose index @keep says,
- * as an application keeping what it was lent; return how many. */
-static long keep_some(struct nm_pool *p, struct nm_iov **iovs, const int *keep)
+ * as an application keeping what it was lent; list them in @kept and
+ * return how many. */
+static long keep_some(struct nm_pool *p, struct nm_iov **iovs, const int *keep,
+		      struct nm_iov **kept)
 {
-	long kept = 0;
+	long n = 0;
 
 	for (int i = 0; i < N; i++) {
 		struct nm_buf b = whole(p, iovs[i]);
@@ -33,9 +35,9 @@ static long keep_some(struct nm_pool *p, struct nm_iov **iovs, const int *keep)
 		if (!keep[i])
 			continue;
 		CHECK_EQ(nm_buf_get(&b), 0);
-		kept++;
+		kept[n++] = iovs[i];
 	}
-	return kept;
+	return n;
 }
 
 /* The application puts what it kept: each is taken (it held one
@@ -56,7 +58,7 @@ int main(void)
 	struct nm_pool *p = a ? nm_pool_create(a, NULL) : NULL;
 	struct nm_iov *iovs[N], *kept[N];
 	int keep[N];
-	long nkept, nk;
+	long nkept;
 	unsigned int k;
 
 	REQUIRE(p);
@@ -66,16 +68,12 @@ int main(void)
 	CHECK_EQ(nm_pool_inflight(p), N);
 	for (int i = 0; i < N; i++)
 		keep[i] = i % 3 == 0 || i == N - 1;
-	nkept = keep_some(p, iovs, keep);
-	nk = 0;
-	for (int i = 0; i < N; i++)
-		if (keep[i])
-			kept[nk++] = iovs[i];
+	nkept = keep_some(p, iovs, keep, kept);
 	nm_pool_recycle_iovs(p, iovs, N);
 	CHECK_EQ(nm_pool_inflight(p), nkept);
-	for (long i = 0; i < nk; i++)
+	for (long i = 0; i < nkept; i++)
 		CHECK_EQ(atomic_load(&kept[i]->ref), 1);
-	put_kept(p, kept, nk);
+	put_kept(p, kept, nkept);
 	CHECK_EQ(nm_pool_inflight(p), 0);
 
 	/* reuse, room for all: the kept ones stay out, the others come back
@@ -83,20 +81,16 @@ int main(void)
 	REQUIRE(nm_pool_alloc_iovs(p, iovs, N) == N);
 	for (int i = 0; i < N; i++)
 		keep[i] = i == 0 || i == 7 || i == N - 1;
-	nkept = keep_some(p, iovs, keep);
-	nk = 0;
-	for (int i = 0; i < N; i++)
-		if (keep[i])
-			kept[nk++] = iovs[i];
+	nkept = keep_some(p, iovs, keep, kept);
 	k = nm_pool_reuse_iovs(p, iovs, N, N);
 	CHECK_EQ(k, N - nkept);
 	for (unsigned int i = 0; i < k; i++) {
 		CHECK_EQ(atomic_load(&iovs[i]->ref), 1);
-		for (long j = 0; j < nk; j++)
+		for (long j = 0; j < nkept; j++)
 			CHECK(iovs[i] != kept[j]);
 	}
 	CHECK_EQ(nm_pool_inflight(p), (long)k + nkept);
-	put_kept(p, kept, nk);
+	put_kept(p, kept, nkept);
 	nm_pool_recycle_iovs(p, iovs, k);
 	CHECK_EQ(nm_pool_inflight(p), 0);
 
@@ -105,22 +99,18 @@ int main(void)
 	REQUIRE(nm_pool_alloc_iovs(p, iovs, N) == N);
 	for (int i = 0; i < N; i++)
 		keep[i] = i == 2 || i == ROOM + 3 || i == N - 2;
-	nkept = keep_some(p, iovs, keep);
-	nk = 0;
-	for (int i = 0; i < N; i++)
-		if (keep[i])
-			kept[nk++] = iovs[i];
+	nkept = keep_some(p, iovs, keep, kept);
 	k = nm_pool_reuse_iovs(p, iovs, N, ROOM);
 	CHECK_EQ(k, ROOM);
 	for (unsigned int i = 0; i < k; i++) {
 		CHECK_EQ(atomic_load(&iovs[i]->ref), 1);
-		for (long j = 0; j < nk; j++)
+		for (long j = 0; j < nkept; j++)
 			CHECK(iovs[i] != kept[j]);
 	}
 	CHECK_EQ(nm_pool_inflight(p), (long)k + nkept);
-	for (long i = 0; i < nk; i++)
+	for (long i = 0; i < nkept; i++)
 		CHECK_EQ(atomic_load(&kept[i]->ref), 1);
-	put_kept(p, kept, nk);
+	put_kept(p, kept, nkept);
 	nm_pool_recycle_iovs(p, iovs, k);
 	CHECK_EQ(nm_pool_inflight(p), 0);
 
