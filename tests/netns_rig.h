@@ -54,6 +54,8 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -1034,42 +1036,39 @@ struct rig_tx {
 
 /* The 42 bytes before a raw frame's UDP payload. */
 struct rig_raw_hdr {
-	uint8_t eth[ETH_HLEN];
-	uint8_t ip[20];
-	uint8_t udp[8];
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
 } __attribute__((packed));
 
-static inline void rig_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Flow @port's frame header for @size payload bytes, TX veth to RX veth. */
+/* Flow @port's frame header for @size payload bytes, TX veth to RX veth:
+ * IPv4 with DF and id 0 (so one checksum a flow), UDP checksum 0. */
 static inline void rig_raw_hdr(const struct rig *r, struct rig_raw_hdr *h, uint16_t sport,
 			       uint16_t dport, size_t size)
 {
+	struct iphdr ip = {
+		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
+		.tot_len = htons((uint16_t)(sizeof(ip) + sizeof(h->udp) + size)),
+		.frag_off = htons(0x4000),	/* DF */
+		.saddr = r->addr[RIG_TX].s_addr, .daddr = r->addr[RIG_RX].s_addr,
+	};
+	uint16_t w[sizeof(ip) / 2];
 	uint32_t sum = 0;
 
-	memset(h, 0, sizeof(*h));
-	memcpy(h->eth, r->mac[RIG_RX], 6);
-	memcpy(h->eth + 6, r->mac[RIG_TX], 6);
-	rig_put16(h->eth + 12, ETH_P_IP);
-	h->ip[0] = 0x45;
-	rig_put16(h->ip + 2, (uint16_t)(20 + 8 + size));
-	rig_put16(h->ip + 6, 0x4000);		/* DF, id 0: one checksum a flow */
-	h->ip[8] = 64;
-	h->ip[9] = IPPROTO_UDP;
-	memcpy(h->ip + 12, &r->addr[RIG_TX], 4);
-	memcpy(h->ip + 16, &r->addr[RIG_RX], 4);
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)h->ip[i] << 8 | h->ip[i + 1];
+	memcpy(w, &ip, sizeof(ip));
+	for (size_t k = 0; k < sizeof(ip) / 2; k++)	/* in network order */
+		sum += w[k];
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	rig_put16(h->ip + 10, (uint16_t)~sum);
-	rig_put16(h->udp, sport);
-	rig_put16(h->udp + 2, dport);
-	rig_put16(h->udp + 4, (uint16_t)(8 + size));
+	ip.check = (uint16_t)~sum;
+	memset(h, 0, sizeof(*h));
+	memcpy(h->eth.h_dest, r->mac[RIG_RX], ETH_ALEN);
+	memcpy(h->eth.h_source, r->mac[RIG_TX], ETH_ALEN);
+	h->eth.h_proto = htons(ETH_P_IP);
+	h->ip = ip;
+	h->udp.source = htons(sport);
+	h->udp.dest = htons(dport);
+	h->udp.len = htons((uint16_t)(sizeof(h->udp) + size));
 }
 
 /* The raw sender's socket: AF_PACKET on the TX veth, the qdisc bypassed.
@@ -1139,14 +1138,16 @@ static inline void *rig_tx_main(void *p)
 			bodies[v * blen + i] = rig_body_byte(v, i);
 		sums[v] = rig_body_sum(bodies + v * blen, blen);
 	}
-	for (unsigned int i = 0; t->raw && i < nflows; i++) {
-		/* one socket for every flow: a flow is its frame header */
-		rig_raw_hdr(r, &raw[i], t->src_port ? (uint16_t)(t->src_port + i) :
-			    (uint16_t)(40000 + i), ports[i], size);
-		fds[i] = i ? fds[0] : rig_raw_socket(r, t->sndbuf);
-		if (fds[i] < 0) {
-			t->err = fds[i];
-			fds[i] = -1;
+	if (t->raw) {
+		/* one socket, in fds[0], for every flow: a flow is its frame
+		 * header */
+		for (unsigned int i = 0; i < nflows; i++)
+			rig_raw_hdr(r, &raw[i], t->src_port ? (uint16_t)(t->src_port + i) :
+				    (uint16_t)(40000 + i), ports[i], size);
+		fds[0] = rig_raw_socket(r, t->sndbuf);
+		if (fds[0] < 0) {
+			t->err = fds[0];
+			fds[0] = -1;
 			goto out;
 		}
 	}
@@ -1217,7 +1218,7 @@ static inline void *rig_tx_main(void *p)
 				iov[niov * i].iov_base = &raw[flow];
 		}
 		while (done < n) {
-			int k = sendmmsg(fds[flow], mm + done, n - done, 0);
+			int k = sendmmsg(fds[t->raw ? 0 : flow], mm + done, n - done, 0);
 
 			if (k < 0) {
 				if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN ||
@@ -1239,7 +1240,7 @@ static inline void *rig_tx_main(void *p)
 out:
 	t->ns = start ? rig_now_ns() - start : 0;
 	for (unsigned int i = 0; i < nflows; i++)
-		if (fds[i] >= 0 && !(t->raw && i))	/* raw: one socket, in fds[0] */
+		if (fds[i] >= 0)
 			close(fds[i]);
 	free(raw);
 	free(bodies);
