@@ -254,9 +254,9 @@ static void pool_flush(struct nm_pool *p)
 /* Owner, its cache full: the newer half goes to the return ring in one
  * bulk enqueue (one CAS on the ring's head, one store of its tail, a
  * pointer copy per chunk), the older half stays where it is: nothing
- * moves (a 512-byte memmove a spill before, 1.4 instructions a pair of
- * the held_K loop), and as the kernel's page_pool sends the put that
- * finds its cache full to its ring.  What the ring cannot take goes back
+ * moves (before 8137a18 the older half went and the newer was moved
+ * down), as the kernel's page_pool sends the put that finds its cache
+ * full to its ring.  What the ring cannot take goes back
  * to the area.  The
  * spilled chunks' puts stay counted in recycle_cached (counters only
  * grow: a scraper reads them as rates); cache_spilled says how many of
@@ -1041,8 +1041,9 @@ pool_put_bulk_many(struct nm_pool *p, const struct nm_buf *bufs, unsigned int n)
 			if (nm_unlikely(n > NM_CACHE_SIZE - cc)) {
 				/* n <= NM_CACHE_SPILL < cc: one spill makes room
 				 * for all of them (a held program's steady state:
-				 * every other bulk of 32).  p stays alive through
-				 * it: the pool is not destroyed (it has an owner). */
+				 * one bulk of 32 in NM_CACHE_SPILL / 32).  p stays
+				 * alive through it: the pool is not destroyed (it
+				 * has an owner). */
 				cache_spill(p);
 				cc = p->cache_count;
 			}

@@ -142,8 +142,6 @@ static int ur_arm(struct nm_rxq *q, struct ur_eng *e, struct nm_rx_conn *c)
 	return 0;
 }
 
-/* Post free bids up to the target, as far as the pool gives buffers; one
- * tail update. */
 #define REFILL_SORT 64	/* buffers posted in address order, a batch at a time */
 
 /* Sort a batch of taken buffers by address.  Taken one at a time off the
@@ -177,7 +175,8 @@ static void sort_batch(uint16_t *bid, void **addr, unsigned int n)
 }
 
 /*
- * Post buffers up to the target.  Each batch goes to the ring in address
+ * Post free bids up to the target, as far as the pool gives buffers; one
+ * tail update.  Each batch goes to the ring in address
  * order: the kernel fills ring entries in order, so buffers that are
  * neighbours in memory then hold neighbouring stream bytes, and a split
  * stage placing them (unreadable payload) joins their copies into one
