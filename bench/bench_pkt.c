@@ -639,56 +639,6 @@ static uint64_t thread_sleeps(pid_t tid)
  * else's build measures that build (as bench rx does, the run is repeated
  * once and a warning printed).
  */
-static double task_cpu_s(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	fclose(f);
-	/* after "(comm)": state ppid pgrp session tty tpgid flags minflt
-	 * cminflt majflt cmajflt utime stime */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-			 &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* The kernel's softirq threads: veth's receive work runs there when
- * softirqs pile up, and that is this run's work, not another program's. */
-static pid_t ksoftirqd[64];
-static int nksoftirqd = -1;
-
-static void find_ksoftirqd(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	nksoftirqd = 0;
-	while (d && (de = readdir(d)) && nksoftirqd < 64) {
-		char path[64], comm[32] = "";
-		pid_t pid = (pid_t)atoi(de->d_name);
-		FILE *f;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "ksoftirqd/", 10))
-			ksoftirqd[nksoftirqd++] = pid;
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-}
-
 static double others_cpu_s(const struct rig *g)
 {
 	unsigned long long v[8] = { 0 };
@@ -706,40 +656,7 @@ static double others_cpu_s(const struct rig *g)
 	getrusage(RUSAGE_SELF, &ru);
 	ours = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
 	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
-	for (int i = 0; i < g->napi_threads && i < 16; i++)
-		ours += task_cpu_s(g->napi_pid[i]);
-	if (nksoftirqd < 0)
-		find_ksoftirqd();
-	for (int i = 0; i < nksoftirqd; i++)
-		ours += task_cpu_s(ksoftirqd[i]);
-	return machine - ours;
-}
-
-/* Busy ticks (USER_HZ) of one CPU: user, nice, system, irq, softirq.  Not
- * steal: that is the hypervisor running something else while this CPU
- * wanted to run, not work of ours (a quarter of the CPU in one sample on
- * the 2-core VM, docs/benchmarks.md). */
-static uint64_t cpu_busy_ticks(int cpu)
-{
-	char want[16], line[512];
-	unsigned long long v[8] = { 0 };
-	uint64_t sum = 0;
-	FILE *f = fopen("/proc/stat", "r");
-	size_t wl;
-
-	if (!f)
-		return 0;
-	wl = (size_t)snprintf(want, sizeof(want), "cpu%d ", cpu);
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, want, wl))
-			continue;
-		if (sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 7)
-			sum = v[0] + v[1] + v[2] + v[5] + v[6];
-		break;
-	}
-	fclose(f);
-	return sum;
+	return machine - ours - rig_kthreads_cpu_s(g);
 }
 
 static void take(struct snap *s, struct rcv *r, const struct rig_tx *tx, int cpu)
@@ -749,7 +666,7 @@ static void take(struct snap *s, struct rcv *r, const struct rig_tx *tx, int cpu
 	s->sent = rig_tx_sent(tx);
 	s->thread_ns = rig_thread_cpu_ns(atomic_load(&r->tid));
 	s->sleeps = thread_sleeps(atomic_load(&r->tid));
-	s->cpu_ticks = cpu >= 0 ? cpu_busy_ticks(cpu) : 0;
+	s->cpu_ticks = cpu >= 0 ? rig_cpu_busy_ticks(cpu) : 0;
 	s->others = others_cpu_s(&r->cfg->rig);
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_rx.c - `netmem bench rx [--json] [--seconds S] [--reps N]
- *                               [--conns C] [--msg-size S] [--impl LIST]`
+ *                               [--conns C] [--msg-size S] [--impl LIST]
+ *                               [--veth]`
  *
- * Loopback TCP receive throughput and receiver CPU cost, netmem's engines
- * against baselines measured in the same run:
+ * TCP receive throughput and receiver CPU cost, over loopback or (--veth)
+ * between two network namespaces, netmem's engines against baselines
+ * measured in the same run:
  *
  *   uring   the io_uring engine receiving into host pool buffers, with
  *           the engine's defaults (16 buffers posted, INC, no bundles,
@@ -55,9 +57,26 @@
  * uring/iperf3 and socket/plain for throughput (higher is better) and CPU
  * per GB (lower is better).
  *
+ * --veth: on loopback the receiver's CPU also runs the sender's TCP work
+ * (each window update the reader sends is taken by the sender's socket in
+ * the same softirq, which then transmits what it held), a fifth to a
+ * third of the receiver's CPU at 1000 connections (docs/benchmarks.md).
+ * --veth puts the sender in one network namespace and the receiver in
+ * another, joined by a veth pair set up as two hosts' links
+ * (tests/netns_rig.h, rig_opts.tcp: GRO and threaded NAPI on both veths,
+ * TSO off on both so that TCP packets take the peer's NAPI, each side's
+ * NAPI kthread pinned to its side's CPU): the data's receive work then
+ * runs on the receiver's CPU and the ACKs' on the sender's.  The receiver
+ * also gets a second CPU figure there, the receiving CPU's busy time per
+ * GB (/proc/stat: its NAPI kthread's GRO and TCP work as well as the
+ * process), and the sending CPU's busy share is printed: near 100% the
+ * sender set the rate, and throughput ratios say little.  Needs root.
+ *
  * JSON lines (--json), one per figure, medians:
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
+ * and with --veth also "metric":"rx_cpu_s_per_gb" (the receiving CPU's
+ * busy time per GB) and "tx_cpu_busy" (the sending CPU's busy share).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,12 +99,14 @@
 #include "bench_util.h"
 #include "txrx.h"
 #include "cmds.h"
+#include "../tests/netns_rig.h"
 
 enum { IMPL_URING, IMPL_SOCKET, IMPL_PLAIN, IMPL_IPERF3, NR_IMPL };
 static const char *const impl_name[NR_IMPL] = { "uring", "socket", "plain", "iperf3" };
 
 #define MAX_REPS 15
 #define PLAIN_BUF (64u << 10)
+#define MAX_CONNS 1024	/* netmem tx's limit */
 
 struct bcfg {
 	double seconds;
@@ -96,12 +117,18 @@ struct bcfg {
 	int rx_cpu, tx_cpu;	/* -1: not pinned */
 	bool run[NR_IMPL];
 	char self[4096];
+	bool veth;		/* --veth: the rig below; else loopback */
+	struct rig rig;
+	const char *host;	/* the receiver's address: 127.0.0.1 or the rig's */
 };
 
 struct result {
 	bool ok;
 	double gbit, cpu_per_gb;
 	double rearm;         /* engines: re-arms per recv completion; else -1 */
+	double rx_cpu_per_gb; /* --veth: the receiving CPU's busy time per GB */
+	double tx_busy;       /* --veth: the sending CPU's busy share */
+	uint64_t bytes;
 	double other_cpu;     /* CPU seconds of other programs during the run */
 	double wall;
 	char note[160];
@@ -115,7 +142,7 @@ struct result {
  * should say so rather than print a ratio.  Interrupt and softirq time are
  * left out of both: the kernel may not charge them to any task.
  */
-static void cpu_totals(double *machine, double *ours)
+static void cpu_totals(const struct bcfg *cfg, double *machine, double *ours)
 {
 	unsigned long long us, ni, sy;
 	struct rusage self, kids;
@@ -132,6 +159,55 @@ static void cpu_totals(double *machine, double *ours)
 		self.ru_stime.tv_sec + self.ru_stime.tv_usec * 1e-6 +
 		kids.ru_utime.tv_sec + kids.ru_utime.tv_usec * 1e-6 +
 		kids.ru_stime.tv_sec + kids.ru_stime.tv_usec * 1e-6;
+	if (cfg->veth)	/* the rig's NAPI threads and ksoftirqd: this run's work */
+		*ours += rig_kthreads_cpu_s(&cfg->rig);
+}
+
+/* The receiving and the sending CPU's busy ticks (--veth, pinned), and
+ * when: a run's rx_cpu_per_gb and tx_busy come from two of these. */
+struct ticks {
+	uint64_t rx, tx;
+	double t;
+};
+
+static void ticks_take(const struct bcfg *cfg, struct ticks *k)
+{
+	k->t = nm_now();
+	k->rx = cfg->veth && cfg->rx_cpu >= 0 ? rig_cpu_busy_ticks(cfg->rx_cpu) : 0;
+	k->tx = cfg->veth && cfg->tx_cpu >= 0 ? rig_cpu_busy_ticks(cfg->tx_cpu) : 0;
+}
+
+static void ticks_result(const struct bcfg *cfg, const struct ticks *a, const struct ticks *b,
+			 uint64_t bytes, struct result *r)
+{
+	double hz = (double)sysconf(_SC_CLK_TCK);
+
+	if (!cfg->veth || cfg->rx_cpu < 0 || !bytes || b->t <= a->t)
+		return;
+	r->rx_cpu_per_gb = (double)(b->rx - a->rx) / hz / ((double)bytes / 1e9);
+	r->tx_busy = (double)(b->tx - a->tx) / hz / (b->t - a->t);
+}
+
+/* Bytes the rig's receiving veth has taken in (64-bit, /proc/net/dev of
+ * this thread's namespace: the receiving one); 0 when it cannot be read. */
+static uint64_t veth_rx_bytes(const struct bcfg *cfg)
+{
+	char line[512], want[IFNAMSIZ + 2];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/thread-self/net/dev", "r");
+	size_t wl;
+
+	if (!f)
+		return 0;
+	wl = (size_t)snprintf(want, sizeof(want), "%s:", cfg->rig.ifname[RIG_RX]);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = line + strspn(line, " ");
+
+		if (!strncmp(p, want, wl) && sscanf(p + wl, "%llu", &v) == 1)
+			break;
+	}
+	fclose(f);
+	return v;
 }
 
 /* ---------------------------------------------------------------- */
@@ -142,7 +218,7 @@ static pid_t start_tx(const struct bcfg *cfg, int port)
 	char addr[32], secs[32], msg[32], conns[16];
 	pid_t pid;
 
-	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	snprintf(addr, sizeof(addr), "%s:%d", cfg->host, port);
 	snprintf(secs, sizeof(secs), "%.3f", cfg->seconds);
 	snprintf(msg, sizeof(msg), "%llu", (unsigned long long)cfg->msg);
 	snprintf(conns, sizeof(conns), "%u", cfg->conns);
@@ -151,6 +227,8 @@ static pid_t start_tx(const struct bcfg *cfg, int port)
 	if (pid == 0) {
 		if (cfg->tx_cpu >= 0)
 			bu_pin(cfg->tx_cpu);	/* exec keeps the mask */
+		if (cfg->veth && rig_enter(&cfg->rig, RIG_TX))
+			_exit(126);
 		execl(cfg->self, "netmem", "tx", "--connect", addr, "--seconds", secs,
 		      "--msg-size", msg, "--conns", conns, "--wait", "5", "--quiet",
 		      (char *)NULL);
@@ -172,9 +250,10 @@ static void child_setup(int out, int cpu)
 		bu_pin(cpu);
 }
 
-/* Forget what earlier connections to 127.0.0.1 taught the kernel (cached
- * cwnd, ssthresh, reordering).  True if `ip` did it (or there was none). */
-static bool flush_tcp_metrics(void)
+/* Forget what earlier connections to @addr taught the kernel (cached
+ * cwnd, ssthresh, reordering), in this thread's namespace or (@tx) the
+ * rig's sending one.  True if `ip` did it (or there was none). */
+static bool flush_metrics_of(const struct bcfg *cfg, const char *addr, bool tx)
 {
 	pid_t pid;
 
@@ -182,7 +261,9 @@ static bool flush_tcp_metrics(void)
 	pid = fork();
 	if (pid == 0) {
 		child_setup(-1, -1);
-		execlp("ip", "ip", "tcp_metrics", "delete", "127.0.0.1", (char *)NULL);
+		if (tx && rig_enter(&cfg->rig, RIG_TX))
+			_exit(126);
+		execlp("ip", "ip", "tcp_metrics", "delete", addr, (char *)NULL);
 		_exit(127);
 	}
 	/* "ip" exits 2 when there is no entry to delete: that is fine too */
@@ -195,19 +276,52 @@ static bool flush_tcp_metrics(void)
 				     (WEXITSTATUS(status) == 2 && geteuid() == 0));
 }
 
+/* On loopback one cache holds both ends; on the rig each namespace has
+ * its own: the receiver's of the sender and the sender's of the receiver. */
+static bool flush_tcp_metrics(const struct bcfg *cfg)
+{
+	if (!cfg->veth)
+		return flush_metrics_of(cfg, "127.0.0.1", false);
+	bool a = flush_metrics_of(cfg, cfg->rig.ip[RIG_TX], false);
+
+	return flush_metrics_of(cfg, cfg->rig.ip[RIG_RX], true) && a;
+}
+
+/* Room for @conns sockets here and in the sender (which inherits the
+ * limit): raise the soft limit towards the hard one.  0 or -1 (errno). */
+static int raise_nofile(unsigned int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+		errno = EMFILE;
+		return -1;
+	}
+	rl.rlim_cur = want;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* ---------------------------------------------------------------- */
 /* plain recv() baseline                                             */
 
-static int listen_lo(int *port)
+/* A listening socket on @host, any free port (*port). */
+static int listen_on(const char *host, int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd;
 
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024) ||
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, MAX_CONNS) ||
 	    getsockname(fd, (struct sockaddr *)&a, &len)) {
 		int e = -errno;
 		close(fd);
@@ -223,10 +337,11 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	int lfd, port, ep = -1, *fds, open_conns;
 	uint64_t bytes = 0;
 	double t0 = 0, t1, u0, s0, u1, s1, deadline;
+	struct ticks k0, k1;
 	pid_t tx;
 
 	fds = calloc(cfg->conns, sizeof(*fds));
-	lfd = listen_lo(&port);
+	lfd = listen_on(cfg->host, &port);
 	if (lfd < 0 || !fds) {
 		snprintf(r->note, sizeof(r->note), "listen: %s", strerror(lfd < 0 ? -lfd : ENOMEM));
 		free(fds);
@@ -234,6 +349,7 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	}
 	for (unsigned int i = 0; i < cfg->conns; i++)
 		fds[i] = -1;
+	ticks_take(cfg, &k0);
 	nm_cpu(&u0, &s0);
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
@@ -302,6 +418,9 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	}
 	t1 = nm_now();
 	nm_cpu(&u1, &s1);
+	ticks_take(cfg, &k1);
+	ticks_result(cfg, &k0, &k1, bytes, r);
+	r->bytes = bytes;
 	r->gbit = nm_gbit(bytes, t1 - t0);
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
 	r->ok = bytes > 0;
@@ -374,6 +493,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	struct nm_area *area;
 	struct nm_rx *rx = NULL;
 	double u0, s0, u1, s1, deadline;
+	struct ticks k0, k1;
 	pid_t tx = -1;
 	int port;
 
@@ -391,11 +511,12 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		goto out;
 	}
 	nm_rx_info(rx, info, sizeof(*info));
-	port = nm_rx_listen(rx, "127.0.0.1", 0);
+	port = nm_rx_listen(rx, cfg->host, 0);
 	if (port < 0) {
 		snprintf(r->note, sizeof(r->note), "listen: %s", nm_strerror(port));
 		goto out;
 	}
+	ticks_take(cfg, &k0);
 	nm_cpu(&u0, &s0);
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
@@ -407,6 +528,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		}
 	}
 	nm_cpu(&u1, &s1);
+	ticks_take(cfg, &k1);
 	if (!atomic_load(&st.done)) {
 		snprintf(r->note, sizeof(r->note), "timed out");
 		goto out;
@@ -423,6 +545,8 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		r->rearm = rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0;
 	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
+	r->bytes = bytes;
+	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->ok = bytes > 0;
 out:
 	if (tx > 0 && !nm_reap(tx, 15) && r->ok) {
@@ -504,10 +628,11 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	size_t cap = 1 << 16, len = 0;
 	int port, lfd, pfd[2], status;
 	pid_t srv, cli;
+	struct ticks k0, k1;
 	double end;
 
 	/* a free port: bind port 0, take the number, let it go */
-	lfd = listen_lo(&port);
+	lfd = listen_on(cfg->host, &port);
 	if (lfd < 0) {
 		snprintf(r->note, sizeof(r->note), "no free port");
 		return;
@@ -521,7 +646,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	srv = fork();
 	if (srv == 0) {
 		child_setup(-1, cfg->rx_cpu);	/* as -A would, before it starts */
-		execl(bin, "iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port_s, (char *)NULL);
+		execl(bin, "iperf3", "-s", "-1", "-B", cfg->host, "-p", port_s, (char *)NULL);
 		_exit(127);
 	}
 	end = nm_now() + 5;
@@ -532,10 +657,13 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 		waitpid(srv, &status, 0);
 		return;
 	}
+	ticks_take(cfg, &k0);	/* the server's start is in it: a little low */
 	cli = fork();
 	if (cli == 0) {
 		child_setup(pfd[1], cfg->tx_cpu);
-		execl(bin, "iperf3", "-c", "127.0.0.1", "-p", port_s, "-t", secs, "-l", len_s,
+		if (cfg->veth && rig_enter(&cfg->rig, RIG_TX))
+			_exit(126);
+		execl(bin, "iperf3", "-c", cfg->host, "-p", port_s, "-t", secs, "-l", len_s,
 		      "-P", par, "-J", (char *)NULL);
 		_exit(127);
 	}
@@ -553,6 +681,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	out[len] = 0;
 	close(pfd[0]);
 	nm_reap(cli, 15);
+	ticks_take(cfg, &k1);
 	/* -1 makes the server exit after one test; reap kills a leftover */
 	nm_reap(srv, 5);
 
@@ -572,6 +701,8 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	}
 	r->gbit = bps / 1e9;
 	r->cpu_per_gb = nm_cpu_per_gb(remote / 100.0 * rsecs, (uint64_t)bytes);
+	r->bytes = (uint64_t)bytes;
+	ticks_result(cfg, &k0, &k1, r->bytes, r);
 	r->ok = true;
 	free(out);
 }
@@ -651,8 +782,9 @@ static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS], cons
 static int write_plot(const struct bcfg *cfg, double v[2][NR_IMPL][MAX_REPS],
 		      const double med[2][NR_IMPL], const int *nok, char note[][160])
 {
-	static const char *const title[2] = { "loopback TCP receive throughput",
-					      "receiver CPU per GB received" };
+	const char *title[2] = { cfg->veth ? "TCP receive throughput over veth" :
+				 "loopback TCP receive throughput",
+				 "receiver CPU per GB received" };
 	static const char *const unit[2] = { "Gbit/s", "CPU s/GB" };
 	struct bp_panel p[2];
 	char sub[256];
@@ -703,7 +835,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench rx [--json] [--seconds S] [--reps N] [--conns C]\n"
 		"                       [--msg-size S] [--impl uring,socket,plain,iperf3] [--no-pin]\n"
-		"                       [--verbose] [--plot FILE.svg]\n");
+		"                       [--veth] [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
 
@@ -715,6 +847,8 @@ int cmd_bench_rx(int argc, char **argv)
 	double gbit[NR_IMPL][MAX_REPS], cpu[NR_IMPL][MAX_REPS], med_g[NR_IMPL], med_c[NR_IMPL];
 	/* the engines' re-arms per recv completion, per run and median */
 	double rearm[NR_IMPL][MAX_REPS], med_r[NR_IMPL];
+	/* --veth: the receiving CPU's busy time per GB, the sending CPU's share */
+	double rxc[NR_IMPL][MAX_REPS], txb[NR_IMPL][MAX_REPS], med_x[NR_IMPL], med_t[NR_IMPL];
 	int nok[NR_IMPL] = { 0 };
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
 	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
@@ -739,6 +873,8 @@ int cmd_bench_rx(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--no-pin")) {
 			pin = false;
+		} else if (!strcmp(a, "--veth")) {
+			cfg.veth = true;
 		} else if (!strcmp(a, "--seconds") && next) {
 			if (nm_parse_secs(next, &cfg.seconds) || cfg.seconds > 60) {
 				fprintf(stderr, "netmem bench rx: --seconds '%s': expected 0 < S <= 60\n", next);
@@ -753,8 +889,9 @@ int cmd_bench_rx(int argc, char **argv)
 			cfg.reps = v;
 			i++;
 		} else if (!strcmp(a, "--conns") && next) {
-			if (nm_parse_uint(next, 1, 64, &v)) {
-				fprintf(stderr, "netmem bench rx: --conns '%s': expected 1 to 64\n", next);
+			if (nm_parse_uint(next, 1, MAX_CONNS, &v)) {
+				fprintf(stderr, "netmem bench rx: --conns '%s': expected 1 to %d\n", next,
+					MAX_CONNS);
 				return 2;
 			}
 			cfg.conns = v;
@@ -807,6 +944,26 @@ int cmd_bench_rx(int argc, char **argv)
 				"receiver and sender left to the scheduler\n");
 		}
 	}
+	if (raise_nofile(cfg.conns)) {
+		fprintf(stderr, "netmem bench rx: too few file descriptors for %u connections "
+			"(ulimit -n): %s\n", cfg.conns, strerror(errno));
+		return 1;
+	}
+	cfg.host = "127.0.0.1";
+	if (cfg.veth) {
+		const char *why = rig_unavailable();
+		struct rig_opts o = { .tag = "benchrx", .tcp = 1, .napi_pin = cfg.rx_cpu >= 0,
+				      .napi_cpu = cfg.rx_cpu, .tx_napi_cpu = cfg.tx_cpu };
+		int e = why ? -EOPNOTSUPP : rig_up(&cfg.rig, &o);
+
+		if (e || (e = rig_enter(&cfg.rig, RIG_RX))) {
+			fprintf(stderr, "netmem bench rx: --veth: %s\n", why ? why :
+				cfg.rig.why[0] ? cfg.rig.why : strerror(-e));
+			rig_down(&cfg.rig);
+			return 1;
+		}
+		cfg.host = cfg.rig.ip[RIG_RX];
+	}
 	if (cfg.run[IMPL_IPERF3] && !have_iperf3(iperf, sizeof(iperf))) {
 		cfg.run[IMPL_IPERF3] = false;
 		snprintf(note[IMPL_IPERF3], sizeof(note[0]),
@@ -814,7 +971,7 @@ int cmd_bench_rx(int argc, char **argv)
 		if (!cfg.json || impl_given)
 			fprintf(stderr, "netmem bench rx: %s\n", note[IMPL_IPERF3]);
 	}
-	bool flush = flush_tcp_metrics();
+	bool flush = flush_tcp_metrics(&cfg);
 
 	if (!flush)
 		fprintf(stderr, "netmem bench rx: could not flush the TCP metrics cache (needs root "
@@ -825,14 +982,17 @@ int cmd_bench_rx(int argc, char **argv)
 		snprintf(pinning, sizeof(pinning), "receiver on CPU %d, sender on CPU %d",
 			 cfg.rx_cpu, cfg.tx_cpu);
 	if (!cfg.json)
-		printf("bench rx: loopback TCP, %u connection%s, %llu-byte writes, %.1f s x %u reps "
-		       "per case, interleaved; medians; %s\n", cfg.conns, cfg.conns > 1 ? "s" : "",
-		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps, pinning);
+		printf("bench rx: %s, %u connection%s, %llu-byte writes, %.1f s x %u reps "
+		       "per case, interleaved; medians; %s%s\n", cfg.veth ? "TCP over veth "
+		       "between two namespaces" : "loopback TCP", cfg.conns, cfg.conns > 1 ? "s" : "",
+		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps, pinning,
+		       cfg.veth && cfg.rx_cpu >= 0 ? ", each side's NAPI on its side's CPU" : "");
 
 	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
 		for (int k = 0; k < NR_IMPL; k++) {
 			struct result r;
 			double m0, o0, m1, o1, t0;
+			uint64_t v0;
 			int tries = 0;
 
 			if (!cfg.run[k])
@@ -841,8 +1001,9 @@ again:
 			memset(&r, 0, sizeof(r));
 			r.rearm = -1;
 			if (flush)
-				flush_tcp_metrics();
-			cpu_totals(&m0, &o0);
+				flush_tcp_metrics(&cfg);
+			cpu_totals(&cfg, &m0, &o0);
+			v0 = cfg.veth ? veth_rx_bytes(&cfg) : 0;
 			t0 = nm_now();
 			switch (k) {
 			case IMPL_URING:  run_engine(&cfg, "uring", &r, &uinfo); break;
@@ -850,8 +1011,17 @@ again:
 			case IMPL_PLAIN:  run_plain(&cfg, &r); break;
 			case IMPL_IPERF3: run_iperf3(&cfg, iperf, &r); break;
 			}
-			cpu_totals(&m1, &o1);
+			cpu_totals(&cfg, &m1, &o1);
 			r.wall = nm_now() - t0;
+			/* --veth: the stream must have crossed the veth (headers
+			 * make it more), not a loopback inside one namespace */
+			if (cfg.veth && r.ok && veth_rx_bytes(&cfg) - v0 < r.bytes) {
+				r.ok = false;
+				snprintf(r.note, sizeof(r.note), "the stream did not cross the veth "
+					 "(%llu bytes there, %llu received)",
+					 (unsigned long long)(veth_rx_bytes(&cfg) - v0),
+					 (unsigned long long)r.bytes);
+			}
 			r.other_cpu = (m1 - m0) - (o1 - o0);
 			/* Someone else took a tenth of a core or more: that run
 			 * says little; give it one more chance. */
@@ -867,13 +1037,18 @@ again:
 				snprintf(note[k], sizeof(note[k]), "%s", r.note[0] ? r.note : "failed");
 				continue;
 			}
-			if (cfg.verbose && r.rearm >= 0)
-				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB %6.3f re-arms a "
-					"completion\n", rep + 1, impl_name[k], r.gbit, r.cpu_per_gb,
-					r.rearm);
-			else if (cfg.verbose)
-				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB\n", rep + 1,
+			if (cfg.verbose) {
+				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB", rep + 1,
 					impl_name[k], r.gbit, r.cpu_per_gb);
+				if (r.rearm >= 0)
+					fprintf(stderr, " %6.3f re-arms a completion", r.rearm);
+				if (cfg.veth)
+					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy",
+						r.rx_cpu_per_gb, 100 * r.tx_busy);
+				fputc('\n', stderr);
+			}
+			rxc[k][nok[k]] = r.rx_cpu_per_gb;
+			txb[k][nok[k]] = r.tx_busy;
 			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
@@ -883,6 +1058,8 @@ again:
 		med_g[k] = median(gbit[k], nok[k]);
 		med_c[k] = median(cpu[k], nok[k]);
 		med_r[k] = median(rearm[k], nok[k]);
+		med_x[k] = median(rxc[k], nok[k]);
+		med_t[k] = median(txb[k], nok[k]);
 	}
 	if (cfg.plot) {
 		static double both[2][NR_IMPL][MAX_REPS];
@@ -911,7 +1088,14 @@ again:
 			if (k == IMPL_URING || k == IMPL_SOCKET)
 				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
 				       "\"rearm_per_completion\",\"value\":%.4f}\n", impl_name[k], med_r[k]);
+			if (cfg.veth && cfg.rx_cpu >= 0) {
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"rx_cpu_s_per_gb\",\"value\":%.4f}\n", impl_name[k], med_x[k]);
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"tx_cpu_busy\",\"value\":%.3f}\n", impl_name[k], med_t[k]);
+			}
 		}
+		rig_down(&cfg.rig);	/* cfg is on this stack: atexit cannot reach it */
 		return plot_rc || !(nok[IMPL_URING] || nok[IMPL_SOCKET] || nok[IMPL_PLAIN] ||
 				    nok[IMPL_IPERF3]) ? 1 : 0;
 	}
@@ -945,6 +1129,15 @@ again:
 		printf("%-8s %12.2f %15s %14.4f %6d   %s\n", impl_name[k], med_g[k], spread,
 		       med_c[k], nok[k], what);
 	}
+	if (cfg.veth && cfg.rx_cpu >= 0) {
+		printf("\nthe receiving CPU's busy time (the process, its NAPI thread and softirq), "
+		       "and the sending CPU's:\n");
+		for (int k = 0; k < NR_IMPL; k++)
+			if (nok[k])
+				printf("%-8s %10.4f CPU s/GB   sending CPU %3.0f%% busy%s\n", impl_name[k],
+				       med_x[k], 100 * med_t[k], med_t[k] >= 0.9 ?
+				       " (the sender set the rate)" : "");
+	}
 	flag_slow_reps(gbit, cpu, nok, med_g[IMPL_PLAIN]);
 	printf("\nratios (throughput: higher is better; CPU per GB: lower is better)\n");
 	static const int pairs[][2] = {
@@ -958,8 +1151,12 @@ again:
 			       nok[a] ? impl_name[b] : impl_name[a]);
 			continue;
 		}
-		printf("  %s/%-7s throughput %.3f   CPU per GB %.3f\n", impl_name[a], impl_name[b],
+		printf("  %s/%-7s throughput %.3f   CPU per GB %.3f", impl_name[a], impl_name[b],
 		       med_g[a] / med_g[b], med_c[b] > 0 ? med_c[a] / med_c[b] : 0);
+		if (cfg.veth && cfg.rx_cpu >= 0)
+			printf("   receiving CPU per GB %.3f", med_x[b] > 0 ? med_x[a] / med_x[b] : 0);
+		putchar('\n');
 	}
+	rig_down(&cfg.rig);
 	return plot_rc;
 }

@@ -21,6 +21,9 @@
  *   rig_thread(), rig_call() a thread that runs a function inside a namespace
  *   rig_enter(), rig_leave() move the calling thread there and back
  *   rig_pin_self(), rig_thread_cpu_ns(), rig_now_ns()
+ *   rig_task_cpu_s(), rig_kthreads_cpu_s(), rig_cpu_busy_ticks()
+ *                            CPU time of a task, of the rig's NAPI and the
+ *                            ksoftirqd threads, busy ticks of one CPU
  *   struct rig_tx            the sender: size, count, pps, seconds, ports
  *   rig_check_payload()      magic, length, seq and checksum of one payload
  *   rig_check_hdr()          the cheap part (magic, length), for benchmarks
@@ -29,7 +32,8 @@
  *   rig_xdp_attached(), rig_xdp_gone()   an XDP program on the receiving veth
  *
  * The namespace is "TX" (10.201.0.1, the sender) and "RX" (10.201.0.2,
- * the receiver).  Both get static neighbour entries (no ARP), rp_filter 0
+ * the receiver).  rig_opts.tcp sets both veths up as two hosts' links
+ * for a TCP stream between them (`netmem bench rx --veth`).  Both get static neighbour entries (no ARP), rp_filter 0
  * and IPv6 off (no stray packets); lo is up.  Names carry the pid, so
  * tests may run in parallel; namespaces left by a process that died
  * (kill -9) are removed by the next rig_up.  eth0 is never touched.
@@ -95,6 +99,17 @@ struct rig_opts {
 				 * its own CPU instead of letting the sender's next packet
 				 * schedule it, which costs the sender a wake-up of the
 				 * other CPU (an IPI) per few packets.  0: veth's default */
+	int tcp;		/* both directions as between two hosts, for TCP: GRO and
+				 * threaded NAPI on both veths, TSO off on both (GSO stays
+				 * on).  veth gives a packet to its peer's NAPI only if the
+				 * sending veth has no TSO or the packet is UDP; a TCP
+				 * packet from a veth with TSO goes to the backlog of the
+				 * CPU that sent it, so the receiver's ACKs (and the
+				 * sender's transmits they release) ran on the receiver's
+				 * CPU, as on loopback.  With napi_pin the receiving side's
+				 * NAPI is pinned to napi_cpu and the sending side's to
+				 * tx_napi_cpu.  Not with tso_off or napi_defer_us. */
+	int tx_napi_cpu;
 };
 
 struct rig {
@@ -108,6 +123,8 @@ struct rig {
 	unsigned int queues;
 	int napi_threads;		/* NAPI kthreads pinned (napi_cpu) */
 	pid_t napi_pid[16];		/* their pids (the first 16) */
+	int tx_napi_threads;		/* tcp: the sending veth's, pinned to tx_napi_cpu */
+	pid_t tx_napi_pid[16];
 	int up;
 	char why[256];			/* what failed, for rig_up's error */
 };
@@ -275,6 +292,86 @@ static inline uint64_t rig_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* ---- CPU accounting: what a run's kernel threads and CPUs spent --------- */
+
+/* CPU seconds (user + system) a task has used, by pid or tid; 0 if gone. */
+static inline double rig_task_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after "(comm)": state ppid pgrp session tty tpgid flags minflt
+	 * cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The kernel's softirq threads: veth's receive work runs there when
+ * softirqs pile up, and that is a run's work, not another program's. */
+static pid_t rig_ksoftirqd[64];
+static int rig_nksoftirqd = -1;
+
+static inline void rig_find_ksoftirqd(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	rig_nksoftirqd = 0;
+	while (d && (de = readdir(d)) && rig_nksoftirqd < 64) {
+		char path[64], comm[32] = "";
+		pid_t pid = (pid_t)atoi(de->d_name);
+		FILE *f;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "ksoftirqd/", 10))
+			rig_ksoftirqd[rig_nksoftirqd++] = pid;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Busy ticks (USER_HZ) of one CPU: user, nice, system, irq, softirq.  Not
+ * steal: that is the hypervisor running something else while this CPU
+ * wanted to run, not work of ours (a quarter of the CPU in one sample on
+ * the 2-core VM, docs/benchmarks.md). */
+static inline uint64_t rig_cpu_busy_ticks(int cpu)
+{
+	char want[16], line[512];
+	unsigned long long v[8] = { 0 };
+	uint64_t sum = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	size_t wl;
+
+	if (!f)
+		return 0;
+	wl = (size_t)snprintf(want, sizeof(want), "cpu%d ", cpu);
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, want, wl))
+			continue;
+		if (sscanf(line + wl, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) >= 7)
+			sum = v[0] + v[1] + v[2] + v[5] + v[6];
+		break;
+	}
+	fclose(f);
+	return sum;
+}
+
 /* ---- bringing the rig up and down -------------------------------------- */
 
 /* Why the rig cannot run here, or NULL if it can (tests SKIP with it). */
@@ -365,9 +462,11 @@ static inline int rig_feature(struct rig *r, enum rig_side s, uint32_t cmd, uint
 	return rig_call(r, s, rig_ns_ethtool, &f);
 }
 
-/* Pin every "napi/IFNAME-N" kthread to cpu; returns how many. */
-static inline int rig_pin_napi(struct rig *r, int cpu)
+/* Pin every "napi/IFNAME-N" kthread of side @s's veth to cpu; returns how
+ * many, their pids in r->napi_pid (RX) or r->tx_napi_pid (TX). */
+static inline int rig_pin_napi(struct rig *r, enum rig_side s, int cpu)
 {
+	pid_t *pids = s == RIG_RX ? r->napi_pid : r->tx_napi_pid;
 	char want[32], path[64], comm[32];
 	size_t wl;
 	DIR *d = opendir("/proc");
@@ -376,7 +475,7 @@ static inline int rig_pin_napi(struct rig *r, int cpu)
 
 	if (!d)
 		return -errno;
-	wl = (size_t)snprintf(want, sizeof(want), "napi/%s", r->ifname[RIG_RX]);
+	wl = (size_t)snprintf(want, sizeof(want), "napi/%s", r->ifname[s]);
 	while ((de = readdir(d))) {
 		FILE *f;
 		cpu_set_t set;
@@ -399,7 +498,7 @@ static inline int rig_pin_napi(struct rig *r, int cpu)
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(pid, sizeof(set), &set) == 0) {
 			if (n < 16)
-				r->napi_pid[n] = pid;
+				pids[n] = pid;
 			n++;
 		}
 	}
@@ -617,6 +716,28 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 	}
 #undef RIG_MACF
 #undef RIG_MACA
+	if (o && o->tcp) {
+		if (o->tso_off || o->napi_defer_us)
+			return rig_fail(r, -EINVAL, "tcp: not with tso_off or napi_defer_us");
+		for (int s = 0; s < 2; s++) {
+			if ((e = rig_feature(r, (enum rig_side)s, ETHTOOL_SGRO, 1)) ||
+			    (e = rig_feature(r, (enum rig_side)s, ETHTOOL_STSO, 0)))
+				return rig_fail(r, -EIO, "GRO on, TSO off on %s: %s", r->ifname[s],
+						strerror(-e));
+			if (rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
+				   r->ns[s], r->ifname[s]))
+				return rig_fail(r, -EIO, "threaded NAPI on %s refused", r->ifname[s]);
+		}
+		if (o->napi_pin) {
+			r->napi_threads = rig_pin_napi(r, RIG_RX, o->napi_cpu);
+			r->tx_napi_threads = rig_pin_napi(r, RIG_TX, o->tx_napi_cpu);
+			if (r->napi_threads <= 0 || r->tx_napi_threads <= 0)
+				return rig_fail(r, -EIO, "no napi/%s or napi/%s kthread to pin",
+						r->ifname[RIG_RX], r->ifname[RIG_TX]);
+		}
+		r->up = 1;
+		return 0;
+	}
 	if (gro && (e = rig_feature(r, RIG_RX, ETHTOOL_SGRO, 1)))
 		return rig_fail(r, -EIO, "GRO on %s: %s", r->ifname[RIG_RX], strerror(-e));
 	if (o && o->tso_off) {
@@ -637,7 +758,7 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 			   r->ifname[RIG_RX], o->napi_defer_us * 1000u, r->ifname[RIG_RX]))
 			return rig_fail(r, -EIO, "NAPI deferral on %s refused", r->ifname[RIG_RX]);
 		if (o->napi_pin) {
-			r->napi_threads = rig_pin_napi(r, o->napi_cpu);
+			r->napi_threads = rig_pin_napi(r, RIG_RX, o->napi_cpu);
 			if (r->napi_threads <= 0)
 				return rig_fail(r, -EIO, "no napi/%s kthread to pin", r->ifname[RIG_RX]);
 		}
@@ -668,6 +789,23 @@ static inline int rig_xdp_gone(const struct rig *r, double secs)
 			return 0;
 		usleep(20000);
 	}
+}
+
+/* CPU seconds of the rig's NAPI kthreads (both sides' where pinned) and of
+ * every ksoftirqd thread: a run's kernel work that no process is charged. */
+static inline double rig_kthreads_cpu_s(const struct rig *r)
+{
+	double s = 0;
+
+	for (int i = 0; i < r->napi_threads && i < 16; i++)
+		s += rig_task_cpu_s(r->napi_pid[i]);
+	for (int i = 0; i < r->tx_napi_threads && i < 16; i++)
+		s += rig_task_cpu_s(r->tx_napi_pid[i]);
+	if (rig_nksoftirqd < 0)
+		rig_find_ksoftirqd();
+	for (int i = 0; i < rig_nksoftirqd; i++)
+		s += rig_task_cpu_s(rig_ksoftirqd[i]);
+	return s;
 }
 
 #ifdef SKIP

@@ -118,6 +118,7 @@ int main(void)
 	E(2, "--seconds '0'", "bench", "rx", "--seconds", "0");
 	E(2, "--impl: unknown 'ftp'", "bench", "rx", "--impl", "uring,ftp");
 	E(2, "unknown or incomplete option '--fast'", "bench", "rx", "--fast");
+	E(2, "--conns '1025': expected 1 to 1024", "bench", "rx", "--conns", "1025", "--veth");
 
 	/* bench pkt: options are checked before the rig (root, namespaces) */
 	E(2, "--size '10'", "bench", "pkt", "--size", "10");

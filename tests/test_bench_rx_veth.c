@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `netmem bench rx --veth --json` (short: one rep of 0.3 s, 4 connections,
+ * uring and plain): the TCP stream crosses a veth pair between two
+ * namespaces (the sender reaches the receiver's 10.201.0.2 only there),
+ * every stdout line is the benchmarks' JSON shape, each receiver has its
+ * throughput, its process CPU per GB and, pinned, the receiving CPU's
+ * busy time per GB and the sending CPU's busy share; uring has its
+ * re-arms per completion; the command exits 0; and the rig's namespaces
+ * are gone when it has ended.  Not a timing test.  Needs root.
+ */
+#include "harness.h"
+#include "netns_rig.h"
+#include <limits.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdbool.h>
+
+enum { URING, PLAIN, NR };
+static const char *const impls[NR] = { "uring", "plain" };
+enum { GBIT, CPU, RXCPU, TXBUSY, REARM, NR_M };
+static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu_s_per_gb",
+					    "tx_cpu_busy", "rearm_per_completion" };
+
+int main(void)
+{
+	char self[PATH_MAX], bin[PATH_MAX + 16], cmd[2 * PATH_MAX + 128], buf[1024];
+	char errpath[] = "/tmp/nm_bench_rx_veth_XXXXXX";
+	double val[NR][NR_M];
+	bool seen[NR][NR_M] = { { false } }, unpinned = false;
+	const char *na = rig_unavailable();
+	int status, fd, pid, nlines = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (na)
+		SKIP("%s", na);
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	REQUIRE(len > 0);
+	self[len] = 0;
+	snprintf(bin, sizeof(bin), "%s/../netmem", dirname(self));
+	if (access(bin, X_OK))
+		SKIP("no netmem command at %s", bin);
+	fd = mkstemp(errpath);
+	REQUIRE(fd >= 0);
+	close(fd);
+	/* the shell's pid is the command's (exec): its namespaces carry it */
+	snprintf(cmd, sizeof(cmd), "echo $$; exec '%s' bench rx --veth --json --reps 1 "
+		 "--seconds 0.3 --conns 4 --impl uring,plain 2>'%s'", bin, errpath);
+	f = popen(cmd, "r");
+	REQUIRE(f);
+	REQUIRE(fgets(buf, sizeof(buf), f));
+	pid = atoi(buf);
+	while (fgets(buf, sizeof(buf), f)) {
+		char bench[64], impl[64], metric[64], tail[8] = "";
+		double v;
+
+		nlines++;
+		if (sscanf(buf, "{\"bench\":\"%63[^\"]\",\"impl\":\"%63[^\"]\",\"metric\":\"%63[^\"]\","
+			   "\"value\":%lf%7s", bench, impl, metric, &v, tail) != 5 ||
+		    strcmp(tail, "}") || strcmp(bench, "rx_tcp") || !isfinite(v)) {
+			fprintf(stderr, "not the JSON shape: %s", buf);
+			nm_test_failures++;
+			continue;
+		}
+		for (int k = 0; k < NR; k++)
+			for (int m = 0; m < NR_M; m++)
+				if (!strcmp(impl, impls[k]) && !strcmp(metric, metrics[m])) {
+					if (seen[k][m]) {
+						fprintf(stderr, "twice: %s", buf);
+						nm_test_failures++;
+					}
+					seen[k][m] = true;
+					val[k][m] = v;
+				}
+	}
+	status = pclose(f);
+	f = fopen(errpath, "r");
+	if (f) {
+		while (fgets(buf, sizeof(buf), f)) {
+			fprintf(stderr, "netmem: %s", buf);
+			if (strstr(buf, "fewer than 2 CPUs to pin to"))
+				unpinned = true;
+		}
+		fclose(f);
+	}
+	unlink(errpath);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(nlines > 0);
+	for (int k = 0; k < NR; k++) {
+		REQUIRE(seen[k][GBIT] && seen[k][CPU]);
+		CHECK(val[k][GBIT] > 0);
+		CHECK(val[k][CPU] > 0);
+		/* the per-CPU figures need the two sides pinned apart */
+		CHECK(seen[k][RXCPU] == !unpinned && seen[k][TXBUSY] == !unpinned);
+		if (seen[k][RXCPU]) {
+			CHECK(val[k][RXCPU] > 0);
+			/* a share of one CPU; ticks are 10 ms, so a little over 1 */
+			CHECK(val[k][TXBUSY] >= 0 && val[k][TXBUSY] < 1.5);
+		}
+		CHECK(seen[k][REARM] == (k == URING));
+	}
+	if (seen[URING][REARM])
+		CHECK(val[URING][REARM] >= 0);
+	printf("uring %.2f Gbit/s, plain %.2f Gbit/s over veth (%s)\n", val[URING][GBIT],
+	       val[PLAIN][GBIT], unpinned ? "not pinned" : "pinned");
+
+	/* nothing of the rig is left: no namespace named with the pid */
+	DIR *d = opendir("/run/netns");
+	char want[32];
+	int left = 0;
+	struct dirent *de;
+
+	snprintf(want, sizeof(want), "nmrig-%d-", pid);
+	while (d && (de = readdir(d)))
+		if (!strncmp(de->d_name, want, strlen(want))) {
+			fprintf(stderr, "left behind: %s\n", de->d_name);
+			left++;
+		}
+	if (d)
+		closedir(d);
+	CHECK(left == 0);
+	return t_done();
+}
