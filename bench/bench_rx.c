@@ -130,6 +130,7 @@ struct result {
 	double tx_busy;       /* --veth: the sending CPU's busy share */
 	uint64_t bytes;
 	double other_cpu;     /* CPU seconds of other programs during the run */
+	double steal;         /* CPU seconds the hypervisor took (steal) */
 	double wall;
 	char note[160];
 };
@@ -142,15 +143,20 @@ struct result {
  * should say so rather than print a ratio.  Interrupt and softirq time are
  * left out of both: the kernel may not charge them to any task.
  */
-static void cpu_totals(const struct bcfg *cfg, double *machine, double *ours)
+static void cpu_totals(const struct bcfg *cfg, double *machine, double *ours, double *steal)
 {
-	unsigned long long us, ni, sy;
+	unsigned long long us, ni, sy, id, io, irq, sirq, st;
 	struct rusage self, kids;
 	FILE *f = fopen("/proc/stat", "r");
 
-	*machine = 0;
-	if (f && fscanf(f, "cpu %llu %llu %llu", &us, &ni, &sy) == 3)
+	*machine = *steal = 0;
+	if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &us, &ni, &sy, &id, &io,
+			&irq, &sirq, &st) == 8) {
 		*machine = (double)(us + ni + sy) / sysconf(_SC_CLK_TCK);
+		/* a VM's CPUs taken by the hypervisor: no program here, but the
+		 * run's figures carry it (a slow rep with much of it is noise) */
+		*steal = (double)st / sysconf(_SC_CLK_TCK);
+	}
 	if (f)
 		fclose(f);
 	getrusage(RUSAGE_SELF, &self);
@@ -750,8 +756,8 @@ static double max_of(const double *v, int n)
  * (plain, measured in the same minutes, is the baseline): name every one.
  * Reps are stored in run order, so index i is rep i + 1.
  */
-static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS], const int *nok,
-			   double plain_med)
+static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS],
+			   double steal[][MAX_REPS], const int *nok, double plain_med)
 {
 	static const int engines[] = { IMPL_URING, IMPL_SOCKET };
 	unsigned int flagged = 0;
@@ -766,8 +772,9 @@ static void flag_slow_reps(double gbit[][MAX_REPS], double cpu[][MAX_REPS], cons
 				continue;
 			if (!flagged++)
 				printf("\nslow reps (below plain's median of %.2f Gbit/s):\n", plain_med);
-			printf("  %s, its run %d: %.2f Gbit/s (%.2fx plain), %.4f CPU s/GB\n", impl_name[k],
-			       i + 1, gbit[k][i], gbit[k][i] / plain_med, cpu[k][i]);
+			printf("  %s, its run %d: %.2f Gbit/s (%.2fx plain), %.4f CPU s/GB, steal %.0f%% "
+			       "of a CPU\n", impl_name[k], i + 1, gbit[k][i], gbit[k][i] / plain_med,
+			       cpu[k][i], 100 * steal[k][i]);
 		}
 	}
 	if (!flagged)
@@ -849,6 +856,8 @@ int cmd_bench_rx(int argc, char **argv)
 	double rearm[NR_IMPL][MAX_REPS], med_r[NR_IMPL];
 	/* --veth: the receiving CPU's busy time per GB, the sending CPU's share */
 	double rxc[NR_IMPL][MAX_REPS], txb[NR_IMPL][MAX_REPS], med_x[NR_IMPL], med_t[NR_IMPL];
+	/* the hypervisor's steal over each run, a share of one CPU */
+	double stl[NR_IMPL][MAX_REPS];
 	int nok[NR_IMPL] = { 0 };
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
 	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
@@ -991,7 +1000,7 @@ int cmd_bench_rx(int argc, char **argv)
 	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
 		for (int k = 0; k < NR_IMPL; k++) {
 			struct result r;
-			double m0, o0, m1, o1, t0;
+			double m0, o0, m1, o1, t0, st0, st1;
 			uint64_t v0;
 			int tries = 0;
 
@@ -1002,7 +1011,7 @@ again:
 			r.rearm = -1;
 			if (flush)
 				flush_tcp_metrics(&cfg);
-			cpu_totals(&cfg, &m0, &o0);
+			cpu_totals(&cfg, &m0, &o0, &st0);
 			v0 = cfg.veth ? veth_rx_bytes(&cfg) : 0;
 			t0 = nm_now();
 			switch (k) {
@@ -1011,8 +1020,9 @@ again:
 			case IMPL_PLAIN:  run_plain(&cfg, &r); break;
 			case IMPL_IPERF3: run_iperf3(&cfg, iperf, &r); break;
 			}
-			cpu_totals(&cfg, &m1, &o1);
+			cpu_totals(&cfg, &m1, &o1, &st1);
 			r.wall = nm_now() - t0;
+			r.steal = st1 - st0;
 			/* --veth: the stream must have crossed the veth (headers
 			 * make it more), not a loopback inside one namespace */
 			if (cfg.veth && r.ok && veth_rx_bytes(&cfg) - v0 < r.bytes) {
@@ -1045,9 +1055,10 @@ again:
 				if (cfg.veth)
 					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy",
 						r.rx_cpu_per_gb, 100 * r.tx_busy);
-				fputc('\n', stderr);
+				fprintf(stderr, "; steal %.0f%% of a CPU\n", 100 * r.steal / r.wall);
 			}
 			rxc[k][nok[k]] = r.rx_cpu_per_gb;
+			stl[k][nok[k]] = r.wall > 0 ? r.steal / r.wall : 0;
 			txb[k][nok[k]] = r.tx_busy;
 			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
@@ -1138,7 +1149,7 @@ again:
 				       med_x[k], 100 * med_t[k], med_t[k] >= 0.9 ?
 				       " (the sender set the rate)" : "");
 	}
-	flag_slow_reps(gbit, cpu, nok, med_g[IMPL_PLAIN]);
+	flag_slow_reps(gbit, cpu, stl, nok, med_g[IMPL_PLAIN]);
 	printf("\nratios (throughput: higher is better; CPU per GB: lower is better)\n");
 	static const int pairs[][2] = {
 		{ IMPL_URING, IMPL_PLAIN }, { IMPL_URING, IMPL_IPERF3 }, { IMPL_SOCKET, IMPL_PLAIN },
