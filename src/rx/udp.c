@@ -84,7 +84,8 @@ _Static_assert(UDP_HDR == 128, "payload 64-byte aligned");
 #define BGID 0
 #define RING_DEFAULT 256
 /* Batched waits (6.12+, IORING_FEAT_MIN_TIMEOUT): a pass waits for
- * BATCH_NR datagrams, or BATCH_US after the first one came. */
+ * BATCH_NR datagrams, or BATCH_US from the start of the wait if one has
+ * come by then (else until the first comes). */
 #define BATCH_NR 32
 #define BATCH_US 50
 #define MM_BATCH 64             /* recvmmsg: datagrams per call */

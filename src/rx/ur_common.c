@@ -125,8 +125,10 @@ int urc_enable(struct urc *u)
 
 /*
  * With a min-wait kernel the wait is for u->wait_nr completions, cut short
- * u->min_wait_us after the first: a burst of packets costs one wakeup
- * instead of one each (with DEFER_TASKRUN the kernel wakes us only then).
+ * once u->min_wait_us have passed since the wait began and one is there
+ * (or, if none is, when the first comes): a burst of packets costs one
+ * wakeup instead of one each (with DEFER_TASKRUN the kernel wakes us only
+ * then).
  */
 int urc_wait(struct urc *u, int timeout_ms)
 {

@@ -51,7 +51,8 @@ struct urc {
  * kernel takes: SINGLE_ISSUER|DEFER_TASKRUN started disabled, then (unless
  * @need_defer) COOP_TASKRUN, then none.  Where the first is taken and the
  * kernel has min-wait, waits are for @wait_nr completions, cut short
- * @min_wait_us after the first.  Return 0 or the kernel's -errno.
+ * once @min_wait_us have passed since the wait began and one is there.
+ * Return 0 or the kernel's -errno.
  */
 int urc_init(struct urc *u, unsigned int sq, uint32_t cq, int need_defer,
 	     unsigned int wait_nr, unsigned int min_wait_us, struct io_uring_params *p);

@@ -31,9 +31,11 @@
  *
  * The ring is SINGLE_ISSUER|DEFER_TASKRUN where the kernel has them: the
  * kernel posts completions only when the queue's thread enters to wait
- * for them, and with min-wait (6.12+) that wait is for a batch, ended
- * MIN_WAIT_US after the first completion, so the sender's side does not
- * wake the receiver for every packet.  A single issuer must be the thread
+ * for them, and with min-wait (6.12+) that wait is for a batch, cut short
+ * once MIN_WAIT_US have passed since it began and a completion is there
+ * (the kernel's min-wait counts from the start of the wait, not from the
+ * first completion), so the sender's side does not wake the receiver for
+ * every packet.  A single issuer must be the thread
  * that runs the queue, not the one that creates the receiver: the ring is
  * created disabled and enabled by the queue's first pass.  Older kernels
  * get COOP_TASKRUN and a wait for one completion.
