@@ -776,7 +776,7 @@ static void sum_stats(struct nm_pool **pools, unsigned int n, struct nm_pool_sta
 	X(bytes) X(bufs) X(msgs) X(frames) X(hdr_bytes) X(conns_opened) \
 	X(conns_closed) X(conns_err) X(recv_calls) X(enobufs) X(rearm) X(refill) \
 	X(refill_batches) X(pool_empty) X(bundles) X(inc_partial) X(places) \
-	X(place_errors) X(frame_too_big)
+	X(place_errors) X(frame_too_big) X(held_waits)
 
 static void json_pool(const char *key, const struct nm_pool_stats *s)
 {
@@ -795,6 +795,7 @@ static const char *feature_list(unsigned int f, char *buf, size_t len, bool json
 		{ NM_RX_FEAT_MULTISHOT, "multishot" }, { NM_RX_FEAT_INC, "inc" },
 		{ NM_RX_FEAT_BUNDLE, "bundle" }, { NM_RX_FEAT_ACCEPT_MULTI, "accept_multi" },
 		{ NM_RX_FEAT_PLACE, "place" }, { NM_RX_FEAT_UDP_GRO, "udp_gro" },
+		{ NM_RX_FEAT_MIN_WAIT, "min_wait" },
 	};
 	size_t o = 0;
 
@@ -981,7 +982,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	       (unsigned long long)ps.recycle_released, (unsigned long long)ps.inflight);
 	printf("rx: engine: %llu recv completions (%.1f KiB each), %llu buffers, %llu enobufs, "
 	       "%llu rearms (%.3f a completion), %llu refills in %llu batches, %llu bundles, "
-	       "%llu partial\n",
+	       "%llu partial, %llu held waits\n",
 	       (unsigned long long)rs.recv_calls,
 	       rs.recv_calls ? rs.bytes / 1024.0 / rs.recv_calls : 0.0,
 	       (unsigned long long)rs.bufs, (unsigned long long)rs.enobufs,
@@ -989,7 +990,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	       rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0.0,
 	       (unsigned long long)rs.refill,
 	       (unsigned long long)rs.refill_batches, (unsigned long long)rs.bundles,
-	       (unsigned long long)rs.inc_partial);
+	       (unsigned long long)rs.inc_partial, (unsigned long long)rs.held_waits);
 	if (timed_out)
 		printf("rx: timed out after %.1f s\n", cfg->timeout);
 	fflush(stdout);

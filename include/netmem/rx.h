@@ -493,6 +493,8 @@ NM_API int nm_rx_conn_close(struct nm_rx_conn *c, int err);
 #define NM_RX_FEAT_BUNDLE      (1u << 2) /* uring: recv bundles */
 #define NM_RX_FEAT_ACCEPT_MULTI (1u << 3) /* uring: multishot accept */
 #define NM_RX_FEAT_PLACE       (1u << 4) /* split: payloads placed (unreadable) */
+#define NM_RX_FEAT_MIN_WAIT    (1u << 5) /* uring: batching waits (min-wait, 6.12+),
+					  * held under many streams (held_waits) */
 #define NM_RX_FEAT_UDP_GRO     (1u << 8) /* udp: UDP GRO on (batches) */
 
 struct nm_rx_info {
@@ -549,6 +551,9 @@ struct nm_rx_stats {
 	uint64_t udp_drops;      /* udp: datagrams the kernel dropped at the
 				  * sockets (receive buffer full: SO_RXQ_OVFL,
 				  * SO_MEMINFO), counted since each was added */
+	/* Added after 0.3: the uring engine's hold. */
+	uint64_t held_waits;     /* uring: waits that held (up to 1 ms) because
+				  * many connections streamed (docs/rx.md) */
 };
 /** nm_rx_stats - sum of the queues' counters into @st, of @size bytes
  * (sizeof(*st)).  Any thread (read racily, monotonic).  Return: 0, -EINVAL

@@ -171,7 +171,8 @@ static const char *state_name(enum nm_area_state s)
 	X(bytes) X(bufs) X(msgs) X(frames) X(hdr_bytes) X(conns_opened) \
 	X(conns_closed) X(conns_err) X(recv_calls) X(enobufs) X(rearm) \
 	X(refill) X(refill_batches) X(pool_empty) X(bundles) X(inc_partial) \
-	X(places) X(place_errors) X(frame_too_big) X(tok_rejected) X(tok_full)
+	X(places) X(place_errors) X(frame_too_big) X(tok_rejected) X(tok_full) \
+	X(held_waits)
 
 struct pool_fig {
 	struct nm_pool_stats s;

@@ -80,6 +80,14 @@
  * MIN_WAIT_US once any has arrived. */
 #define WAIT_NR 32
 #define MIN_WAIT_US 20
+/* With HOLD_STREAMS connections or more streaming (a completion of
+ * LOWAT_TRIGGER bytes or more within the last HOLD_EPOCH_NS or the one
+ * before), the wait holds: HOLD_US, or until HOLD_NR sockets are ready
+ * (ur_wait_shape). */
+#define HOLD_STREAMS 16
+#define HOLD_EPOCH_NS 10000000ull
+#define HOLD_US 1000
+#define HOLD_NR 64
 /* Batching by the socket: a completion of LOWAT_TRIGGER bytes or more
  * marks a streaming connection, whose socket then wakes us only once its
  * mark waits (or the stream ends); one idle for LOWAT_IDLE_NS goes back
@@ -110,6 +118,11 @@ struct ur_eng {
 	uint32_t *lw_pos;           /* slot -> index in lw_slots + 1; 0: off */
 	uint32_t nlw;
 	uint64_t now_ns, lw_checked_ns;
+	int min_wait_ok;            /* the kernel has min-wait (urc_init kept it) */
+	/* streaming connections counted per epoch of HOLD_EPOCH_NS */
+	uint32_t *st_epoch;         /* slot -> the last epoch it was counted in */
+	uint32_t epoch, streams, streams_prev;
+	uint64_t epoch_ns;
 };
 
 static inline uint64_t ud_conn(const struct nm_rx_conn *c)
@@ -284,7 +297,13 @@ static inline void ur_lowat_seen(struct ur_eng *e, struct nm_rx_conn *c, int res
 	if (!e->lowat_ok)
 		return;
 	e->lw_last[c->slot] = e->now_ns;
-	if (!e->lw_pos[c->slot] && res >= (int)LOWAT_TRIGGER)
+	if (res < (int)LOWAT_TRIGGER)
+		return;
+	if (e->st_epoch[c->slot] != e->epoch) {
+		e->st_epoch[c->slot] = e->epoch;
+		e->streams++;
+	}
+	if (!e->lw_pos[c->slot])
 		ur_lowat_set(e, c, 1);
 }
 
@@ -305,17 +324,60 @@ static void ur_lowat_idle(struct nm_rxq *q, struct ur_eng *e)
 	}
 }
 
+/*
+ * The wait's shape: a hold when many connections stream.  One streaming
+ * connection's 1 MiB mark makes a wake-up read about 1 MiB.  With many,
+ * each connection gets a turn every few tens of milliseconds and no mark
+ * fills; a wake-up came every 0.5 ms or so, led by the NAPI's passes on
+ * the same CPU, and read about 450 KiB from a handful of sockets: 1000
+ * connections slept twice as often per byte as one, and their process
+ * cost 1.6x one connection's CPU per GB on the veth rig.  So while
+ * HOLD_STREAMS connections or more have streamed (a completion of
+ * LOWAT_TRIGGER bytes or more in this epoch of HOLD_EPOCH_NS or the last),
+ * the wait holds for HOLD_US unless HOLD_NR sockets are ready sooner, as
+ * a NIC's adaptive interrupt moderation coalesces more under load: half
+ * the wake-ups, about 1 MiB each, and 1000 connections at 1.1-1.3x one
+ * connection's CPU per GB (docs/benchmarks.md).  The price is up to
+ * HOLD_US more latency for the queue's connections while that many
+ * stream.  With fewer, or no min-wait in the kernel, the wait is
+ * urc_init's (WAIT_NR, MIN_WAIT_US).
+ */
+static void ur_wait_shape(struct nm_rxq *q, struct ur_eng *e)
+{
+	int hold;
+
+	if (!e->min_wait_ok || !e->lowat_ok)
+		return;
+	if (e->now_ns - e->epoch_ns >= HOLD_EPOCH_NS) {
+		/* A new epoch.  The one that ended counts however long it
+		 * ran: a pass slower than an epoch (a loaded machine) must not
+		 * forget the streams it saw; after an idle time this costs at
+		 * most one held wait. */
+		e->streams_prev = e->streams;
+		e->streams = 0;
+		e->epoch++;	/* slots of an old epoch count again */
+		e->epoch_ns = e->now_ns;
+	}
+	hold = (e->streams > e->streams_prev ? e->streams : e->streams_prev) >= HOLD_STREAMS;
+	if (hold)
+		RXS_ADD(q, held_waits, 1);
+	e->u.wait_nr = hold ? HOLD_NR : WAIT_NR;
+	e->u.min_wait_us = hold ? HOLD_US : MIN_WAIT_US;
+}
+
 /* Its tables, one entry per connection slot.  Return 0 or -ENOMEM. */
 static int ur_lowat_init(struct ur_eng *e, unsigned int flags, uint32_t max_conns)
 {
 	if (flags & NM_RX_F_NO_LOWAT)
 		return 0;
 	e->lw_last = nm_calloc(max_conns, sizeof(*e->lw_last));
+	e->st_epoch = nm_calloc(max_conns, sizeof(*e->st_epoch));
 	e->lw_slots = nm_calloc(max_conns, sizeof(*e->lw_slots));
 	e->lw_pos = nm_calloc(max_conns, sizeof(*e->lw_pos));
-	if (!e->lw_last || !e->lw_slots || !e->lw_pos)
+	if (!e->lw_last || !e->st_epoch || !e->lw_slots || !e->lw_pos)
 		return -ENOMEM;
 	e->lowat_ok = 1;
+	e->epoch = 1;	/* st_epoch starts at 0: no slot counted yet */
 	return 0;
 }
 
@@ -500,6 +562,7 @@ static int ur_poll(struct nm_rxq *q, int timeout_ms)
 	/* A raised mark holds back a burst's tail: look again within 1 ms. */
 	if (e->nlw && (timeout_ms < 0 || timeout_ms > 1))
 		timeout_ms = 1;
+	ur_wait_shape(q, e);
 	r = urc_wait(&e->u, timeout_ms);
 	if (e->lowat_ok)
 		e->now_ns = ur_now_ns();
@@ -547,6 +610,7 @@ static void ur_free(struct nm_rxq *q, struct ur_eng *e)
 	free(e->pos_bid);
 	free(e->scratch);
 	free(e->lw_last);
+	free(e->st_epoch);
 	free(e->lw_slots);
 	free(e->lw_pos);
 	free(e);
@@ -666,6 +730,7 @@ static int ur_init(struct nm_rxq *q)
 		free(e);
 		return r == -ENOSYS || r == -EPERM ? -EOPNOTSUPP : r;
 	}
+	e->min_wait_ok = e->u.min_wait_us != 0;
 	rx->cq_entries = p.cq_entries;
 	rx->ring_entries = e->u.entries;
 	/* Bundles only when asked for: with loopback's 64 KiB skbs they walk
@@ -685,7 +750,8 @@ static int ur_init(struct nm_rxq *q)
 	q->eng = e;
 	rx->features |= NM_RX_FEAT_MULTISHOT | NM_RX_FEAT_ACCEPT_MULTI |
 			(e->inc ? NM_RX_FEAT_INC : 0) |
-			(e->bundle ? NM_RX_FEAT_BUNDLE : 0);
+			(e->bundle ? NM_RX_FEAT_BUNDLE : 0) |
+			(e->min_wait_ok ? NM_RX_FEAT_MIN_WAIT : 0);
 	urc_arm_wake(&e->u, q->evfd);
 	/* The pool's owner is the thread that will run the queue; the ring
 	 * is filled on its first pass, not here. */
