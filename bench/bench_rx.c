@@ -862,7 +862,7 @@ int cmd_bench_rx(int argc, char **argv)
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
 	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
 	bool impl_given = false;
-	double busy_worst = 0, busy_wall = 1;
+	double busy_worst = 0, busy_wall = 1, steal_worst = 0, steal_wall = 1;
 	unsigned int retried = 0;
 	int plot_rc = 0;
 	uint64_t v;
@@ -1033,14 +1033,18 @@ again:
 					 (unsigned long long)r.bytes);
 			}
 			r.other_cpu = (m1 - m0) - (o1 - o0);
-			/* Someone else took a tenth of a core or more: that run
-			 * says little; give it one more chance. */
-			if (r.ok && r.other_cpu > 0.1 * r.wall && tries++ < 1) {
+			/* Someone else took a tenth of a core or more, here or
+			 * (steal) on the host: that run says little; give it one
+			 * more chance. */
+			if (r.ok && (r.other_cpu > 0.1 * r.wall || r.steal > 0.1 * r.wall) &&
+			    tries++ < 1) {
 				retried++;
 				goto again;
 			}
 			if (r.other_cpu > busy_worst)
 				busy_worst = r.other_cpu, busy_wall = r.wall;
+			if (r.steal > steal_worst)
+				steal_worst = r.steal, steal_wall = r.wall;
 			if (!r.ok) {
 				fprintf(stderr, "netmem bench rx: %s, rep %u: %s\n", impl_name[k],
 					rep + 1, r.note[0] ? r.note : "failed");
@@ -1088,6 +1092,11 @@ again:
 			"%.1f s run (%.0f%% of a core; %u run%s repeated for that); the figures "
 			"are not reliable, run it again on an idle machine\n", busy_worst,
 			busy_wall, 100 * busy_worst / busy_wall, retried, retried == 1 ? "" : "s");
+	if (steal_worst > 0.1 * steal_wall)
+		fprintf(stderr, "netmem bench rx: warning: the hypervisor took %.2f CPU s (steal) "
+			"during a %.1f s run (%.0f%% of a CPU); the figures are not reliable, run it "
+			"again when the host is quieter\n", steal_worst, steal_wall,
+			100 * steal_worst / steal_wall);
 	if (cfg.json) {
 		for (int k = 0; k < NR_IMPL; k++) {
 			if (!nok[k])
