@@ -128,6 +128,7 @@ struct result {
 	double rearm;         /* engines: re-arms per recv completion; else -1 */
 	double rx_cpu_per_gb; /* --veth: the receiving CPU's busy time per GB */
 	double tx_busy;       /* --veth: the sending CPU's busy share */
+	double retrans;       /* --veth: segments the sender retransmitted, per 1000 */
 	uint64_t bytes;
 	double other_cpu;     /* CPU seconds of other programs during the run */
 	double steal;         /* CPU seconds the hypervisor took (steal) */
@@ -862,7 +863,7 @@ int cmd_bench_rx(int argc, char **argv)
 	char note[NR_IMPL][160] = { { 0 } }, iperf[4096];
 	struct nm_rx_info uinfo = { 0 }, sinfo = { 0 };
 	bool impl_given = false;
-	double busy_worst = 0, busy_wall = 1, steal_worst = 0, steal_wall = 1;
+	double busy_worst = 0, busy_wall = 1, steal_worst = 0, steal_wall = 1, retrans_worst = 0;
 	unsigned int retried = 0;
 	int plot_rc = 0;
 	uint64_t v;
@@ -1001,7 +1002,7 @@ int cmd_bench_rx(int argc, char **argv)
 		for (int k = 0; k < NR_IMPL; k++) {
 			struct result r;
 			double m0, o0, m1, o1, t0, st0, st1;
-			uint64_t v0;
+			uint64_t v0, seg0 = 0, rt0 = 0, seg1 = 0, rt1 = 0;
 			int tries = 0;
 
 			if (!cfg.run[k])
@@ -1013,6 +1014,8 @@ again:
 				flush_tcp_metrics(&cfg);
 			cpu_totals(&cfg, &m0, &o0, &st0);
 			v0 = cfg.veth ? veth_rx_bytes(&cfg) : 0;
+			if (cfg.veth)
+				rig_tcp_segs(&cfg.rig, RIG_TX, &seg0, &rt0);
 			t0 = nm_now();
 			switch (k) {
 			case IMPL_URING:  run_engine(&cfg, "uring", &r, &uinfo); break;
@@ -1023,6 +1026,8 @@ again:
 			cpu_totals(&cfg, &m1, &o1, &st1);
 			r.wall = nm_now() - t0;
 			r.steal = st1 - st0;
+			if (cfg.veth && !rig_tcp_segs(&cfg.rig, RIG_TX, &seg1, &rt1) && seg1 > seg0)
+				r.retrans = 1000.0 * (double)(rt1 - rt0) / (double)(seg1 - seg0);
 			/* --veth: the stream must have crossed the veth (headers
 			 * make it more), not a loopback inside one namespace */
 			if (cfg.veth && r.ok && veth_rx_bytes(&cfg) - v0 < r.bytes) {
@@ -1057,11 +1062,14 @@ again:
 				if (r.rearm >= 0)
 					fprintf(stderr, " %6.3f re-arms a completion", r.rearm);
 				if (cfg.veth)
-					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy",
-						r.rx_cpu_per_gb, 100 * r.tx_busy);
+					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy, "
+						"%.1f retransmits per 1000 segments", r.rx_cpu_per_gb,
+						100 * r.tx_busy, r.retrans);
 				fprintf(stderr, "; steal %.0f%% of a CPU\n", 100 * r.steal / r.wall);
 			}
 			rxc[k][nok[k]] = r.rx_cpu_per_gb;
+			if (r.retrans > retrans_worst)
+				retrans_worst = r.retrans;
 			stl[k][nok[k]] = r.wall > 0 ? r.steal / r.wall : 0;
 			txb[k][nok[k]] = r.tx_busy;
 			rearm[k][nok[k]] = r.rearm;
@@ -1092,6 +1100,10 @@ again:
 			"%.1f s run (%.0f%% of a core; %u run%s repeated for that); the figures "
 			"are not reliable, run it again on an idle machine\n", busy_worst,
 			busy_wall, 100 * busy_worst / busy_wall, retried, retried == 1 ? "" : "s");
+	if (retrans_worst > 1)
+		fprintf(stderr, "netmem bench rx: warning: the sender retransmitted up to %.1f "
+			"segments per 1000 in a run: packets were lost on the veth, and such a run "
+			"measures the loss\n", retrans_worst);
 	if (steal_worst > 0.1 * steal_wall)
 		fprintf(stderr, "netmem bench rx: warning: the hypervisor took %.2f CPU s (steal) "
 			"during a %.1f s run (%.0f%% of a CPU); the figures are not reliable, run it "

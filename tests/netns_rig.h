@@ -101,12 +101,16 @@ struct rig_opts {
 				 * other CPU (an IPI) per few packets.  0: veth's default */
 	int tcp;		/* both directions as between two hosts, for TCP: GRO and
 				 * threaded NAPI on both veths, TSO off on both (GSO stays
-				 * on).  veth gives a packet to its peer's NAPI only if the
-				 * sending veth has no TSO or the packet is UDP; a TCP
-				 * packet from a veth with TSO goes to the backlog of the
-				 * CPU that sent it, so the receiver's ACKs (and the
-				 * sender's transmits they release) ran on the receiver's
-				 * CPU, as on loopback.  With napi_pin the receiving side's
+				 * on), a pfifo qdisc on both.  veth gives a packet to its
+				 * peer's NAPI only if the sending veth has no TSO or the
+				 * packet is UDP; a TCP packet from a veth with TSO goes to
+				 * the backlog of the CPU that sent it, so the receiver's
+				 * ACKs (and the sender's transmits they release) ran on
+				 * the receiver's CPU, as on loopback.  Without a qdisc
+				 * veth drops what the peer's ring of 256 cannot take: a
+				 * tenth of the packets, retransmitted by the sender's CPU,
+				 * and RTO stalls of whole runs; with one it stops the
+				 * queue instead.  With napi_pin the receiving side's
 				 * NAPI is pinned to napi_cpu and the sending side's to
 				 * tx_napi_cpu.  Not with tso_off or napi_defer_us. */
 	int tx_napi_cpu;
@@ -727,6 +731,12 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 			if (rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
 				   r->ns[s], r->ifname[s]))
 				return rig_fail(r, -EIO, "threaded NAPI on %s refused", r->ifname[s]);
+			/* veth drops what its peer's ring (256) cannot take,
+			 * unless a qdisc holds it: then it stops the queue
+			 * (backpressure) as a NIC's full ring would */
+			if (rig_sh("ip netns exec %s tc qdisc replace dev %s root pfifo limit 10000",
+				   r->ns[s], r->ifname[s]))
+				return rig_fail(r, -EIO, "a qdisc on %s refused (tc)", r->ifname[s]);
 		}
 		if (o->napi_pin) {
 			r->napi_threads = rig_pin_napi(r, RIG_RX, o->napi_cpu);
@@ -865,37 +875,34 @@ struct rig_udp_snmp {
 	uint64_t in_datagrams, no_ports, in_errors, rcvbuf_errors, mem_errors, csum_errors;
 };
 
-static inline int rig_ns_udp_snmp(const struct rig *r, void *arg)
+/* Counters of one protocol's lines in /proc/net/snmp ("Udp:", "Tcp:"),
+ * read inside a namespace: up to 8 named ones. */
+struct rig_snmp_req {
+	const char *proto;
+	const char *name[8];
+	uint64_t val[8];
+};
+
+static inline int rig_ns_snmp(const struct rig *r, void *arg)
 {
-	struct rig_udp_snmp *u = arg;
+	struct rig_snmp_req *q = arg;
 	char names[1024], vals[1024], *sn, *sv, *pn, *pv;
+	size_t pl = strlen(q->proto);
 	FILE *f = fopen("/proc/thread-self/net/snmp", "r");
 	int found = 0;
 
 	if (!f)
 		return -errno;
 	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
-		if (strncmp(names, "Udp:", 4) || strncmp(vals, "Udp:", 4))
+		if (strncmp(names, q->proto, pl) || strncmp(vals, q->proto, pl))
 			continue;
 		found = 1;
-		pn = strtok_r(names + 4, " \n", &sn);
-		pv = strtok_r(vals + 4, " \n", &sv);
-		for (; pn && pv; pn = strtok_r(NULL, " \n", &sn), pv = strtok_r(NULL, " \n", &sv)) {
-			uint64_t v = strtoull(pv, NULL, 10);
-
-			if (!strcmp(pn, "InDatagrams"))
-				u->in_datagrams = v;
-			else if (!strcmp(pn, "NoPorts"))
-				u->no_ports = v;
-			else if (!strcmp(pn, "InErrors"))
-				u->in_errors = v;
-			else if (!strcmp(pn, "RcvbufErrors"))
-				u->rcvbuf_errors = v;
-			else if (!strcmp(pn, "MemErrors"))
-				u->mem_errors = v;
-			else if (!strcmp(pn, "InCsumErrors"))
-				u->csum_errors = v;
-		}
+		pn = strtok_r(names + pl, " \n", &sn);
+		pv = strtok_r(vals + pl, " \n", &sv);
+		for (; pn && pv; pn = strtok_r(NULL, " \n", &sn), pv = strtok_r(NULL, " \n", &sv))
+			for (int i = 0; i < 8 && q->name[i]; i++)
+				if (!strcmp(pn, q->name[i]))
+					q->val[i] = strtoull(pv, NULL, 10);
 		break;
 	}
 	fclose(f);
@@ -904,8 +911,24 @@ static inline int rig_ns_udp_snmp(const struct rig *r, void *arg)
 
 static inline int rig_udp_snmp(const struct rig *r, enum rig_side s, struct rig_udp_snmp *u)
 {
-	memset(u, 0, sizeof(*u));
-	return rig_call(r, s, rig_ns_udp_snmp, u);
+	struct rig_snmp_req q = { .proto = "Udp:", .name = { "InDatagrams", "NoPorts",
+		"InErrors", "RcvbufErrors", "MemErrors", "InCsumErrors" } };
+	int e = rig_call(r, s, rig_ns_snmp, &q);
+
+	*u = (struct rig_udp_snmp){ q.val[0], q.val[1], q.val[2], q.val[3], q.val[4], q.val[5] };
+	return e;
+}
+
+/* A namespace's TCP segments sent and retransmitted (a snapshot). */
+static inline int rig_tcp_segs(const struct rig *r, enum rig_side s, uint64_t *out,
+			       uint64_t *retrans)
+{
+	struct rig_snmp_req q = { .proto = "Tcp:", .name = { "OutSegs", "RetransSegs" } };
+	int e = rig_call(r, s, rig_ns_snmp, &q);
+
+	*out = q.val[0];
+	*retrans = q.val[1];
+	return e;
 }
 
 /* Packets the kernel dropped on the way to a UDP socket, as counted by
