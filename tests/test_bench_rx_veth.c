@@ -3,18 +3,16 @@
  * `netmem bench rx --veth --json` (short: one rep of 0.3 s, 4 connections,
  * uring and plain): the TCP stream crosses a veth pair between two
  * namespaces (the sender reaches the receiver's 10.201.0.2 only there),
- * every stdout line is the benchmarks' JSON shape, each receiver has its
+ * every JSON line (stdout's; stderr is read along and echoed) is the
+ * benchmarks' JSON shape, each receiver has its
  * throughput, its process CPU per GB and, pinned, the receiving CPU's
  * busy time per GB and the sending CPU's busy share; uring has its
  * re-arms per completion; the command exits 0; and the rig's namespaces
  * are gone when it has ended.  Not a timing test.  Needs root.
  */
-#include "harness.h"
+#include "cli_util.h"
 #include "netns_rig.h"
-#include <limits.h>
-#include <libgen.h>
 #include <math.h>
-#include <stdbool.h>
 
 enum { URING, PLAIN, NR };
 static const char *const impls[NR] = { "uring", "plain" };
@@ -24,29 +22,20 @@ static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu
 
 int main(void)
 {
-	char self[PATH_MAX], bin[PATH_MAX + 16], cmd[2 * PATH_MAX + 128], buf[1024];
-	char errpath[] = "/tmp/nm_bench_rx_veth_XXXXXX";
+	char cmd[PATH_MAX + 128], buf[1024];
 	double val[NR][NR_M];
 	bool seen[NR][NR_M] = { { false } }, unpinned = false;
-	const char *na = rig_unavailable();
-	int status, fd, pid, nlines = 0;
-	ssize_t len;
+	const char *na = rig_unavailable(), *bin;
+	int status, pid, nlines = 0;
 	FILE *f;
 
 	if (na)
 		SKIP("%s", na);
-	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	REQUIRE(len > 0);
-	self[len] = 0;
-	snprintf(bin, sizeof(bin), "%s/../netmem", dirname(self));
-	if (access(bin, X_OK))
-		SKIP("no netmem command at %s", bin);
-	fd = mkstemp(errpath);
-	REQUIRE(fd >= 0);
-	close(fd);
-	/* the shell's pid is the command's (exec): its namespaces carry it */
+	bin = t_netmem();
+	/* the shell's pid is the command's (exec): its namespaces carry it;
+	 * stderr comes along, and what is not a JSON line is its */
 	snprintf(cmd, sizeof(cmd), "echo $$; exec '%s' bench rx --veth --json --reps 1 "
-		 "--seconds 0.3 --conns 4 --impl uring,plain 2>'%s'", bin, errpath);
+		 "--seconds 0.3 --conns 4 --impl uring,plain 2>&1", bin);
 	f = popen(cmd, "r");
 	REQUIRE(f);
 	REQUIRE(fgets(buf, sizeof(buf), f));
@@ -55,6 +44,12 @@ int main(void)
 		char bench[64], impl[64], metric[64], tail[8] = "";
 		double v;
 
+		if (buf[0] != '{') {
+			fprintf(stderr, "netmem: %s", buf);
+			if (strstr(buf, "fewer than 2 CPUs to pin to"))
+				unpinned = true;
+			continue;
+		}
 		nlines++;
 		if (sscanf(buf, "{\"bench\":\"%63[^\"]\",\"impl\":\"%63[^\"]\",\"metric\":\"%63[^\"]\","
 			   "\"value\":%lf%7s", bench, impl, metric, &v, tail) != 5 ||
@@ -75,16 +70,6 @@ int main(void)
 				}
 	}
 	status = pclose(f);
-	f = fopen(errpath, "r");
-	if (f) {
-		while (fgets(buf, sizeof(buf), f)) {
-			fprintf(stderr, "netmem: %s", buf);
-			if (strstr(buf, "fewer than 2 CPUs to pin to"))
-				unpinned = true;
-		}
-		fclose(f);
-	}
-	unlink(errpath);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(nlines > 0);
 	for (int k = 0; k < NR; k++) {
