@@ -171,7 +171,8 @@ static void cpu_totals(const struct bcfg *cfg, double *machine, double *ours, do
 }
 
 /* The receiving and the sending CPU's busy ticks (--veth, pinned), and
- * when: a run's rx_cpu_per_gb and tx_busy come from two of these. */
+ * when: a run's bytes, rx_cpu_per_gb and tx_busy come from two of these
+ * (ticks_result). */
 struct ticks {
 	uint64_t rx, tx;
 	double t;
@@ -189,6 +190,7 @@ static void ticks_result(const struct bcfg *cfg, const struct ticks *a, const st
 {
 	double hz = (double)sysconf(_SC_CLK_TCK);
 
+	r->bytes = bytes;
 	if (!cfg->veth || cfg->rx_cpu < 0 || !bytes || b->t <= a->t)
 		return;
 	r->rx_cpu_per_gb = (double)(b->rx - a->rx) / hz / ((double)bytes / 1e9);
@@ -292,25 +294,6 @@ static bool flush_tcp_metrics(const struct bcfg *cfg)
 	bool a = flush_metrics_of(cfg, cfg->rig.ip[RIG_TX], false);
 
 	return flush_metrics_of(cfg, cfg->rig.ip[RIG_RX], true) && a;
-}
-
-/* Room for @conns sockets here and in the sender (which inherits the
- * limit): raise the soft limit towards the hard one.  0 or -1 (errno). */
-static int raise_nofile(unsigned int conns)
-{
-	struct rlimit rl;
-	rlim_t want = (rlim_t)conns + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return -1;
-	if (rl.rlim_cur >= want)
-		return 0;
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
-		errno = EMFILE;
-		return -1;
-	}
-	rl.rlim_cur = want;
-	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* ---------------------------------------------------------------- */
@@ -427,7 +410,6 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	nm_cpu(&u1, &s1);
 	ticks_take(cfg, &k1);
 	ticks_result(cfg, &k0, &k1, bytes, r);
-	r->bytes = bytes;
 	r->gbit = nm_gbit(bytes, t1 - t0);
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
 	r->ok = bytes > 0;
@@ -552,7 +534,6 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		r->rearm = rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0;
 	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
 	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
-	r->bytes = bytes;
 	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->ok = bytes > 0;
 out:
@@ -708,8 +689,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	}
 	r->gbit = bps / 1e9;
 	r->cpu_per_gb = nm_cpu_per_gb(remote / 100.0 * rsecs, (uint64_t)bytes);
-	r->bytes = (uint64_t)bytes;
-	ticks_result(cfg, &k0, &k1, r->bytes, r);
+	ticks_result(cfg, &k0, &k1, (uint64_t)bytes, r);
 	r->ok = true;
 	free(out);
 }
@@ -954,9 +934,13 @@ int cmd_bench_rx(int argc, char **argv)
 				"receiver and sender left to the scheduler\n");
 		}
 	}
-	if (raise_nofile(cfg.conns)) {
+	/* the receiver's sockets here, the sender's in its child (the limit
+	 * is inherited), and a few more */
+	int nf = nm_raise_nofile(cfg.conns + 64ul);
+
+	if (nf) {
 		fprintf(stderr, "netmem bench rx: too few file descriptors for %u connections "
-			"(ulimit -n): %s\n", cfg.conns, strerror(errno));
+			"(ulimit -n): %s\n", cfg.conns, strerror(-nf));
 		return 1;
 	}
 	cfg.host = "127.0.0.1";

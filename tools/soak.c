@@ -974,23 +974,6 @@ static int parse_args(int argc, char **argv, struct soak_cfg *cfg)
 	return 0;
 }
 
-/* Room for both ends of every connection, the replacements in flight,
- * and the receivers' own files. */
-static int raise_nofile(unsigned int conns)
-{
-	struct rlimit rl;
-	rlim_t need = 4 * (rlim_t)conns + 256;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return -errno;
-	if (rl.rlim_cur >= need)
-		return 0;
-	if (rl.rlim_max < need && rl.rlim_max != RLIM_INFINITY)
-		rl.rlim_max = need; /* needs CAP_SYS_RESOURCE; fails below if not */
-	rl.rlim_cur = need;
-	return setrlimit(RLIMIT_NOFILE, &rl) ? -errno : 0;
-}
-
 static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 			  struct soak_flat inf, size_t w, int pools_left,
 			  uint64_t held_left, bool pass)
@@ -1059,7 +1042,9 @@ static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 
 static int soak_setup(struct soak *sk)
 {
-	int rc = raise_nofile(sk->cfg.conns);
+	/* both ends of every connection, the replacements in flight, and
+	 * the receivers' own files */
+	int rc = nm_raise_nofile(4ul * sk->cfg.conns + 256);
 
 	if (rc) {
 		fprintf(stderr, "netmem soak: RLIMIT_NOFILE too low for %u connections: %s\n",

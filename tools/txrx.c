@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -342,4 +343,18 @@ void nm_csw(uint64_t *vol, uint64_t *invol)
 	getrusage(RUSAGE_SELF, &ru);
 	*vol = ru.ru_nvcsw;
 	*invol = ru.ru_nivcsw;
+}
+
+int nm_raise_nofile(unsigned long need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -errno;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need && rl.rlim_max != RLIM_INFINITY)
+		rl.rlim_max = need; /* needs CAP_SYS_RESOURCE; fails below if not */
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -errno : 0;
 }

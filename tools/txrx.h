@@ -117,6 +117,10 @@ double nm_now(void);
 /* Wait for child @pid, at most @secs; kill it after that.  True if it
  * exited 0. */
 bool nm_reap(pid_t pid, double secs);
+/* Room for @need open files: the soft limit raised to it (and the hard
+ * one, where the process may: CAP_SYS_RESOURCE).  Children inherit it.
+ * 0 or -errno. */
+int nm_raise_nofile(unsigned long need);
 /* User and system CPU seconds of this process (threads included). */
 void nm_cpu(double *user, double *sys);
 /* Context switches of this process: voluntary (it slept: a wakeup each)
