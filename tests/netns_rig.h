@@ -33,8 +33,9 @@
  *
  * The namespace is "TX" (10.201.0.1, the sender) and "RX" (10.201.0.2,
  * the receiver).  rig_opts.tcp sets both veths up as two hosts' links
- * for a TCP stream between them (`netmem bench rx --veth`).  Both get static neighbour entries (no ARP), rp_filter 0
- * and IPv6 off (no stray packets); lo is up.  Names carry the pid, so
+ * for a TCP stream between them (`netmem bench rx --veth`).  Both get
+ * static neighbour entries (no ARP), rp_filter 0 and IPv6 off (no stray
+ * packets); lo is up.  Names carry the pid, so
  * tests may run in parallel; namespaces left by a process that died
  * (kill -9) are removed by the next rig_up.  eth0 is never touched.
  *
@@ -466,6 +467,14 @@ static inline int rig_feature(struct rig *r, enum rig_side s, uint32_t cmd, uint
 	return rig_call(r, s, rig_ns_ethtool, &f);
 }
 
+/* Threaded NAPI on side @s's veth (sysfs shows the namespace of whoever
+ * mounted it: ip netns exec remounts).  0, or the shell's status. */
+static inline int rig_napi_threaded(struct rig *r, enum rig_side s)
+{
+	return rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
+		      r->ns[s], r->ifname[s]);
+}
+
 /* Pin every "napi/IFNAME-N" kthread of side @s's veth to cpu; returns how
  * many, their pids in r->napi_pid (RX) or r->tx_napi_pid (TX). */
 static inline int rig_pin_napi(struct rig *r, enum rig_side s, int cpu)
@@ -728,8 +737,7 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 			    (e = rig_feature(r, (enum rig_side)s, ETHTOOL_STSO, 0)))
 				return rig_fail(r, -EIO, "GRO on, TSO off on %s: %s", r->ifname[s],
 						strerror(-e));
-			if (rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
-				   r->ns[s], r->ifname[s]))
+			if (rig_napi_threaded(r, (enum rig_side)s))
 				return rig_fail(r, -EIO, "threaded NAPI on %s refused", r->ifname[s]);
 			/* veth drops what its peer's ring (256) cannot take,
 			 * unless a qdisc holds it: then it stops the queue
@@ -758,9 +766,7 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 			return rig_fail(r, -EIO, "TSO off on %s: %s", r->ifname[RIG_TX], strerror(-e));
 	}
 	if (o && o->napi_threaded) {
-		/* sysfs shows the namespace of whoever mounted it: ip netns exec remounts */
-		if (rig_sh("ip netns exec %s sh -c 'echo 1 > /sys/class/net/%s/threaded'",
-			   r->ns[RIG_RX], r->ifname[RIG_RX]))
+		if (rig_napi_threaded(r, RIG_RX))
 			return rig_fail(r, -EIO, "threaded NAPI on %s refused", r->ifname[RIG_RX]);
 		if (o->napi_defer_us &&
 		    rig_sh("ip netns exec %s sh -c 'echo 2 > /sys/class/net/%s/napi_defer_hard_irqs && "
