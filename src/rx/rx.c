@@ -11,6 +11,7 @@
  * connection freed under it while it walks completions.
  */
 #include "rx_int.h"
+#include "core/ring.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1217,7 +1218,7 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 		/* Threads started so far wait for the next run; the stop, if
 		 * any, is left for it. */
 		pthread_mutex_unlock(&rx->run_lock);
-		atomic_store(&rx->running, 0);
+		atomic_store(&rx->running, RUN_IDLE);
 		return ret;
 	}
 	rx->deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -1237,7 +1238,7 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
 	/* This run consumed the stop (if it ended by one); a stop from now
 	 * on is for the next run. */
 	atomic_store_explicit(&rx->stop, 0, memory_order_relaxed);
-	atomic_store(&rx->running, 0);
+	atomic_store(&rx->running, RUN_IDLE);
 	return ret;
 }
 
@@ -1246,23 +1247,40 @@ NM_API int nm_rx_run(struct nm_rx *rx, int timeout_ms)
  * either runs or any queue is in an application-driven pass.  With
  * queue_claim() this is the two-flag handshake: each side raises its own
  * flag (seq_cst), then looks at the other's, so at most one side wins.
+ * A run's flag says whether it is still deciding (RUN_CLAIMING) or has
+ * won (RUN_HELD): a queue pass that finds it deciding waits the few
+ * instructions until it knows, instead of losing to a run that is about
+ * to lose to it.  (With one flag, a refused nm_rx_run() from a callback
+ * on one queue made a pass of another queue, driven by the application
+ * on its own thread, fail with -EBUSY: test_rx_queue_fd saw it.)
  */
 static int run_claim(struct nm_rx *rx)
 {
-	if (atomic_exchange(&rx->running, 1))
+	int idle = RUN_IDLE;
+
+	if (!atomic_compare_exchange_strong(&rx->running, &idle, RUN_CLAIMING))
 		return -EBUSY;
 	if (atomic_load(&rx->qpolls)) {
-		atomic_store(&rx->running, 0);
+		atomic_store(&rx->running, RUN_IDLE);
 		return -EBUSY;
 	}
+	atomic_store(&rx->running, RUN_HELD);
 	return 0;
 }
 
 /* Claim queue @q for one pass on this thread (nm_rx_queue_poll). */
 static int queue_claim(struct nm_rx *rx, struct nm_rxq *q)
 {
+	int r;
+
 	atomic_fetch_add(&rx->qpolls, 1);
-	if (atomic_load(&rx->running)) {
+	/* A run deciding sees our count and gives up, or has won already. */
+	for (unsigned int spin = 0; (r = atomic_load(&rx->running)) == RUN_CLAIMING; spin++)
+		if (spin & 63)
+			nm_cpu_relax();
+		else if (spin)
+			sched_yield();	/* its thread may be off the CPU */
+	if (r == RUN_HELD) {
 		atomic_fetch_sub(&rx->qpolls, 1);
 		return -EBUSY;
 	}

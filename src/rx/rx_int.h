@@ -208,7 +208,7 @@ struct nm_rx {
 	_Atomic unsigned int rr;     /* round-robin for accepted fds */
 	_Atomic uint64_t next_id;
 	_Atomic int stop;
-	_Atomic int running;         /* run, poll or destroy in progress */
+	_Atomic int running;         /* RUN_*: run or destroy claimed (run_claim) */
 	_Atomic unsigned int qpolls; /* nm_rx_queue_poll() passes in progress */
 	/* Queue threads live as long as the receiver: io_uring cancels the
 	 * requests of a thread that exits, so the thread that armed a queue's
@@ -225,6 +225,10 @@ struct nm_rx {
 	struct nm_token_table *tok;
 	_Atomic uint64_t tok_rejected;
 };
+
+/* nm_rx.running: no run or destroy; one deciding whether it may go
+ * (queue passes wait for the answer); one that went (run_claim). */
+enum { RUN_IDLE = 0, RUN_CLAIMING = 1, RUN_HELD = 2 };
 
 /* Stats: relaxed add, owner thread only; nm_rx_stats() reads racily. */
 #define RXS_IDX(f) (offsetof(struct nm_rx_stats, f) / sizeof(uint64_t))
