@@ -974,9 +974,42 @@ static int parse_args(int argc, char **argv, struct soak_cfg *cfg)
 	return 0;
 }
 
+/* Append @what to the reasons in @why (comma separated). */
+static void why_add(char *why, size_t len, bool bad, const char *what)
+{
+	size_t n = strlen(why);
+
+	if (bad)
+		snprintf(why + n, len - n, "%s%s", n ? ", " : "", what);
+}
+
+/* The run's verdict: true when nothing failed; else @why says what did. */
+static bool verdict(struct soak *sk, bool shards_ok, struct soak_flat rss,
+		    struct soak_flat inf, int pools_left, char *why, size_t len)
+{
+	uint64_t fails = atomic_load(&sk->corrupt) + atomic_load(&sk->held_corrupt) +
+			 atomic_load(&sk->broken) + atomic_load(&sk->bad_reset) +
+			 atomic_load(&sk->put_errs) + atomic_load(&sk->null_live) +
+			 atomic_load(&sk->overrun) + atomic_load(&sk->bad_hdr) +
+			 atomic_load(&sk->retired_bad);
+
+	why[0] = 0;
+	why_add(why, len, !shards_ok, "a receiver failed");
+	why_add(why, len, !sk->nsamples, "no sample taken");
+	why_add(why, len, !rss.ok, "rss grew");
+	why_add(why, len, !inf.ok, "chunks in flight grew");
+	why_add(why, len, pools_left, "pools with chunks in flight at the end");
+	why_add(why, len, atomic_load(&sk->held_now), "buffers held at the end");
+	why_add(why, len, fails, "failures (above)");
+	why_add(why, len, !atomic_load(&sk->ok), "no stream arrived intact");
+	why_add(why, len, atomic_load(&sk->closed) != atomic_load(&sk->opened),
+		"connections accepted but not closed");
+	return !why[0];
+}
+
 static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 			  struct soak_flat inf, size_t w, int pools_left,
-			  uint64_t held_left, bool pass)
+			  uint64_t held_left, bool pass, const char *why)
 {
 	uint64_t bytes = atomic_load(&sk->bytes);
 	uint64_t fails = atomic_load(&sk->corrupt) + atomic_load(&sk->held_corrupt) +
@@ -1000,7 +1033,7 @@ static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 		       "\"rss\":{\"first\":%.0f,\"last\":%.0f,\"change\":%.4f,\"flat\":%s},"
 		       "\"inflight\":{\"first\":%.1f,\"last\":%.1f,\"change\":%.4f,\"flat\":%s},"
 		       "\"end\":{\"pools_with_inflight\":%d,\"held_buffers\":%llu},"
-		       "\"pass\":%s}\n",
+		       "\"pass\":%s,\"why\":\"%s\"}\n",
 		       secs, sk->cfg.conns, sk->cfg.shards, sk->cfg.engine ? sk->cfg.engine : "default",
 		       (unsigned long long)bytes, nm_gbit(bytes, secs),
 		       F(tx_streams), F(tx_done), F(tx_reset), F(tx_cut), F(tx_connfail),
@@ -1012,7 +1045,7 @@ static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 		       F(held_total), F(held_unreadable), w,
 		       rss.first, rss.last, rss.change, flat_word(rss, true),
 		       inf.first, inf.last, inf.change, flat_word(inf, true),
-		       pools_left, (unsigned long long)held_left, pass ? "true" : "false");
+		       pools_left, (unsigned long long)held_left, pass ? "true" : "false", why);
 		return;
 	}
 	printf("netmem soak: %.1f s, %u connections over %u shards (engine %s), %.2f Gbit/s, %llu MB verified\n",
@@ -1036,7 +1069,10 @@ static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 	       "overrun %llu, bad header %llu, put errors %llu, unreadable live %llu, retired held %llu)\n",
 	       (unsigned long long)fails, F(corrupt), F(held_corrupt), F(broken), F(bad_reset),
 	       F(overrun), F(bad_hdr), F(put_errs), F(null_live), F(retired_bad));
-	printf("  %s\n", pass ? "PASS" : "FAIL");
+	if (pass)
+		printf("  PASS\n");
+	else
+		printf("  FAIL: %s\n", why);
 #undef F
 }
 
@@ -1074,6 +1110,7 @@ int cmd_soak(int argc, char **argv)
 	size_t w;
 	int pools_left = 0, rc;
 	bool pass, shards_ok = true;
+	char why[256];
 
 	sk->cfg = (struct soak_cfg){ .seconds = 60, .revoke_every = 3, .conns = 1000,
 		.shards = 4, .reset_pct = 10, .slow_pct = 10, .hold_ms = 20, .hold_bufs = 256,
@@ -1158,6 +1195,9 @@ int cmd_soak(int argc, char **argv)
 				shards_ok = false;
 		usleep(5000);
 	}
+	/* a run shorter than the first 1 s sample is sampled at its end */
+	if (shards_ok && !sk->nsamples)
+		sample(sk, t0);
 	secs = nm_now() - t0;
 
 	/* the end: senders finish their streams, receivers see them close */
@@ -1191,16 +1231,10 @@ int cmd_soak(int argc, char **argv)
 	w = sk->nsamples >= 30 ? 10 : sk->nsamples / 3 ? sk->nsamples / 3 : 1;
 	rss = flat(sk, w, offsetof(struct soak_sample, rss));
 	inf = flat(sk, w, offsetof(struct soak_sample, inflight));
-	pass = shards_ok && sk->nsamples > 0 && rss.ok && inf.ok && !pools_left &&
-	       !atomic_load(&sk->held_now) && !atomic_load(&sk->retired_bad) &&
-	       !atomic_load(&sk->corrupt) && !atomic_load(&sk->held_corrupt) &&
-	       !atomic_load(&sk->broken) && !atomic_load(&sk->bad_reset) &&
-	       !atomic_load(&sk->put_errs) && !atomic_load(&sk->null_live) &&
-	       !atomic_load(&sk->overrun) && !atomic_load(&sk->bad_hdr) &&
-	       atomic_load(&sk->ok) > 0 && atomic_load(&sk->closed) == atomic_load(&sk->opened);
 	for (unsigned int i = 0; i < sk->cfg.shards; i++)
-		pass = pass && !sk->shards[i].err;
-	print_figures(sk, secs, rss, inf, w, pools_left, atomic_load(&sk->held_now), pass);
+		shards_ok = shards_ok && !sk->shards[i].err;
+	pass = verdict(sk, shards_ok, rss, inf, pools_left, why, sizeof(why));
+	print_figures(sk, secs, rss, inf, w, pools_left, atomic_load(&sk->held_now), pass, why);
 	rc = pass ? 0 : 1;
 	for (unsigned int i = 0; i < SOAK_TX_THREADS; i++) {
 		if (tx[i].ep >= 0 && tx[i].c)
