@@ -23,21 +23,29 @@ static long long jnum(const char *json, const char *key)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+/* Run `netmem ARGV...` into @out; return its exit status. */
+static int run_soak(const char *const *argv, char *out, size_t len)
+{
+	int fd, rc;
+	pid_t pid = t_spawn(argv, NULL, &fd, NULL);
+
+	t_read_into(fd, out, len, 0, 120);
+	close(fd);
+	rc = t_wait(pid, 30);
+	printf("%s", out);
+	return rc;
+}
+
 int main(void)
 {
 	const char *bin = t_netmem();
 	const char *argv[] = { bin, "soak", "--seconds", "3", "--conns", "50",
 			       "--revoke-every", "1", "--json", "--quiet", NULL };
+	const char *argv1[] = { bin, "soak", "--seconds", "1", "--conns", "20",
+				"--revoke-every", "1", "--json", "--quiet", NULL };
 	static char out[16384];
-	int fd, rc;
-	pid_t pid;
 
-	pid = t_spawn(argv, NULL, &fd, NULL);
-	t_read_into(fd, out, sizeof(out), 0, 120);
-	close(fd);
-	rc = t_wait(pid, 30);
-	printf("%s", out);
-	CHECK_EQ(rc, 0);
+	CHECK_EQ(run_soak(argv, out, sizeof(out)), 0);
 	CHECK(strstr(out, "\"pass\":true") != NULL);
 	CHECK(jnum(out, "intact") > 0);
 	CHECK(jnum(out, "revocations") >= 1);
@@ -46,14 +54,7 @@ int main(void)
 	CHECK_EQ(jnum(out, "held_buffers"), 0);
 	CHECK(strstr(out, "\"why\":\"\"") != NULL);
 
-	const char *argv1[] = { bin, "soak", "--seconds", "1", "--conns", "20",
-				"--revoke-every", "1", "--json", "--quiet", NULL };
-	pid = t_spawn(argv1, NULL, &fd, NULL);
-	t_read_into(fd, out, sizeof(out), 0, 120);
-	close(fd);
-	rc = t_wait(pid, 30);
-	printf("%s", out);
-	CHECK_EQ(rc, 0);
+	CHECK_EQ(run_soak(argv1, out, sizeof(out)), 0);
 	CHECK(strstr(out, "\"pass\":true") != NULL);
 	CHECK(strstr(out, "\"why\":\"\"") != NULL);
 	CHECK_EQ(jnum(out, "total"), 0);
