@@ -206,12 +206,19 @@ def first_error(log):
 
 # ---------------------------------------------------------------- the suite
 
-def run_test(tree, name, tmo):
-    """(status, seconds): status 0 pass, 77 skip, else fail (124: timeout)."""
+def run_test(tree, name, tmo, log=None):
+    """(status, seconds): status 0 pass, 77 skip, else fail (124: timeout).
+    With @log, the test's output goes to that file."""
     path = os.path.join(tree, "build", "tests", name)
     t0 = time.time()
-    p = subprocess.Popen([path], cwd=tree, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    try:
+        p = subprocess.Popen([path], cwd=tree, stdout=out,
+                             stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                             start_new_session=True)
+    finally:
+        if log:
+            out.close()
     try:
         rc = p.wait(timeout=tmo)
     except subprocess.TimeoutExpired:
@@ -312,6 +319,7 @@ def main():
         return 2
 
     tree = os.path.join(os.path.abspath(a.dir), "tree")
+    first_log = os.path.join(os.path.abspath(a.dir), "last-test.log")
     os.makedirs(tree, exist_ok=True)
     t_start = time.time()
     n = sync_tree(tree)
@@ -393,15 +401,19 @@ def main():
                         if t in flaky:
                             continue
                         tmo = max(a.timeout, 3 * times[t] + 10)
-                        trc, _ = run_test(tree, t, tmo)
+                        trc, _ = run_test(tree, t, tmo, log=first_log)
                         if trc not in (0, 77):
                             # A kill must repeat: a test that fails once
                             # under a loaded machine is not a verdict.
                             trc2, _ = run_test(tree, t, tmo)
                             if trc2 in (0, 77):
                                 flaky.add(t)
+                                kept = os.path.join(os.path.abspath(a.dir),
+                                                    "flaky-%s-%s.log" % (t, e["id"]))
+                                os.replace(first_log, kept)
                                 print("  note: %s failed once and passed again: "
-                                      "left out as a judge from now on" % t, flush=True)
+                                      "left out as a judge from now on (its output: %s)"
+                                      % (t, kept), flush=True)
                                 continue
                             res["status"] = "KILLED"
                             res["by"] = t + (" (timed out)" if trc == 124 else "")
