@@ -76,16 +76,19 @@
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
  * and with --veth also "metric":"rx_cpu_s_per_gb" (the receiving CPU's
- * busy time per GB) and "tx_cpu_busy" (the sending CPU's busy share).
+ * busy time per GB), "tx_cpu_busy" (the sending CPU's busy share) and
+ * "rx_backlog_max_mb" (the most the receiver's sockets held unread, MB).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -129,6 +132,7 @@ struct result {
 	double rx_cpu_per_gb; /* --veth: the receiving CPU's busy time per GB */
 	double tx_busy;       /* --veth: the sending CPU's busy share */
 	double retrans;       /* --veth: segments the sender retransmitted, per 1000 */
+	double backlog_mb;    /* --veth: most bytes seen unread in the receiver's sockets, MB */
 	uint64_t bytes;
 	double other_cpu;     /* CPU seconds of other programs during the run */
 	double steal;         /* CPU seconds the hypervisor took (steal) */
@@ -195,6 +199,63 @@ static void ticks_result(const struct bcfg *cfg, const struct ticks *a, const st
 		return;
 	r->rx_cpu_per_gb = (double)(b->rx - a->rx) / hz / ((double)bytes / 1e9);
 	r->tx_busy = (double)(b->tx - a->tx) / hz / (b->t - a->t);
+}
+
+/*
+ * --veth: what waits unread in the receiving namespace's TCP sockets
+ * (rig_tcp_unread: the sum of their rx_queue), sampled
+ * every BACKLOG_MS by a thread of the receiving namespace pinned to the
+ * sending CPU.  A receiver that keeps up holds little; one that falls
+ * behind holds more and more while TCP's autotuning lets the windows grow
+ * (hundreds of MB at 1000 connections: docs/benchmarks.md), and its copies
+ * then come from memory, not from cache.  The thread's own CPU time is
+ * taken off the process's (backlog_stop).
+ */
+#define BACKLOG_MS 500
+struct backlog {
+	pthread_t th;
+	_Atomic int stop;
+	int cpu, running;
+	uint64_t max;
+	double cpu_s;
+};
+
+static void *backlog_main(void *arg)
+{
+	struct backlog *b = arg;
+	struct timespec ts;
+
+	rig_pin_self(b->cpu);
+	while (!atomic_load(&b->stop)) {
+		uint64_t u = rig_tcp_unread();
+
+		if (u > b->max)
+			b->max = u;
+		for (int i = 0; i < BACKLOG_MS / 10 && !atomic_load(&b->stop); i++)
+			usleep(10000);
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	b->cpu_s = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return NULL;
+}
+
+/* From the calling thread, which is in the receiving namespace. */
+static void backlog_start(const struct bcfg *cfg, struct backlog *b)
+{
+	*b = (struct backlog){ .cpu = cfg->tx_cpu };
+	b->running = cfg->veth && !pthread_create(&b->th, NULL, backlog_main, b);
+}
+
+/* Stop the sampler; the CPU seconds it used (0 when it did not run). */
+static double backlog_stop(struct backlog *b, struct result *r)
+{
+	if (!b->running)
+		return 0;
+	atomic_store(&b->stop, 1);
+	pthread_join(b->th, NULL);
+	b->running = 0;
+	r->backlog_mb = (double)b->max / 1e6;
+	return b->cpu_s;
 }
 
 /* Bytes the rig's receiving veth has taken in (64-bit, /proc/net/dev of
@@ -326,8 +387,9 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	static char buf[PLAIN_BUF];
 	int lfd, port, ep = -1, *fds, open_conns;
 	uint64_t bytes = 0;
-	double t0 = 0, t1, u0, s0, u1, s1, deadline;
+	double t0 = 0, t1, u0, s0, u1, s1, deadline, bl_cpu;
 	struct ticks k0, k1;
+	struct backlog bl = { .running = 0 };
 	pid_t tx;
 
 	fds = calloc(cfg->conns, sizeof(*fds));
@@ -341,6 +403,7 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 		fds[i] = -1;
 	ticks_take(cfg, &k0);
 	nm_cpu(&u0, &s0);
+	backlog_start(cfg, &bl);
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
 	/* a receive that cannot finish must not hang the benchmark */
@@ -407,13 +470,15 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 		}
 	}
 	t1 = nm_now();
+	bl_cpu = backlog_stop(&bl, r);
 	nm_cpu(&u1, &s1);
 	ticks_take(cfg, &k1);
 	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->gbit = nm_gbit(bytes, t1 - t0);
-	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
+	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0) - bl_cpu, bytes);
 	r->ok = bytes > 0;
 out:
+	backlog_stop(&bl, r);
 	if (!nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
@@ -481,8 +546,9 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	struct eng_state st = { .expect = cfg->conns };
 	struct nm_area *area;
 	struct nm_rx *rx = NULL;
-	double u0, s0, u1, s1, deadline;
+	double u0, s0, u1, s1, deadline, bl_cpu;
 	struct ticks k0, k1;
+	struct backlog bl = { .running = 0 };
 	pid_t tx = -1;
 	int port;
 
@@ -507,6 +573,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	}
 	ticks_take(cfg, &k0);
 	nm_cpu(&u0, &s0);
+	backlog_start(cfg, &bl);
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
 	while (!atomic_load(&st.done) && nm_now() < deadline) {
@@ -516,6 +583,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 			goto out;
 		}
 	}
+	bl_cpu = backlog_stop(&bl, r);
 	nm_cpu(&u1, &s1);
 	ticks_take(cfg, &k1);
 	if (!atomic_load(&st.done)) {
@@ -533,10 +601,11 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	if (nm_rx_stats(rx, &rs, sizeof(rs)) == 0)
 		r->rearm = rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0;
 	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
-	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0), bytes);
+	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0) - bl_cpu, bytes);
 	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->ok = bytes > 0;
 out:
+	backlog_stop(&bl, r);
 	if (tx > 0 && !nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
@@ -617,6 +686,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	int port, lfd, pfd[2], status;
 	pid_t srv, cli;
 	struct ticks k0, k1;
+	struct backlog bl;
 	double end;
 
 	/* a free port: bind port 0, take the number, let it go */
@@ -646,6 +716,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 		return;
 	}
 	ticks_take(cfg, &k0);	/* the server's start is in it: a little low */
+	backlog_start(cfg, &bl);	/* iperf3's CPU is its own: nothing to take off */
 	cli = fork();
 	if (cli == 0) {
 		child_setup(pfd[1], cfg->tx_cpu);
@@ -669,6 +740,7 @@ static void run_iperf3(const struct bcfg *cfg, const char *bin, struct result *r
 	out[len] = 0;
 	close(pfd[0]);
 	nm_reap(cli, 15);
+	backlog_stop(&bl, r);
 	ticks_take(cfg, &k1);
 	/* -1 makes the server exit after one test; reap kills a leftover */
 	nm_reap(srv, 5);
@@ -837,6 +909,7 @@ int cmd_bench_rx(int argc, char **argv)
 	double rearm[NR_IMPL][MAX_REPS], med_r[NR_IMPL];
 	/* --veth: the receiving CPU's busy time per GB, the sending CPU's share */
 	double rxc[NR_IMPL][MAX_REPS], txb[NR_IMPL][MAX_REPS], med_x[NR_IMPL], med_t[NR_IMPL];
+	double bkl[NR_IMPL][MAX_REPS], med_b[NR_IMPL];
 	/* the hypervisor's steal over each run, a share of one CPU */
 	double stl[NR_IMPL][MAX_REPS];
 	int nok[NR_IMPL] = { 0 };
@@ -1047,8 +1120,9 @@ again:
 					fprintf(stderr, " %6.3f re-arms a completion", r.rearm);
 				if (cfg.veth)
 					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy, "
-						"%.1f retransmits per 1000 segments", r.rx_cpu_per_gb,
-						100 * r.tx_busy, r.retrans);
+						"%.1f retransmits per 1000 segments, up to %.1f MB unread "
+						"in the receiver's sockets", r.rx_cpu_per_gb,
+						100 * r.tx_busy, r.retrans, r.backlog_mb);
 				fprintf(stderr, "; steal %.0f%% of a CPU\n", 100 * r.steal / r.wall);
 			}
 			rxc[k][nok[k]] = r.rx_cpu_per_gb;
@@ -1056,6 +1130,7 @@ again:
 				retrans_worst = r.retrans;
 			stl[k][nok[k]] = r.wall > 0 ? r.steal / r.wall : 0;
 			txb[k][nok[k]] = r.tx_busy;
+			bkl[k][nok[k]] = r.backlog_mb;
 			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
@@ -1067,6 +1142,7 @@ again:
 		med_r[k] = median(rearm[k], nok[k]);
 		med_x[k] = median(rxc[k], nok[k]);
 		med_t[k] = median(txb[k], nok[k]);
+		med_b[k] = median(bkl[k], nok[k]);
 	}
 	if (cfg.plot) {
 		static double both[2][NR_IMPL][MAX_REPS];
@@ -1109,6 +1185,8 @@ again:
 				       "\"rx_cpu_s_per_gb\",\"value\":%.4f}\n", impl_name[k], med_x[k]);
 				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
 				       "\"tx_cpu_busy\",\"value\":%.3f}\n", impl_name[k], med_t[k]);
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"rx_backlog_max_mb\",\"value\":%.1f}\n", impl_name[k], med_b[k]);
 			}
 		}
 		rig_down(&cfg.rig);	/* cfg is on this stack: atexit cannot reach it */
@@ -1147,12 +1225,12 @@ again:
 	}
 	if (cfg.veth && cfg.rx_cpu >= 0) {
 		printf("\nthe receiving CPU's busy time (the process, its NAPI thread and softirq), "
-		       "and the sending CPU's:\n");
+		       "the sending CPU's, and the most the receiver's sockets held unread:\n");
 		for (int k = 0; k < NR_IMPL; k++)
 			if (nok[k])
-				printf("%-8s %10.4f CPU s/GB   sending CPU %3.0f%% busy%s\n", impl_name[k],
-				       med_x[k], 100 * med_t[k], med_t[k] >= 0.9 ?
-				       " (the sender set the rate)" : "");
+				printf("%-8s %10.4f CPU s/GB   sending CPU %3.0f%% busy   %7.1f MB unread%s\n",
+				       impl_name[k], med_x[k], 100 * med_t[k], med_b[k],
+				       med_t[k] >= 0.9 ? " (the sender set the rate)" : "");
 	}
 	flag_slow_reps(gbit, cpu, stl, nok, med_g[IMPL_PLAIN]);
 	printf("\nratios (throughput: higher is better; CPU per GB: lower is better)\n");

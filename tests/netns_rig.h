@@ -24,6 +24,7 @@
  *   rig_task_cpu_s(), rig_kthreads_cpu_s(), rig_cpu_busy_ticks()
  *                            CPU time of a task, of the rig's NAPI and the
  *                            ksoftirqd threads, busy ticks of one CPU
+ *   rig_tcp_unread()         bytes unread in a namespace's TCP sockets
  *   struct rig_tx            the sender: size, count, pps, seconds, ports
  *   rig_check_payload()      magic, length, seq and checksum of one payload
  *   rig_check_hdr()          the cheap part (magic, length), for benchmarks
@@ -935,6 +936,32 @@ static inline int rig_tcp_segs(const struct rig *r, enum rig_side s, uint64_t *o
 	*out = q.val[0];
 	*retrans = q.val[1];
 	return e;
+}
+
+/* Bytes waiting unread in the TCP sockets of the calling thread's
+ * namespace: the sum of rx_queue in /proc/net/tcp and tcp6, listeners
+ * left out (theirs is the accept queue's length).  0 when unreadable. */
+static inline uint64_t rig_tcp_unread(void)
+{
+	static const char *const files[] = { "/proc/thread-self/net/tcp",
+					     "/proc/thread-self/net/tcp6" };
+	char line[512];
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f = fopen(files[i], "r");
+		unsigned int st;
+		unsigned long txq, rxq;
+
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, " %*s %*s %*s %x %lx:%lx", &st, &txq, &rxq) == 3 &&
+			    st != 0x0a)	/* TCP_LISTEN */
+				sum += rxq;
+		fclose(f);
+	}
+	return sum;
 }
 
 /* Packets the kernel dropped on the way to a UDP socket, as counted by

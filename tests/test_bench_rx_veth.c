@@ -6,7 +6,8 @@
  * every JSON line (stdout's; stderr is read along and echoed) is the
  * benchmarks' JSON shape, each receiver has its
  * throughput, its process CPU per GB and, pinned, the receiving CPU's
- * busy time per GB and the sending CPU's busy share; uring has its
+ * busy time per GB, the sending CPU's busy share and the most its sockets
+ * held unread; uring has its
  * re-arms per completion; the command exits 0; and the rig's namespaces
  * are gone when it has ended.  Not a timing test.  Needs root.
  */
@@ -16,9 +17,10 @@
 
 enum { URING, PLAIN, NR };
 static const char *const impls[NR] = { "uring", "plain" };
-enum { GBIT, CPU, RXCPU, TXBUSY, REARM, NR_M };
+enum { GBIT, CPU, RXCPU, TXBUSY, REARM, BACKLOG, NR_M };
 static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu_s_per_gb",
-					    "tx_cpu_busy", "rearm_per_completion" };
+					    "tx_cpu_busy", "rearm_per_completion",
+					    "rx_backlog_max_mb" };
 
 int main(void)
 {
@@ -78,10 +80,15 @@ int main(void)
 		CHECK(val[k][CPU] > 0);
 		/* the per-CPU figures need the two sides pinned apart */
 		CHECK(seen[k][RXCPU] == !unpinned && seen[k][TXBUSY] == !unpinned);
+		CHECK(seen[k][BACKLOG] == !unpinned);
 		if (seen[k][RXCPU]) {
 			CHECK(val[k][RXCPU] > 0);
 			/* a share of one CPU; ticks are 10 ms, so a little over 1 */
 			CHECK(val[k][TXBUSY] >= 0 && val[k][TXBUSY] < 1.5);
+			/* no more than the run's bytes can wait unread (rig_tcp_unread
+			 * itself: test_rig_tcp_unread) */
+			CHECK(val[k][BACKLOG] >= 0 &&
+			      val[k][BACKLOG] <= val[k][GBIT] / 8 * 1000 * 0.3 + 1);
 		}
 		CHECK(seen[k][REARM] == (k == URING));
 	}
