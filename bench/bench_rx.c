@@ -76,8 +76,9 @@
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
  * and with --veth also "metric":"rx_cpu_s_per_gb" (the receiving CPU's
- * busy time per GB), "tx_cpu_busy" (the sending CPU's busy share) and
- * "rx_backlog_max_mb" (the most the receiver's sockets held unread, MB).
+ * busy time per GB), "tx_cpu_busy" (the sending CPU's busy share),
+ * "rx_backlog_max_mb" (the most the receiver's sockets held unread, MB)
+ * and "rx_acks_per_mb" (segments the receiver sent per MB received).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +134,7 @@ struct result {
 	double tx_busy;       /* --veth: the sending CPU's busy share */
 	double retrans;       /* --veth: segments the sender retransmitted, per 1000 */
 	double backlog_mb;    /* --veth: most bytes seen unread in the receiver's sockets, MB */
+	double acks_per_mb;   /* --veth: segments the receiver sent (ACKs) per MB received */
 	uint64_t bytes;
 	double other_cpu;     /* CPU seconds of other programs during the run */
 	double steal;         /* CPU seconds the hypervisor took (steal) */
@@ -909,7 +911,7 @@ int cmd_bench_rx(int argc, char **argv)
 	double rearm[NR_IMPL][MAX_REPS], med_r[NR_IMPL];
 	/* --veth: the receiving CPU's busy time per GB, the sending CPU's share */
 	double rxc[NR_IMPL][MAX_REPS], txb[NR_IMPL][MAX_REPS], med_x[NR_IMPL], med_t[NR_IMPL];
-	double bkl[NR_IMPL][MAX_REPS], med_b[NR_IMPL];
+	double bkl[NR_IMPL][MAX_REPS], med_b[NR_IMPL], acks[NR_IMPL][MAX_REPS], med_a[NR_IMPL];
 	/* the hypervisor's steal over each run, a share of one CPU */
 	double stl[NR_IMPL][MAX_REPS];
 	int nok[NR_IMPL] = { 0 };
@@ -1059,7 +1061,7 @@ int cmd_bench_rx(int argc, char **argv)
 		for (int k = 0; k < NR_IMPL; k++) {
 			struct result r;
 			double m0, o0, m1, o1, t0, st0, st1;
-			uint64_t v0, seg0 = 0, rt0 = 0, seg1 = 0, rt1 = 0;
+			uint64_t v0, seg0 = 0, rt0 = 0, seg1 = 0, rt1 = 0, ack0 = 0, ack1 = 0, x;
 			int tries = 0;
 
 			if (!cfg.run[k])
@@ -1071,8 +1073,10 @@ again:
 				flush_tcp_metrics(&cfg);
 			cpu_totals(&cfg, &m0, &o0, &st0);
 			v0 = cfg.veth ? veth_rx_bytes(&cfg) : 0;
-			if (cfg.veth)
+			if (cfg.veth) {
 				rig_tcp_segs(&cfg.rig, RIG_TX, &seg0, &rt0);
+				rig_tcp_segs(&cfg.rig, RIG_RX, &ack0, &x);
+			}
 			t0 = nm_now();
 			switch (k) {
 			case IMPL_URING:  run_engine(&cfg, "uring", &r, &uinfo); break;
@@ -1085,6 +1089,11 @@ again:
 			r.steal = st1 - st0;
 			if (cfg.veth && !rig_tcp_segs(&cfg.rig, RIG_TX, &seg1, &rt1) && seg1 > seg0)
 				r.retrans = 1000.0 * (double)(rt1 - rt0) / (double)(seg1 - seg0);
+			/* The receiver sends only ACKs; while a socket is under its
+			 * SO_RCVLOWAT mark TCP acknowledges every arrival, and on
+			 * the rig each ACK wakes the sender's NAPI (docs/benchmarks.md) */
+			if (cfg.veth && r.bytes && !rig_tcp_segs(&cfg.rig, RIG_RX, &ack1, &x))
+				r.acks_per_mb = (double)(ack1 - ack0) / ((double)r.bytes / 1e6);
 			/* --veth: the stream must have crossed the veth (headers
 			 * make it more), not a loopback inside one namespace */
 			if (cfg.veth && r.ok && veth_rx_bytes(&cfg) - v0 < r.bytes) {
@@ -1120,9 +1129,9 @@ again:
 					fprintf(stderr, " %6.3f re-arms a completion", r.rearm);
 				if (cfg.veth)
 					fprintf(stderr, "; receiving CPU %.4f s/GB, sending CPU %.0f%% busy, "
-						"%.1f retransmits per 1000 segments, up to %.1f MB unread "
-						"in the receiver's sockets", r.rx_cpu_per_gb,
-						100 * r.tx_busy, r.retrans, r.backlog_mb);
+						"%.1f retransmits per 1000 segments, %.1f ACKs per MB, "
+						"up to %.1f MB unread in the receiver's sockets", r.rx_cpu_per_gb,
+						100 * r.tx_busy, r.retrans, r.acks_per_mb, r.backlog_mb);
 				fprintf(stderr, "; steal %.0f%% of a CPU\n", 100 * r.steal / r.wall);
 			}
 			rxc[k][nok[k]] = r.rx_cpu_per_gb;
@@ -1131,6 +1140,7 @@ again:
 			stl[k][nok[k]] = r.wall > 0 ? r.steal / r.wall : 0;
 			txb[k][nok[k]] = r.tx_busy;
 			bkl[k][nok[k]] = r.backlog_mb;
+			acks[k][nok[k]] = r.acks_per_mb;
 			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
@@ -1143,6 +1153,7 @@ again:
 		med_x[k] = median(rxc[k], nok[k]);
 		med_t[k] = median(txb[k], nok[k]);
 		med_b[k] = median(bkl[k], nok[k]);
+		med_a[k] = median(acks[k], nok[k]);
 	}
 	if (cfg.plot) {
 		static double both[2][NR_IMPL][MAX_REPS];
@@ -1187,6 +1198,8 @@ again:
 				       "\"tx_cpu_busy\",\"value\":%.3f}\n", impl_name[k], med_t[k]);
 				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
 				       "\"rx_backlog_max_mb\",\"value\":%.1f}\n", impl_name[k], med_b[k]);
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"rx_acks_per_mb\",\"value\":%.2f}\n", impl_name[k], med_a[k]);
 			}
 		}
 		rig_down(&cfg.rig);	/* cfg is on this stack: atexit cannot reach it */
@@ -1225,11 +1238,12 @@ again:
 	}
 	if (cfg.veth && cfg.rx_cpu >= 0) {
 		printf("\nthe receiving CPU's busy time (the process, its NAPI thread and softirq), "
-		       "the sending CPU's, and the most the receiver's sockets held unread:\n");
+		       "the sending CPU's, the receiver's ACKs and the most its sockets held unread:\n");
 		for (int k = 0; k < NR_IMPL; k++)
 			if (nok[k])
-				printf("%-8s %10.4f CPU s/GB   sending CPU %3.0f%% busy   %7.1f MB unread%s\n",
-				       impl_name[k], med_x[k], 100 * med_t[k], med_b[k],
+				printf("%-8s %10.4f CPU s/GB   sending CPU %3.0f%% busy   %5.1f ACKs/MB"
+				       "   %7.1f MB unread%s\n",
+				       impl_name[k], med_x[k], 100 * med_t[k], med_a[k], med_b[k],
 				       med_t[k] >= 0.9 ? " (the sender set the rate)" : "");
 	}
 	flag_slow_reps(gbit, cpu, stl, nok, med_g[IMPL_PLAIN]);

@@ -6,8 +6,8 @@
  * every JSON line (stdout's; stderr is read along and echoed) is the
  * benchmarks' JSON shape, each receiver has its
  * throughput, its process CPU per GB and, pinned, the receiving CPU's
- * busy time per GB, the sending CPU's busy share and the most its sockets
- * held unread; uring has its
+ * busy time per GB, the sending CPU's busy share, its ACKs per MB and the
+ * most its sockets held unread; uring has its
  * re-arms per completion; the command exits 0; and the rig's namespaces
  * are gone when it has ended.  Not a timing test.  Needs root.
  */
@@ -17,10 +17,10 @@
 
 enum { URING, PLAIN, NR };
 static const char *const impls[NR] = { "uring", "plain" };
-enum { GBIT, CPU, RXCPU, TXBUSY, REARM, BACKLOG, NR_M };
+enum { GBIT, CPU, RXCPU, TXBUSY, REARM, BACKLOG, ACKS, NR_M };
 static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu_s_per_gb",
 					    "tx_cpu_busy", "rearm_per_completion",
-					    "rx_backlog_max_mb" };
+					    "rx_backlog_max_mb", "rx_acks_per_mb" };
 
 int main(void)
 {
@@ -80,7 +80,7 @@ int main(void)
 		CHECK(val[k][CPU] > 0);
 		/* the per-CPU figures need the two sides pinned apart */
 		CHECK(seen[k][RXCPU] == !unpinned && seen[k][TXBUSY] == !unpinned);
-		CHECK(seen[k][BACKLOG] == !unpinned);
+		CHECK(seen[k][BACKLOG] == !unpinned && seen[k][ACKS] == !unpinned);
 		if (seen[k][RXCPU]) {
 			CHECK(val[k][RXCPU] > 0);
 			/* a share of one CPU; ticks are 10 ms, so a little over 1 */
@@ -89,6 +89,9 @@ int main(void)
 			 * itself: test_rig_tcp_unread) */
 			CHECK(val[k][BACKLOG] >= 0 &&
 			      val[k][BACKLOG] <= val[k][GBIT] / 8 * 1000 * 0.3 + 1);
+			/* TCP acknowledges what it receives: at least one ACK for
+			 * the run, at most about one per 1448-byte segment */
+			CHECK(val[k][ACKS] > 0 && val[k][ACKS] < 1000);
 		}
 		CHECK(seen[k][REARM] == (k == URING));
 	}
