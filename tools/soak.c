@@ -974,6 +974,16 @@ static int parse_args(int argc, char **argv, struct soak_cfg *cfg)
 	return 0;
 }
 
+/* Failures of every kind, summed (print_figures lists them by kind). */
+static uint64_t soak_fails(struct soak *sk)
+{
+	return atomic_load(&sk->corrupt) + atomic_load(&sk->held_corrupt) +
+	       atomic_load(&sk->broken) + atomic_load(&sk->bad_reset) +
+	       atomic_load(&sk->put_errs) + atomic_load(&sk->null_live) +
+	       atomic_load(&sk->overrun) + atomic_load(&sk->bad_hdr) +
+	       atomic_load(&sk->retired_bad);
+}
+
 /* Append @what to the reasons in @why (comma separated). */
 static void why_add(char *why, size_t len, bool bad, const char *what)
 {
@@ -987,12 +997,6 @@ static void why_add(char *why, size_t len, bool bad, const char *what)
 static bool verdict(struct soak *sk, bool shards_ok, struct soak_flat rss,
 		    struct soak_flat inf, int pools_left, char *why, size_t len)
 {
-	uint64_t fails = atomic_load(&sk->corrupt) + atomic_load(&sk->held_corrupt) +
-			 atomic_load(&sk->broken) + atomic_load(&sk->bad_reset) +
-			 atomic_load(&sk->put_errs) + atomic_load(&sk->null_live) +
-			 atomic_load(&sk->overrun) + atomic_load(&sk->bad_hdr) +
-			 atomic_load(&sk->retired_bad);
-
 	why[0] = 0;
 	why_add(why, len, !shards_ok, "a receiver failed");
 	why_add(why, len, !sk->nsamples, "no sample taken");
@@ -1000,7 +1004,7 @@ static bool verdict(struct soak *sk, bool shards_ok, struct soak_flat rss,
 	why_add(why, len, !inf.ok, "chunks in flight grew");
 	why_add(why, len, pools_left, "pools with chunks in flight at the end");
 	why_add(why, len, atomic_load(&sk->held_now), "buffers held at the end");
-	why_add(why, len, fails, "failures (above)");
+	why_add(why, len, soak_fails(sk), "failures (above)");
 	why_add(why, len, !atomic_load(&sk->ok), "no stream arrived intact");
 	why_add(why, len, atomic_load(&sk->closed) != atomic_load(&sk->opened),
 		"connections accepted but not closed");
@@ -1012,11 +1016,7 @@ static void print_figures(struct soak *sk, double secs, struct soak_flat rss,
 			  uint64_t held_left, bool pass, const char *why)
 {
 	uint64_t bytes = atomic_load(&sk->bytes);
-	uint64_t fails = atomic_load(&sk->corrupt) + atomic_load(&sk->held_corrupt) +
-			 atomic_load(&sk->broken) + atomic_load(&sk->bad_reset) +
-			 atomic_load(&sk->put_errs) + atomic_load(&sk->null_live) +
-			 atomic_load(&sk->overrun) + atomic_load(&sk->bad_hdr) +
-			 atomic_load(&sk->retired_bad);
+	uint64_t fails = soak_fails(sk);
 #define F(x) ((unsigned long long)atomic_load(&sk->x))
 	if (sk->cfg.json) {
 		printf("{\"seconds\":%.1f,\"conns\":%u,\"shards\":%u,\"engine\":\"%s\","

@@ -334,8 +334,9 @@ static void ur_lowat_idle(struct nm_rxq *q, struct ur_eng *e)
  * cost 2.2-2.7x one connection's CPU per GB on the veth rig (bench rx
  * --veth).  So while HOLD_STREAMS connections or more have streamed (a
  * completion of LOWAT_TRIGGER bytes or more in this epoch of
- * HOLD_EPOCH_NS or the last), the wait holds for HOLD_US unless HOLD_NR sockets are ready sooner, as
- * a NIC's adaptive interrupt moderation coalesces more under load: half
+ * HOLD_EPOCH_NS or the last), the wait holds for HOLD_US unless HOLD_NR
+ * sockets are ready sooner, as a NIC's adaptive interrupt moderation
+ * coalesces more under load: half
  * the wake-ups, about 1 MiB each, and 1000 connections at 1.4-1.65x one
  * connection's CPU per GB (docs/benchmarks.md).  The price is up to
  * HOLD_US more latency for the queue's connections while that many
