@@ -7,7 +7,7 @@
  * listener's rx_queue is that queue's length), and what is read goes
  * out of the sum.  Needs root.
  */
-#include "harness.h"
+#include "test_rx_util.h"	/* t_connect */
 #include "netns_rig.h"
 
 #define SENT	40000
@@ -24,17 +24,6 @@ static int listener(uint16_t *port)
 	    getsockname(fd, (struct sockaddr *)&a, &al))
 		return -1;
 	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-static int dial(uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
-		return -1;
 	return fd;
 }
 
@@ -68,9 +57,9 @@ static int in_ns(const struct rig *r, void *arg)
 	res->before = rig_tcp_unread();
 	if (lfd < 0)
 		return -errno;
-	c = dial(port);
+	c = t_connect(port);
 	s = c >= 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
-	queued = s >= 0 ? dial(port) : -1;	/* left in the accept queue */
+	queued = s >= 0 ? t_connect(port) : -1;	/* left in the accept queue */
 	if (queued < 0) {
 		res->err = -errno;
 		goto out;
