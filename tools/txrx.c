@@ -13,10 +13,11 @@
 #include <unistd.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/perf_event.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/resource.h>
 #include "txrx.h"
 
 static uint64_t splitmix64(uint64_t x)
@@ -334,6 +335,29 @@ void nm_cpu(double *user, double *sys)
 	getrusage(RUSAGE_SELF, &ru);
 	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
 	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+int nm_cpuclock_open(void)
+{
+	struct perf_event_attr a = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(a),
+		.config = PERF_COUNT_SW_TASK_CLOCK,
+		.inherit = 1,		/* threads created after this... */
+		.inherit_thread = 1,	/* ...but not forked children */
+	};
+	long fd = syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+double nm_cpuclock_read(int fd)
+{
+	uint64_t ns;
+
+	if (fd < 0 || read(fd, &ns, sizeof(ns)) != (ssize_t)sizeof(ns))
+		return -1;
+	return (double)ns * 1e-9;
 }
 
 void nm_csw(uint64_t *vol, uint64_t *invol)

@@ -123,6 +123,23 @@ bool nm_reap(pid_t pid, double secs);
 int nm_raise_nofile(unsigned long need);
 /* User and system CPU seconds of this process (threads included). */
 void nm_cpu(double *user, double *sys);
+/*
+ * CPU time by perf's task clock: a software counter that adds up the time
+ * between the scheduler switching a thread in and out.  It counts the
+ * calling thread and the threads it creates after the open (not child
+ * processes).  getrusage() (nm_cpu) and the CPU-time clocks read the
+ * scheduler's own runtime instead, and on this project's 6.18 kernel
+ * (PREEMPT_NONE) that hands part of a receiver's time to the NAPI thread
+ * whose wake-ups preempt it: 18-33% of a receiving process's time at one
+ * connection on the veth rig, up to 18% at 1000, two thirds when the NAPI
+ * thread has a real-time priority (docs/benchmarks.md, "getrusage
+ * under-counts the receiver").
+ * nm_cpuclock_open returns the counter's fd, or -errno where perf events
+ * are not allowed (perf_event_paranoid) or not built: then use nm_cpu.
+ */
+int nm_cpuclock_open(void);
+/* Seconds counted on @fd so far; -1 if @fd < 0 or it cannot be read. */
+double nm_cpuclock_read(int fd);
 /* Context switches of this process: voluntary (it slept: a wakeup each)
  * and involuntary (preempted). */
 void nm_csw(uint64_t *vol, uint64_t *invol);
