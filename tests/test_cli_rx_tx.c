@@ -105,6 +105,10 @@ static void one(const struct run *r, unsigned long long bytes, const char *msg)
 	CHECK_EQ(t_json_u(out, "conns"), 8);
 	CHECK_EQ(t_json_u(out, "conn_errors"), 0);
 	CHECK(strstr(out, "\"verify_ok\":true") != NULL);
+	/* the CPU figure says its clock: perf's task clock, or getrusage
+	 * where perf events are not allowed */
+	CHECK(strstr(out, "\"cpu_clock\":\"task\"") ||
+	      strstr(out, "\"cpu_clock\":\"getrusage\""));
 	/* one "verify" key, the pattern's name (a second, null, would win
 	 * in most JSON readers) */
 	{
