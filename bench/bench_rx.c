@@ -50,9 +50,11 @@
  * still happens the benchmark says so on stderr.
  *
  * Metrics: Gbit/s (10^9 bits) from the first connection to the last close,
- * and receiver CPU seconds per GB (10^9 bytes): getrusage user + sys of
- * this process (the receiver; the sender is a child and not counted) over
- * the run, and for iperf3 its server's cpu_utilization_percent
+ * and receiver CPU seconds per GB (10^9 bytes): perf's task clock over
+ * the receiver's threads (nm_cpuclock_open; the sender is a child and not
+ * counted) over the run, getrusage's user + sys where perf events are not
+ * allowed (getrusage under-counts a receiver that its NAPI thread
+ * preempts: cpu_mark below), and for iperf3 its server's cpu_utilization_percent
  * (remote_total) times the run's seconds.  Ratios: uring/plain,
  * uring/iperf3 and socket/plain for throughput (higher is better) and CPU
  * per GB (lower is better).
@@ -75,8 +77,8 @@
  * JSON lines (--json), one per figure, medians:
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
- * and with --veth also "metric":"rx_cpu_s_per_gb" (the receiving CPU's
- * busy time per GB), "tx_cpu_busy" (the sending CPU's busy share),
+ * ("cpu_s_per_gb_getrusage" too, for all but iperf3), and with --veth
+ * also "metric":"rx_cpu_s_per_gb" (the receiving CPU's busy time per GB), "tx_cpu_busy" (the sending CPU's busy share),
  * "rx_backlog_max_mb" (the most the receiver's sockets held unread, MB)
  * and "rx_acks_per_mb" (segments the receiver sent per MB received).
  */
@@ -129,6 +131,7 @@ struct bcfg {
 struct result {
 	bool ok;
 	double gbit, cpu_per_gb;
+	double ru_cpu_per_gb; /* the same by getrusage (nm_cpu), which under-counts */
 	double rearm;         /* engines: re-arms per recv completion; else -1 */
 	double rx_cpu_per_gb; /* --veth: the receiving CPU's busy time per GB */
 	double tx_busy;       /* --veth: the sending CPU's busy share */
@@ -260,6 +263,51 @@ static double backlog_stop(struct backlog *b, struct result *r)
 	return b->cpu_s;
 }
 
+/*
+ * The receiving process's CPU over a run.  The figure is perf's task
+ * clock (nm_cpuclock_open), opened after the sampler thread starts so that
+ * it counts only the receiver's threads; getrusage's figure is kept beside
+ * it (--verbose) because it under-counts: the kernel hands part of the
+ * receiver's time to the NAPI thread whose wake-ups preempt it
+ * (docs/benchmarks.md).  Where perf events are not allowed the figure is
+ * getrusage's, less the sampler's time, and the table says so.
+ */
+struct cpumark {
+	int fd;
+	double u, s, tc;
+};
+
+static int cpuclock_missing;	/* a run had to fall back to getrusage */
+
+/* A run's start (@start NULL: the counter is opened) or its end. */
+static void cpu_mark(struct cpumark *m, const struct cpumark *start)
+{
+	m->fd = start ? start->fd : nm_cpuclock_open();
+	m->tc = nm_cpuclock_read(m->fd);
+	nm_cpu(&m->u, &m->s);
+}
+
+static void cpu_result(const struct cpumark *a, const struct cpumark *b, double bl_cpu,
+		       uint64_t bytes, struct result *r)
+{
+	double ru = (b->u - a->u) + (b->s - a->s) - bl_cpu;
+
+	r->ru_cpu_per_gb = nm_cpu_per_gb(ru, bytes);
+	if (a->tc >= 0 && b->tc >= 0) {
+		r->cpu_per_gb = nm_cpu_per_gb(b->tc - a->tc, bytes);
+	} else {
+		r->cpu_per_gb = r->ru_cpu_per_gb;
+		cpuclock_missing = 1;
+	}
+}
+
+static void cpu_done(struct cpumark *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
 /* Bytes the rig's receiving veth has taken in (64-bit, /proc/net/dev of
  * this thread's namespace: the receiving one); 0 when it cannot be read. */
 static uint64_t veth_rx_bytes(const struct bcfg *cfg)
@@ -389,7 +437,8 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	static char buf[PLAIN_BUF];
 	int lfd, port, ep = -1, *fds, open_conns;
 	uint64_t bytes = 0;
-	double t0 = 0, t1, u0, s0, u1, s1, deadline, bl_cpu;
+	double t0 = 0, t1, deadline, bl_cpu;
+	struct cpumark c0 = { .fd = -1 }, c1;
 	struct ticks k0, k1;
 	struct backlog bl = { .running = 0 };
 	pid_t tx;
@@ -404,8 +453,8 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	for (unsigned int i = 0; i < cfg->conns; i++)
 		fds[i] = -1;
 	ticks_take(cfg, &k0);
-	nm_cpu(&u0, &s0);
 	backlog_start(cfg, &bl);
+	cpu_mark(&c0, NULL);	/* after the sampler starts: its thread is not counted */
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
 	/* a receive that cannot finish must not hang the benchmark */
@@ -473,14 +522,15 @@ static void run_plain(const struct bcfg *cfg, struct result *r)
 	}
 	t1 = nm_now();
 	bl_cpu = backlog_stop(&bl, r);
-	nm_cpu(&u1, &s1);
+	cpu_mark(&c1, &c0);
 	ticks_take(cfg, &k1);
 	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->gbit = nm_gbit(bytes, t1 - t0);
-	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0) - bl_cpu, bytes);
+	cpu_result(&c0, &c1, bl_cpu, bytes, r);
 	r->ok = bytes > 0;
 out:
 	backlog_stop(&bl, r);
+	cpu_done(&c0);
 	if (!nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
@@ -548,7 +598,8 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	struct eng_state st = { .expect = cfg->conns };
 	struct nm_area *area;
 	struct nm_rx *rx = NULL;
-	double u0, s0, u1, s1, deadline, bl_cpu;
+	double deadline, bl_cpu;
+	struct cpumark c0 = { .fd = -1 }, c1;
 	struct ticks k0, k1;
 	struct backlog bl = { .running = 0 };
 	pid_t tx = -1;
@@ -574,8 +625,8 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		goto out;
 	}
 	ticks_take(cfg, &k0);
-	nm_cpu(&u0, &s0);
 	backlog_start(cfg, &bl);
+	cpu_mark(&c0, NULL);	/* after the sampler starts: its thread is not counted */
 	tx = start_tx(cfg, port);
 	deadline = nm_now() + cfg->seconds + 15;
 	while (!atomic_load(&st.done) && nm_now() < deadline) {
@@ -586,7 +637,7 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 		}
 	}
 	bl_cpu = backlog_stop(&bl, r);
-	nm_cpu(&u1, &s1);
+	cpu_mark(&c1, &c0);
 	ticks_take(cfg, &k1);
 	if (!atomic_load(&st.done)) {
 		snprintf(r->note, sizeof(r->note), "timed out");
@@ -603,11 +654,12 @@ static void run_engine(const struct bcfg *cfg, const char *engine, struct result
 	if (nm_rx_stats(rx, &rs, sizeof(rs)) == 0)
 		r->rearm = rs.recv_calls ? (double)rs.rearm / (double)rs.recv_calls : 0;
 	r->gbit = nm_gbit(bytes, atomic_load(&st.t_last) - atomic_load(&st.t_first));
-	r->cpu_per_gb = nm_cpu_per_gb((u1 - u0) + (s1 - s0) - bl_cpu, bytes);
+	cpu_result(&c0, &c1, bl_cpu, bytes, r);
 	ticks_result(cfg, &k0, &k1, bytes, r);
 	r->ok = bytes > 0;
 out:
 	backlog_stop(&bl, r);
+	cpu_done(&c0);
 	if (tx > 0 && !nm_reap(tx, 15) && r->ok) {
 		r->ok = false;
 		snprintf(r->note, sizeof(r->note), "the sender failed");
@@ -912,6 +964,7 @@ int cmd_bench_rx(int argc, char **argv)
 	/* --veth: the receiving CPU's busy time per GB, the sending CPU's share */
 	double rxc[NR_IMPL][MAX_REPS], txb[NR_IMPL][MAX_REPS], med_x[NR_IMPL], med_t[NR_IMPL];
 	double bkl[NR_IMPL][MAX_REPS], med_b[NR_IMPL], acks[NR_IMPL][MAX_REPS], med_a[NR_IMPL];
+	double rucpu[NR_IMPL][MAX_REPS], med_u[NR_IMPL];
 	/* the hypervisor's steal over each run, a share of one CPU */
 	double stl[NR_IMPL][MAX_REPS];
 	int nok[NR_IMPL] = { 0 };
@@ -1125,6 +1178,8 @@ again:
 			if (cfg.verbose) {
 				fprintf(stderr, "  rep %u %-7s %7.2f Gbit/s %7.4f CPU s/GB", rep + 1,
 					impl_name[k], r.gbit, r.cpu_per_gb);
+				if (k != IMPL_IPERF3)
+					fprintf(stderr, " (getrusage %.4f)", r.ru_cpu_per_gb);
 				if (r.rearm >= 0)
 					fprintf(stderr, " %6.3f re-arms a completion", r.rearm);
 				if (cfg.veth)
@@ -1143,6 +1198,7 @@ again:
 			acks[k][nok[k]] = r.acks_per_mb;
 			rearm[k][nok[k]] = r.rearm;
 			gbit[k][nok[k]] = r.gbit;
+			rucpu[k][nok[k]] = r.ru_cpu_per_gb;
 			cpu[k][nok[k]++] = r.cpu_per_gb;
 		}
 	}
@@ -1154,6 +1210,7 @@ again:
 		med_t[k] = median(txb[k], nok[k]);
 		med_b[k] = median(bkl[k], nok[k]);
 		med_a[k] = median(acks[k], nok[k]);
+		med_u[k] = median(rucpu[k], nok[k]);
 	}
 	if (cfg.plot) {
 		static double both[2][NR_IMPL][MAX_REPS];
@@ -1191,6 +1248,10 @@ again:
 			if (k == IMPL_URING || k == IMPL_SOCKET)
 				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
 				       "\"rearm_per_completion\",\"value\":%.4f}\n", impl_name[k], med_r[k]);
+			if (k != IMPL_IPERF3)
+				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
+				       "\"cpu_s_per_gb_getrusage\",\"value\":%.4f}\n", impl_name[k],
+				       med_u[k]);
 			if (cfg.veth && cfg.rx_cpu >= 0) {
 				printf("{\"bench\":\"rx_tcp\",\"impl\":\"%s\",\"metric\":"
 				       "\"rx_cpu_s_per_gb\",\"value\":%.4f}\n", impl_name[k], med_x[k]);
@@ -1236,6 +1297,13 @@ again:
 		printf("%-8s %12.2f %15s %14.4f %6d   %s\n", impl_name[k], med_g[k], spread,
 		       med_c[k], nok[k], what);
 	}
+	if (cpuclock_missing)
+		printf("CPU s/GB: getrusage's (perf events not allowed here), which under-counts a "
+		       "receiver that its NAPI thread preempts (docs/benchmarks.md)\n");
+	else
+		printf("CPU s/GB: the receiving process's, by perf's task clock (getrusage's, which "
+		       "under-counts it, under --verbose)%s\n",
+		       cfg.run[IMPL_IPERF3] ? "; iperf3's is its own getrusage" : "");
 	if (cfg.veth && cfg.rx_cpu >= 0) {
 		printf("\nthe receiving CPU's busy time (the process, its NAPI thread and softirq), "
 		       "the sending CPU's, the receiver's ACKs and the most its sockets held unread:\n");

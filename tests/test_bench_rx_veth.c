@@ -5,7 +5,7 @@
  * namespaces (the sender reaches the receiver's 10.201.0.2 only there),
  * every JSON line (stdout's; stderr is read along and echoed) is the
  * benchmarks' JSON shape, each receiver has its
- * throughput, its process CPU per GB and, pinned, the receiving CPU's
+ * throughput, its process CPU per GB (and getrusage's) and, pinned, the receiving CPU's
  * busy time per GB, the sending CPU's busy share, its ACKs per MB and the
  * most its sockets held unread; uring has its
  * re-arms per completion; the command exits 0; and the rig's namespaces
@@ -17,10 +17,11 @@
 
 enum { URING, PLAIN, NR };
 static const char *const impls[NR] = { "uring", "plain" };
-enum { GBIT, CPU, RXCPU, TXBUSY, REARM, BACKLOG, ACKS, NR_M };
+enum { GBIT, CPU, RXCPU, TXBUSY, REARM, BACKLOG, ACKS, RUCPU, NR_M };
 static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu_s_per_gb",
 					    "tx_cpu_busy", "rearm_per_completion",
-					    "rx_backlog_max_mb", "rx_acks_per_mb" };
+					    "rx_backlog_max_mb", "rx_acks_per_mb",
+					    "cpu_s_per_gb_getrusage" };
 
 int main(void)
 {
@@ -78,6 +79,8 @@ int main(void)
 		REQUIRE(seen[k][GBIT] && seen[k][CPU]);
 		CHECK(val[k][GBIT] > 0);
 		CHECK(val[k][CPU] > 0);
+		/* the process CPU by getrusage too, beside the task clock's */
+		CHECK(seen[k][RUCPU] && val[k][RUCPU] > 0);
 		/* the per-CPU figures need the two sides pinned apart */
 		CHECK(seen[k][RXCPU] == !unpinned && seen[k][TXBUSY] == !unpinned);
 		CHECK(seen[k][BACKLOG] == !unpinned && seen[k][ACKS] == !unpinned);
