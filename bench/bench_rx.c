@@ -2,7 +2,7 @@
 /*
  * bench_rx.c - `netmem bench rx [--json] [--seconds S] [--reps N]
  *                               [--conns C] [--msg-size S] [--impl LIST]
- *                               [--veth]`
+ *                               [--veth | --veth-rps]`
  *
  * TCP receive throughput and receiver CPU cost, over loopback or (--veth)
  * between two network namespaces, netmem's engines against baselines
@@ -74,6 +74,16 @@
  * process), and the sending CPU's busy share is printed: near 100% the
  * sender set the rate, and throughput ratios say little.  Needs root.
  *
+ * --veth-rps: the same namespaces, but no NAPI threads: TSO stays on, and
+ * RPS takes each side's packets to its own CPU (rig_opts.tcp_rps).  A
+ * 64 KiB packet reaches the receiver as one skb, as a NIC's LRO gives it,
+ * and the sender's transmits stay on the sending CPU.  On --veth a
+ * receiving NAPI thread that waits 0.4 ms for its CPU lets the sender's
+ * queue stop, and its qdisc and GSO then run on the receiving CPU
+ * (docs/benchmarks.md); --veth-rps has no such state.  Softirq work lands
+ * on whichever task an IPI interrupts there, so compare the receiving
+ * CPU's figure, not the process's.
+ *
  * JSON lines (--json), one per figure, medians:
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
@@ -124,6 +134,7 @@ struct bcfg {
 	bool run[NR_IMPL];
 	char self[4096];
 	bool veth;		/* --veth: the rig below; else loopback */
+	bool veth_rps;		/* --veth-rps: that rig with TSO and RPS, no NAPI threads */
 	struct rig rig;
 	const char *host;	/* the receiver's address: 127.0.0.1 or the rig's */
 };
@@ -949,7 +960,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: netmem bench rx [--json] [--seconds S] [--reps N] [--conns C]\n"
 		"                       [--msg-size S] [--impl uring,socket,plain,iperf3] [--no-pin]\n"
-		"                       [--veth] [--verbose] [--plot FILE.svg]\n");
+		"                       [--veth | --veth-rps] [--verbose] [--plot FILE.svg]\n");
 	return 2;
 }
 
@@ -993,6 +1004,8 @@ int cmd_bench_rx(int argc, char **argv)
 			pin = false;
 		} else if (!strcmp(a, "--veth")) {
 			cfg.veth = true;
+		} else if (!strcmp(a, "--veth-rps")) {
+			cfg.veth = cfg.veth_rps = true;
 		} else if (!strcmp(a, "--seconds") && next) {
 			if (nm_parse_secs(next, &cfg.seconds) || cfg.seconds > 60) {
 				fprintf(stderr, "netmem bench rx: --seconds '%s': expected 0 < S <= 60\n", next);
@@ -1072,10 +1085,16 @@ int cmd_bench_rx(int argc, char **argv)
 		return 1;
 	}
 	cfg.host = "127.0.0.1";
+	if (cfg.veth_rps && cfg.rx_cpu < 0) {
+		fprintf(stderr, "netmem bench rx: --veth-rps needs the two sides pinned to two "
+			"CPUs (not with --no-pin)\n");
+		return 1;
+	}
 	if (cfg.veth) {
 		const char *why = rig_unavailable();
 		struct rig_opts o = { .tag = "benchrx", .tcp = 1, .napi_pin = cfg.rx_cpu >= 0,
-				      .napi_cpu = cfg.rx_cpu, .tx_napi_cpu = cfg.tx_cpu };
+				      .napi_cpu = cfg.rx_cpu, .tx_napi_cpu = cfg.tx_cpu,
+				      .tcp_rps = cfg.veth_rps };
 		int e = why ? -EOPNOTSUPP : rig_up(&cfg.rig, &o);
 
 		if (e || (e = rig_enter(&cfg.rig, RIG_RX))) {
@@ -1108,7 +1127,9 @@ int cmd_bench_rx(int argc, char **argv)
 		       "per case, interleaved; medians; %s%s\n", cfg.veth ? "TCP over veth "
 		       "between two namespaces" : "loopback TCP", cfg.conns, cfg.conns > 1 ? "s" : "",
 		       (unsigned long long)cfg.msg, cfg.seconds, cfg.reps, pinning,
-		       cfg.veth && cfg.rx_cpu >= 0 ? ", each side's NAPI on its side's CPU" : "");
+		       !cfg.veth || cfg.rx_cpu < 0 ? "" : cfg.veth_rps ?
+		       ", TSO on, RPS takes each side's packets to its side's CPU" :
+		       ", each side's NAPI on its side's CPU");
 
 	for (unsigned int rep = 0; rep < cfg.reps; rep++) {
 		for (int k = 0; k < NR_IMPL; k++) {
@@ -1302,7 +1323,7 @@ again:
 		       "receiver that its NAPI thread preempts (docs/benchmarks.md)\n");
 	else
 		printf("CPU s/GB: the receiving process's, by perf's task clock (getrusage's, which "
-		       "under-counts it, under --verbose)%s\n",
+		       "the scheduler's accounting skews, under --verbose)%s\n",
 		       cfg.run[IMPL_IPERF3] ? "; iperf3's is its own getrusage" : "");
 	if (cfg.veth && cfg.rx_cpu >= 0) {
 		printf("\nthe receiving CPU's busy time (the process, its NAPI thread and softirq), "

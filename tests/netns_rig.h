@@ -116,6 +116,17 @@ struct rig_opts {
 				 * NAPI is pinned to napi_cpu and the sending side's to
 				 * tx_napi_cpu.  Not with tso_off or napi_defer_us. */
 	int tx_napi_cpu;
+	int tcp_rps;		/* with tcp and napi_pin: no NAPI threads, TSO left on,
+				 * and RPS takes each side's packets to its own CPU
+				 * (rps_cpus: napi_cpu receiving, tx_napi_cpu sending).
+				 * A 64 KiB packet then reaches the receiver as one skb,
+				 * as a NIC's LRO gives it, and the sender's transmits
+				 * and queue wakes all stay on the sending CPU.  With
+				 * the threads, a receiving NAPI thread that waits 0.4 ms
+				 * for its CPU fills veth's ring, the sending queue
+				 * stops, and the poll that wakes it runs the sender's
+				 * qdisc and GSO on the receiving CPU from then on
+				 * (docs/benchmarks.md). */
 };
 
 struct rig {
@@ -730,6 +741,25 @@ static inline int rig_up(struct rig *r, const struct rig_opts *o)
 	}
 #undef RIG_MACF
 #undef RIG_MACA
+	if (o && o->tcp && o->tcp_rps) {
+		if (o->tso_off || o->napi_defer_us || !o->napi_pin)
+			return rig_fail(r, -EINVAL, "tcp_rps: needs napi_pin, not with tso_off "
+					"or napi_defer_us");
+		for (int s = 0; s < 2; s++) {
+			int cpu = s == RIG_RX ? o->napi_cpu : o->tx_napi_cpu;
+
+			if (cpu < 0 || cpu >= 32 ||
+			    rig_sh("ip netns exec %s sh -c 'echo %x > /sys/class/net/%s/queues/rx-0/"
+				   "rps_cpus'", r->ns[s], 1u << cpu, r->ifname[s]))
+				return rig_fail(r, -EIO, "RPS to CPU %d on %s refused", cpu,
+						r->ifname[s]);
+			if (rig_sh("ip netns exec %s tc qdisc replace dev %s root pfifo limit 10000",
+				   r->ns[s], r->ifname[s]))
+				return rig_fail(r, -EIO, "a qdisc on %s refused (tc)", r->ifname[s]);
+		}
+		r->up = 1;
+		return 0;
+	}
 	if (o && o->tcp) {
 		if (o->tso_off || o->napi_defer_us)
 			return rig_fail(r, -EINVAL, "tcp: not with tso_off or napi_defer_us");

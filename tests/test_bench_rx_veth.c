@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `netmem bench rx --veth --json` (short: one rep of 0.3 s, 4 connections,
- * uring and plain): the TCP stream crosses a veth pair between two
+ * `netmem bench rx --veth --json`, and `--veth-rps` (short: one rep of 0.3 s,
+ * 4 connections, uring and plain): the TCP stream crosses a veth pair between two
  * namespaces (the sender reaches the receiver's 10.201.0.2 only there),
  * every JSON line (stdout's; stderr is read along and echoed) is the
  * benchmarks' JSON shape, each receiver has its
@@ -23,22 +23,20 @@ static const char *const metrics[NR_M] = { "gbit_per_s", "cpu_s_per_gb", "rx_cpu
 					    "rx_backlog_max_mb", "rx_acks_per_mb",
 					    "cpu_s_per_gb_getrusage" };
 
-int main(void)
+/* One run of the bench with @rig: "--veth" or "--veth-rps". */
+static void run_rig(const char *rig)
 {
 	char cmd[PATH_MAX + 128], buf[1024];
 	double val[NR][NR_M];
 	bool seen[NR][NR_M] = { { false } }, unpinned = false;
-	const char *na = rig_unavailable(), *bin;
+	const char *bin = t_netmem();
 	int status, pid, nlines = 0;
 	FILE *f;
 
-	if (na)
-		SKIP("%s", na);
-	bin = t_netmem();
 	/* the shell's pid is the command's (exec): its namespaces carry it;
 	 * stderr comes along, and what is not a JSON line is its */
-	snprintf(cmd, sizeof(cmd), "echo $$; exec '%s' bench rx --veth --json --reps 1 "
-		 "--seconds 0.3 --conns 4 --impl uring,plain 2>&1", bin);
+	snprintf(cmd, sizeof(cmd), "echo $$; exec '%s' bench rx %s --json --reps 1 "
+		 "--seconds 0.3 --conns 4 --impl uring,plain 2>&1", bin, rig);
 	f = popen(cmd, "r");
 	REQUIRE(f);
 	REQUIRE(fgets(buf, sizeof(buf), f));
@@ -100,8 +98,8 @@ int main(void)
 	}
 	if (seen[URING][REARM])
 		CHECK(val[URING][REARM] >= 0);
-	printf("uring %.2f Gbit/s, plain %.2f Gbit/s over veth (%s)\n", val[URING][GBIT],
-	       val[PLAIN][GBIT], unpinned ? "not pinned" : "pinned");
+	printf("%s: uring %.2f Gbit/s, plain %.2f Gbit/s over veth (%s)\n", rig,
+	       val[URING][GBIT], val[PLAIN][GBIT], unpinned ? "not pinned" : "pinned");
 
 	/* nothing of the rig is left: no namespace named with the pid */
 	DIR *d = opendir("/run/netns");
@@ -118,5 +116,21 @@ int main(void)
 	if (d)
 		closedir(d);
 	CHECK(left == 0);
+}
+
+int main(void)
+{
+	const char *na = rig_unavailable();
+
+	if (na)
+		SKIP("%s", na);
+	run_rig("--veth");
+	/* TSO and RPS instead of NAPI threads; it needs two CPUs to pin to */
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) >= 2)
+		run_rig("--veth-rps");
+	else
+		printf("--veth-rps not run: fewer than 2 CPUs to pin to\n");
 	return t_done();
 }
