@@ -54,7 +54,8 @@
  * the receiver's threads (nm_cpuclock_open; the sender is a child and not
  * counted) over the run, getrusage's user + sys where perf events are not
  * allowed (getrusage under-counts a receiver that its NAPI thread
- * preempts: cpu_mark below), and for iperf3 its server's cpu_utilization_percent
+ * preempts: cpu_mark below), and for iperf3 its server's
+ * cpu_utilization_percent
  * (remote_total) times the run's seconds.  Ratios: uring/plain,
  * uring/iperf3 and socket/plain for throughput (higher is better) and CPU
  * per GB (lower is better).
@@ -88,7 +89,8 @@
  *   {"bench":"rx_tcp","impl":"uring|socket|plain|iperf3",
  *    "metric":"gbit_per_s|cpu_s_per_gb","value":N}
  * ("cpu_s_per_gb_getrusage" too, for all but iperf3), and with --veth
- * also "metric":"rx_cpu_s_per_gb" (the receiving CPU's busy time per GB), "tx_cpu_busy" (the sending CPU's busy share),
+ * also "metric":"rx_cpu_s_per_gb" (the receiving CPU's busy time per GB),
+ * "tx_cpu_busy" (the sending CPU's busy share),
  * "rx_backlog_max_mb" (the most the receiver's sockets held unread, MB)
  * and "rx_acks_per_mb" (segments the receiver sent per MB received).
  */
