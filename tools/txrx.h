@@ -134,8 +134,10 @@ void nm_cpu(double *user, double *sys);
  * connection on the veth rig, up to 18% at 1000, two thirds when the NAPI
  * thread has a real-time priority (docs/benchmarks.md, "getrusage
  * under-counts the receiver").
- * nm_cpuclock_open returns the counter's fd, or -errno where perf events
- * are not allowed (perf_event_paranoid) or not built: then use nm_cpu.
+ * nm_cpuclock_open returns the counter's fd (for a user, with
+ * perf_event_paranoid 2, one that excludes the kernel: the task clock
+ * counts system time all the same), or -errno where perf events are not
+ * allowed (perf_event_paranoid 3) or not built: then use nm_cpu.
  */
 int nm_cpuclock_open(void);
 /* Seconds counted on @fd so far; -1 if @fd < 0 or it cannot be read. */
