@@ -1072,7 +1072,8 @@ int cmd_bench_rx(int argc, char **argv)
 		if (bu_cpus(cpus, 2) == 2 && bu_pin(cpus[0]) == 0) {
 			cfg.rx_cpu = cpus[0];
 			cfg.tx_cpu = cpus[1];
-		} else if (!cfg.json) {
+		} else {
+			/* stderr, with --json too: the JSON lines go to stdout */
 			fprintf(stderr, "netmem bench rx: fewer than 2 CPUs to pin to: "
 				"receiver and sender left to the scheduler\n");
 		}
