@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The CMake package works as a user's project uses it: after an install
- * into a temporary prefix, a project with find_package(netmem 0.1) and
+ * into a temporary prefix, a project with find_package(netmem X.Y) (the
+ * header's NETMEM_VERSION_MAJOR.MINOR) and
  * CMAKE_PREFIX_PATH at that prefix configures, builds one program against
  * netmem::netmem (shared) and one against netmem::netmem_static, and both
  * run and report the version they were built with.  The program calls
  * into the receive engines, so the static link needs liburing, which the
  * package brings along.  A project that asks for a version the package is
- * not compatible with (0.2) is refused at configure time.
+ * not compatible with (X.Y+1; and X.Y-1, a 0.x library's minors being
+ * incompatible) is refused at configure time.
  */
 #include "harness.h"
 #include "install_util.h"
@@ -66,8 +68,8 @@ int main(void)
 		"add_executable(prog_static prog.c)\n"
 		"target_link_libraries(prog_static PRIVATE netmem::netmem_static)\n");
 
-	REQUIRE(iu_sh("cmake -S '%s' -B '%s' -DWANT=0.1 -DCMAKE_PREFIX_PATH='%s' >/dev/null",
-		      proj, bld, prefix) == 0);
+	REQUIRE(iu_sh("cmake -S '%s' -B '%s' -DWANT=%d.%d -DCMAKE_PREFIX_PATH='%s' >/dev/null",
+		      proj, bld, NETMEM_VERSION_MAJOR, NETMEM_VERSION_MINOR, prefix) == 0);
 	REQUIRE(iu_sh("cmake --build '%s' >/dev/null", bld) == 0);
 
 	/* Linked against the installed library, not the build's. */
@@ -84,8 +86,13 @@ int main(void)
 	CHECK(good_output(out));
 	CHECK(iu_sh("readelf -d '%s/prog_static' | grep -q 'libnetmem.so'", bld) == 1);
 
-	/* The version file: 0.2 is not 0.1-compatible. */
-	CHECK(iu_sh("rm -rf '%s' && cmake -S '%s' -B '%s' -DWANT=0.2 -DCMAKE_PREFIX_PATH='%s' "
-		    ">/dev/null 2>&1", bld, proj, bld, prefix) != 0);
+	/* The version file: the next minor is not compatible, nor (0.x) the last. */
+	CHECK(iu_sh("rm -rf '%s' && cmake -S '%s' -B '%s' -DWANT=%d.%d -DCMAKE_PREFIX_PATH='%s' "
+		    ">/dev/null 2>&1", bld, proj, bld, NETMEM_VERSION_MAJOR,
+		    NETMEM_VERSION_MINOR + 1, prefix) != 0);
+	if (NETMEM_VERSION_MAJOR == 0 && NETMEM_VERSION_MINOR > 0)
+		CHECK(iu_sh("rm -rf '%s' && cmake -S '%s' -B '%s' -DWANT=0.%d "
+			    "-DCMAKE_PREFIX_PATH='%s' >/dev/null 2>&1", bld, proj, bld,
+			    NETMEM_VERSION_MINOR - 1, prefix) != 0);
 	return t_done();
 }

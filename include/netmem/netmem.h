@@ -43,8 +43,11 @@ extern "C" {
 #define NM_API
 #endif
 
+/* The one place the version is set: CMake reads it from here.  "Added in
+ * 0.N" in these headers names the minor version that brought a call or
+ * field. */
 #define NETMEM_VERSION_MAJOR 0
-#define NETMEM_VERSION_MINOR 1
+#define NETMEM_VERSION_MINOR 5
 #define NETMEM_VERSION_PATCH 0
 
 /** nm_version - the library's version as "MAJOR.MINOR.PATCH".

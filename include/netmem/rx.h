@@ -551,7 +551,7 @@ struct nm_rx_stats {
 	uint64_t udp_drops;      /* udp: datagrams the kernel dropped at the
 				  * sockets (receive buffer full: SO_RXQ_OVFL,
 				  * SO_MEMINFO), counted since each was added */
-	/* Added after 0.3: the uring engine's hold. */
+	/* Added in 0.5: the uring engine's hold. */
 	uint64_t held_waits;     /* uring: waits that held (up to 1 ms) because
 				  * many connections streamed (docs/rx.md) */
 };

@@ -9,9 +9,13 @@
 #include <limits.h>
 #include <string.h>
 
+#define NM_STR_(x) #x
+#define NM_STR(x) NM_STR_(x)
+
 NM_API const char *nm_version(void)
 {
-	return "0.1.0";
+	return NM_STR(NETMEM_VERSION_MAJOR) "." NM_STR(NETMEM_VERSION_MINOR) "."
+	       NM_STR(NETMEM_VERSION_PATCH);
 }
 
 /* One text per errno, true for every call that returns it (the header's
