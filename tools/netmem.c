@@ -44,7 +44,7 @@ static int usage(FILE *f)
 		"  bench pool|rx|gpu|pkt [--json]  benchmarks with baselines from the same run\n"
 		"  soak [--seconds S] [--conns N] [--json]   long loopback run with resets and revocations\n"
 		"  providers                 list memory providers\n"
-		"  version\n");
+		"  version | --version\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		return usage(stderr);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
 		return usage(stdout);
-	if (!strcmp(cmd, "version")) {
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("netmem %s\n", nm_version());
 		return 0;
 	}
