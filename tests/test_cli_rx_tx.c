@@ -23,10 +23,10 @@ struct run {
 
 static void one(const struct run *r, unsigned long long bytes, const char *msg)
 {
-	char bytes_s[32], log[16384], out[16384], port_s[48];
+	char bytes_s[32], log[16384], out[16384], port_s[48], txo[4096];
 	const char *rx_argv[24], *tx_argv[24];
-	int n = 0, m = 0, err_fd, out_fd, tx_err, port, rc_rx, rc_tx;
-	size_t olen;
+	int n = 0, m = 0, err_fd, out_fd, tx_err, tx_out, port, rc_rx, rc_tx;
+	size_t olen, tlen;
 	pid_t rx, tx;
 
 	rx_argv[n++] = bin;
@@ -74,11 +74,15 @@ static void one(const struct run *r, unsigned long long bytes, const char *msg)
 	tx_argv[m++] = "10";
 	if (r->split)
 		tx_argv[m++] = "--framed";
+	tx_argv[m++] = "--json";
 	tx_argv[m] = NULL;
-	tx = t_spawn(tx_argv, NULL, NULL, &tx_err);
+	tx = t_spawn(tx_argv, NULL, &tx_out, &tx_err);
 
 	rc_tx = t_wait(tx, 60);
 	rc_rx = t_wait(rx, 60);
+	tlen = t_read_into(tx_out, txo, sizeof(txo) - 1, 0, 2);
+	txo[tlen] = 0;
+	close(tx_out);
 	olen = t_read_into(out_fd, out, sizeof(out), 0, 2);
 	t_read_into(err_fd, log, sizeof(log), strlen(log), 2);
 	close(out_fd);
@@ -109,6 +113,20 @@ static void one(const struct run *r, unsigned long long bytes, const char *msg)
 	 * where perf events are not allowed */
 	CHECK(strstr(out, "\"cpu_clock\":\"task\"") ||
 	      strstr(out, "\"cpu_clock\":\"getrusage\""));
+	/* and so does the sender's, in its summary line */
+	{
+		const char *t = strstr(txo, "{\"cmd\":\"tx\"");
+
+		CHECK(t != NULL);
+		if (t) {
+			CHECK_EQ(t_json_u(t, "bytes"), 8 * bytes);
+			CHECK(strstr(t, "\"cpu_clock\":\"task\"") ||
+			      strstr(t, "\"cpu_clock\":\"getrusage\""));
+			CHECK(strstr(t, "\"cpu_s_getrusage\":") && strstr(t, "\"cpu_s\":"));
+		} else {
+			fprintf(stderr, "tx printed:\n%s\n", txo);
+		}
+	}
 	/* one "verify" key, the pattern's name (a second, null, would win
 	 * in most JSON readers) */
 	{

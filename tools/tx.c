@@ -534,6 +534,50 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 }
 
 /*
+ * The CPU a send spent: perf's task clock where it opens, as netmem rx
+ * reads it; getrusage() gives part of a process's time to the NAPI thread
+ * whose wake-ups preempt it (docs/benchmarks.md, "getrusage under-counts
+ * the receiver"), and a sender on the veth rig has one beside it for its
+ * ACKs.  getrusage's figure, with its user/sys split, goes beside it.
+ */
+struct tx_cpu {
+	int fd;                 /* nm_cpuclock_open's, or -errno */
+	double u0, s0, c0;      /* at the start: getrusage user, sys; task clock */
+	double u, s, c;         /* spent: user, sys; the figure (task or getrusage) */
+	bool task;              /* c is the task clock's */
+};
+
+static void tx_cpu_start(struct tx_cpu *t)
+{
+	t->fd = nm_cpuclock_open();
+	t->c0 = nm_cpuclock_read(t->fd);
+	nm_cpu(&t->u0, &t->s0);
+}
+
+static void tx_cpu_stop(struct tx_cpu *t)
+{
+	double c1 = nm_cpuclock_read(t->fd), u1, s1;
+
+	nm_cpu(&u1, &s1);
+	t->u = u1 - t->u0;
+	t->s = s1 - t->s0;
+	t->task = t->c0 >= 0 && c1 >= 0;
+	t->c = t->task ? c1 - t->c0 : t->u + t->s;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* Its JSON fields, after "cpu_user_s": "...,"cpu_s":X (the figure) */
+#define TX_CPU_JSON "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s_getrusage\":%.3f," \
+		    "\"cpu_clock\":\"%s\",\"cpu_s\":%.3f"
+#define TX_CPU_JSON_ARGS(t) (t)->u, (t)->s, (t)->u + (t)->s, \
+		    (t)->task ? "task" : "getrusage", (t)->c
+#define TX_CPU_TEXT "CPU %.2f s by %s (getrusage %.2f: user %.2f, sys %.2f)"
+#define TX_CPU_TEXT_ARGS(t) (t)->c, (t)->task ? "the task clock" : "getrusage", \
+		    (t)->u + (t)->s, (t)->u, (t)->s
+
+/*
  * --udp: datagrams from one connected socket, in sendmmsg batches, paced
  * to cfg->pps.  Return 0, or 1 with the error said.
  */
@@ -544,7 +588,8 @@ static int tx_udp(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
 	struct mmsghdr mm[TX_UDP_BATCH];
 	struct iovec iov[TX_UDP_BATCH];
 	uint64_t seq = 0, retries = 0, bytes;
-	double t0, t1, u0, s0, u1, s1, t_end, secs, cpu;
+	double t0, t1, t_end, secs;
+	struct tx_cpu cpu = { .fd = -1 };
 	char pname[32];
 	int fd, rc = 1;
 
@@ -562,7 +607,7 @@ static int tx_udp(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
 	}
-	nm_cpu(&u0, &s0);
+	tx_cpu_start(&cpu);
 	t0 = nm_now();
 	t_end = cfg->seconds > 0 ? t0 + cfg->seconds : 0;
 	while (!cfg->count || seq < cfg->count) {
@@ -612,31 +657,30 @@ static int tx_udp(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
 		seq += (uint64_t)k;
 	}
 	t1 = nm_now();
-	nm_cpu(&u1, &s1);
+	tx_cpu_stop(&cpu);
 	secs = t1 - t0;
-	cpu = (u1 - u0) + (s1 - s0);
 	bytes = seq * cfg->size;
 	nm_pat_name(&cfg->pat, pname, sizeof(pname));
 	if (cfg->json)
 		printf("{\"cmd\":\"tx\",\"udp\":true,\"connect\":\"%s\",\"size\":%u,"
 		       "\"pattern\":\"%s\",\"target_pps\":%llu,\"pkts\":%llu,\"bytes\":%llu,"
 		       "\"retries\":%llu,\"seconds\":%.6f,\"pps\":%.0f,\"gbit_per_s\":%.3f,"
-		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
-		       "\"cpu_ns_per_pkt\":%.1f}\n",
+		       TX_CPU_JSON ",\"cpu_ns_per_pkt\":%.1f}\n",
 		       cfg->connect, cfg->size, pname, (unsigned long long)cfg->pps,
 		       (unsigned long long)seq, (unsigned long long)bytes,
 		       (unsigned long long)retries, secs, secs > 0 ? seq / secs : 0.0,
-		       nm_gbit(bytes, secs), u1 - u0, s1 - s0, cpu,
-		       seq ? cpu * 1e9 / seq : 0.0);
+		       nm_gbit(bytes, secs), TX_CPU_JSON_ARGS(&cpu),
+		       seq ? cpu.c * 1e9 / seq : 0.0);
 	else if (!cfg->quiet)
 		printf("tx: %llu datagrams of %u bytes (%s) in %.3f s: %.0f packets/s, "
-		       "%.2f Gbit/s, CPU %.2f s (user %.2f, sys %.2f), %.0f ns per packet, "
-		       "%llu retries\n",
+		       "%.2f Gbit/s, " TX_CPU_TEXT ", %.0f ns per packet, %llu retries\n",
 		       (unsigned long long)seq, cfg->size, pname, secs, secs > 0 ? seq / secs : 0.0,
-		       nm_gbit(bytes, secs), cpu, u1 - u0, s1 - s0, seq ? cpu * 1e9 / seq : 0.0,
-		       (unsigned long long)retries);
+		       nm_gbit(bytes, secs), TX_CPU_TEXT_ARGS(&cpu),
+		       seq ? cpu.c * 1e9 / seq : 0.0, (unsigned long long)retries);
 	rc = 0;
 out:
+	if (cpu.fd >= 0)
+		close(cpu.fd);	/* a send failed before tx_cpu_stop */
 	close(fd);
 	return rc;
 }
@@ -649,7 +693,8 @@ int cmd_tx(int argc, char **argv)
 	struct tx_conn *cs;
 	socklen_t sslen;
 	char err[160], pname[32], msz[48];
-	double t0, t1, u0, s0, u1, s1, secs, cpu;
+	double t0, t1, secs;
+	struct tx_cpu cpu = { .fd = -1 };
 	uint64_t bytes = 0, wire = 0;
 	struct tx_iv iv = { 0 };
 	int rc;
@@ -681,7 +726,7 @@ int cmd_tx(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	for (unsigned int i = 0; i < cfg.conns; i++)
 		cs[i].fd = -1;
-	nm_cpu(&u0, &s0);
+	tx_cpu_start(&cpu);
 	t0 = nm_now();
 	for (unsigned int i = 0; i < cfg.conns; i++) {
 		cs[i].rng = 0x2545f4914f6cdd1dull ^ (cfg.pat.seed + i + 1) * 0x9e3779b97f4a7c15ull;
@@ -699,7 +744,7 @@ int cmd_tx(int argc, char **argv)
 	rc = tx_run(&cfg, cs, t0 + cfg.seconds, &iv);
 	iv_tick(&cfg, cs, &iv, true);
 	t1 = nm_now();
-	nm_cpu(&u1, &s1);
+	tx_cpu_stop(&cpu);
 	for (unsigned int i = 0; i < cfg.conns; i++) {
 		bytes += cs[i].sent;
 		wire += cs[i].wire;
@@ -711,7 +756,6 @@ int cmd_tx(int argc, char **argv)
 		goto out;
 	}
 	secs = t1 - t0;
-	cpu = (u1 - u0) + (s1 - s0);
 	nm_pat_name(&cfg.pat, pname, sizeof(pname));
 	if (cfg.msg_min == cfg.msg_max)
 		snprintf(msz, sizeof(msz), "%u", cfg.msg_max);
@@ -721,22 +765,23 @@ int cmd_tx(int argc, char **argv)
 		printf("{\"cmd\":\"tx\",\"connect\":\"%s\",\"conns\":%u,\"msg_min\":%u,"
 		       "\"msg_max\":%u,\"pattern\":\"%s\",\"framed\":%s,\"bytes\":%llu,"
 		       "\"wire_bytes\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
-		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s\":%.3f,"
-		       "\"cpu_s_per_gb\":%.4f}\n",
+		       TX_CPU_JSON ",\"cpu_s_per_gb\":%.4f}\n",
 		       cfg.connect, cfg.conns, cfg.msg_min, cfg.msg_max, pname,
 		       cfg.framed ? "true" : "false", (unsigned long long)bytes,
 		       (unsigned long long)wire, secs, nm_gbit(bytes, secs),
-		       u1 - u0, s1 - s0, cpu, nm_cpu_per_gb(cpu, bytes));
+		       TX_CPU_JSON_ARGS(&cpu), nm_cpu_per_gb(cpu.c, bytes));
 	} else if (!cfg.quiet) {
 		printf("tx: %llu bytes (%s, %u conn%s, %s-byte writes%s) in %.3f s: "
-			"%.2f Gbit/s, CPU %.2f s (user %.2f, sys %.2f), %.3f CPU s/GB\n",
+			"%.2f Gbit/s, " TX_CPU_TEXT ", %.3f CPU s/GB\n",
 			(unsigned long long)bytes, pname, cfg.conns, cfg.conns > 1 ? "s" : "",
 			msz, cfg.framed ? ", framed" : "", secs,
-			nm_gbit(bytes, secs), cpu, u1 - u0, s1 - s0,
-			nm_cpu_per_gb(cpu, bytes));
+			nm_gbit(bytes, secs), TX_CPU_TEXT_ARGS(&cpu),
+			nm_cpu_per_gb(cpu.c, bytes));
 	}
 	rc = 0;
 out:
+	if (cpu.fd >= 0)
+		close(cpu.fd);	/* a connect failed before tx_cpu_stop */
 	for (unsigned int i = 0; i < cfg.conns; i++)
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
