@@ -287,7 +287,7 @@ static double backlog_stop(struct backlog *b, struct result *r)
  */
 struct cpumark {
 	int fd;
-	double u, s, tc;
+	struct nm_cpumark m;
 };
 
 static int cpuclock_missing;	/* a run had to fall back to getrusage */
@@ -296,18 +296,19 @@ static int cpuclock_missing;	/* a run had to fall back to getrusage */
 static void cpu_mark(struct cpumark *m, const struct cpumark *start)
 {
 	m->fd = start ? start->fd : nm_cpuclock_open();
-	m->tc = nm_cpuclock_read(m->fd);
-	nm_cpu(&m->u, &m->s);
+	nm_cpumark_take(m->fd, &m->m);
 }
 
 static void cpu_result(const struct cpumark *a, const struct cpumark *b, double bl_cpu,
 		       uint64_t bytes, struct result *r)
 {
-	double ru = (b->u - a->u) + (b->s - a->s) - bl_cpu;
+	struct nm_cpuspan sp;
 
-	r->ru_cpu_per_gb = nm_cpu_per_gb(ru, bytes);
-	if (a->tc >= 0 && b->tc >= 0) {
-		r->cpu_per_gb = nm_cpu_per_gb(b->tc - a->tc, bytes);
+	nm_cpu_spent(&a->m, &b->m, &sp);
+	/* the sampler's time is in getrusage's, not in the task clock's */
+	r->ru_cpu_per_gb = nm_cpu_per_gb(sp.u + sp.s - bl_cpu, bytes);
+	if (sp.task) {
+		r->cpu_per_gb = nm_cpu_per_gb(sp.cpu, bytes);
 	} else {
 		r->cpu_per_gb = r->ru_cpu_per_gb;
 		cpuclock_missing = 1;

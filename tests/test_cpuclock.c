@@ -8,7 +8,8 @@
  * thread preempts (docs/benchmarks.md).  Run as root, and (where
  * perf_event_paranoid is 2, which lets a user count only with the kernel
  * excluded) again as an unprivileged user: the clock must still count
- * kernel time there.
+ * kernel time there.  nm_cpu_spent, the figure the commands print from
+ * marks of both clocks, is the task clock's only where both marks have it.
  */
 #include <fcntl.h>
 #include <grp.h>
@@ -139,6 +140,28 @@ static int paranoid(void)
 	return v;
 }
 
+/* nm_cpu_spent, what the commands print: the task clock's figure where
+ * both marks have it, getrusage's user + sys where either lacks it. */
+static void check_span(int fd)
+{
+	struct nm_cpumark a, none, b;
+	struct nm_cpuspan sp;
+
+	nm_cpumark_take(fd, &a);
+	nm_cpumark_take(-1, &none);
+	CHECK(a.tc >= 0 && none.tc == -1);
+	user_spinner(NULL);	/* this thread, up to 0.2 s of its CPU */
+	nm_cpumark_take(fd, &b);
+	nm_cpu_spent(&a, &b, &sp);
+	printf("a span: %.3f s by the task clock, getrusage %.3f + %.3f\n", sp.cpu, sp.u, sp.s);
+	CHECK(sp.task && sp.cpu == b.tc - a.tc && sp.cpu >= 0.1);
+	CHECK(sp.u == b.u - a.u && sp.s == b.s - a.s && sp.u + sp.s >= 0.1);
+	nm_cpu_spent(&none, &b, &sp);
+	CHECK(!sp.task && sp.cpu == sp.u + sp.s && sp.cpu >= 0.1);
+	nm_cpu_spent(&a, &none, &sp);
+	CHECK(!sp.task && sp.cpu == sp.u + sp.s);
+}
+
 int main(void)
 {
 	int fd;
@@ -148,6 +171,7 @@ int main(void)
 	CHECK(nm_cpuclock_read(-1) == -1);
 	CHECK(nm_cpuclock_read(-EBADF) == -1);
 	fd = open_clock();
+	check_span(fd);
 	check_clock(getuid() ? "this user" : "root", fd);
 	close(fd);
 	CHECK(nm_cpuclock_read(fd) == -1);

@@ -119,9 +119,8 @@ struct rx_state {
 	_Atomic double t_pkt_last;
 	atomic_bool done;
 	_Atomic double t_first, t_last;
-	double cpu_u0, cpu_s0;
 	int cpuclk;           /* nm_cpuclock_open's fd, or -errno */
-	double tc0, tc1;      /* its seconds at the first connection, at the end */
+	struct nm_cpumark cpu0; /* both clocks at the first connection */
 	uint64_t csw_v0, csw_i0;
 	atomic_flag cpu_taken;
 	char memory[96];      /* what the provider got: the area's detail */
@@ -264,8 +263,7 @@ static int rx_on_conn(struct nm_rx *rx, struct nm_rx_conn *c, void *user)
 	nm_rx_conn_set_user(c, cs);
 	atomic_compare_exchange_strong(&st->t_first, &zero, nm_now());
 	if (!atomic_flag_test_and_set(&st->cpu_taken)) {
-		nm_cpu(&st->cpu_u0, &st->cpu_s0);
-		st->tc0 = nm_cpuclock_read(st->cpuclk);
+		nm_cpumark_take(st->cpuclk, &st->cpu0);
 		nm_csw(&st->csw_v0, &st->csw_i0);
 	}
 	atomic_fetch_add(&st->opened, 1);
@@ -307,8 +305,7 @@ static int rx_on_pkt(struct rx_state *st, struct nm_rx_conn *c, const struct nm_
 
 	if (atomic_compare_exchange_strong(&st->t_first, &zero, now) &&
 	    !atomic_flag_test_and_set(&st->cpu_taken)) {
-		nm_cpu(&st->cpu_u0, &st->cpu_s0);
-		st->tc0 = nm_cpuclock_read(st->cpuclk);
+		nm_cpumark_take(st->cpuclk, &st->cpu0);
 		nm_csw(&st->csw_v0, &st->csw_i0);
 	}
 	if (d && st->cfg->pat.kind)
@@ -886,7 +883,7 @@ static void pkt_text(struct rx_state *st, const struct nm_rx_stats *rs, double s
 }
 
 static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_info *info,
-		   double secs, double cpu_u, double cpu_s, uint64_t csw_v, uint64_t csw_i,
+		   double secs, const struct nm_cpuspan *cs, uint64_t csw_v, uint64_t csw_i,
 		   bool timed_out)
 {
 	struct nm_pool_stats ps, hs;
@@ -894,8 +891,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	uint64_t bytes = atomic_load(&st->bytes);
 	/* perf's task clock where it could be opened: getrusage's figure
 	 * under-counts a receiver that its NAPI thread preempts (txrx.h) */
-	bool tclk = st->tc0 >= 0 && st->tc1 >= 0;
-	double cpu = tclk ? st->tc1 - st->tc0 : cpu_u + cpu_s;
+	double cpu = cs->cpu;
 	char feats[128], pname[32], mem[200];
 	unsigned int checks = atomic_load(&st->check_errs);
 
@@ -908,8 +904,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		       "\"memory\":\"%s\",\"queues\":%u,\"chunk_size\":%u,\"buf_size\":%u,\"ring_entries\":%u,"
 		       "\"features\":[%s],\"conns\":%u,\"conn_errors\":%u,\"bytes\":%llu,"
 		       "\"hdr_bytes\":%llu,\"frames\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
-		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s_getrusage\":%.3f,"
-		       "\"cpu_clock\":\"%s\",\"cpu_s\":%.3f,"
+		       NM_CPU_JSON ","
 		       "\"cpu_s_per_gb\":%.4f,\"csw_voluntary\":%llu,\"csw_involuntary\":%llu,",
 		       info->engine, cfg->provider, cfg->split ? "true" : "false",
 		       json_str(st->memory, mem, sizeof(mem)), info->nr_queues, 4096u << cfg->order, info->buf_size,
@@ -918,8 +913,7 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 		       (unsigned long long)bytes,
 		       (unsigned long long)atomic_load(&st->hdr_bytes),
 		       (unsigned long long)atomic_load(&st->frames), secs,
-		       nm_gbit(bytes, secs), cpu_u, cpu_s, cpu_u + cpu_s,
-		       tclk ? "task" : "getrusage", cpu, nm_cpu_per_gb(cpu, bytes),
+		       nm_gbit(bytes, secs), NM_CPU_JSON_ARGS(cs), nm_cpu_per_gb(cpu, bytes),
 		       (unsigned long long)csw_v, (unsigned long long)csw_i);
 		if (cfg->pat.kind)
 			printf("\"verify\":\"%s\",\"verify_ok\":%s,\"verify_errors\":%u,",
@@ -952,9 +946,8 @@ static void report(struct rx_cfg *cfg, struct rx_state *st, const struct nm_rx_i
 	printf("rx: %llu bytes on %u connection%s in %.3f s: %.2f Gbit/s\n",
 	       (unsigned long long)bytes, atomic_load(&st->opened),
 	       atomic_load(&st->opened) == 1 ? "" : "s", secs, nm_gbit(bytes, secs));
-	printf("rx: CPU %.2f s by %s (getrusage %.2f: user %.2f, sys %.2f): %.3f CPU s/GB; "
-	       "%llu sleeps (%.0f KiB each), %llu preemptions\n", cpu,
-	       tclk ? "the task clock" : "getrusage", cpu_u + cpu_s, cpu_u, cpu_s,
+	printf("rx: " NM_CPU_TEXT ": %.3f CPU s/GB; "
+	       "%llu sleeps (%.0f KiB each), %llu preemptions\n", NM_CPU_TEXT_ARGS(cs),
 	       nm_cpu_per_gb(cpu, bytes),
 	       (unsigned long long)csw_v, csw_v ? bytes / 1024.0 / csw_v : 0.0,
 	       (unsigned long long)csw_i);
@@ -1158,12 +1151,14 @@ int cmd_rx(int argc, char **argv)
 {
 	struct rx_cfg cfg = { .provider = "host", .queues = 1, .order = 4, .interval = -1 };
 	struct rx_state st = { .cfg = &cfg, .out_fd = -1, .cpu_taken = ATOMIC_FLAG_INIT,
-			       .cpuclk = -1, .tc0 = -1, .tc1 = -1 };
+			       .cpuclk = -1 };
 	struct nm_area *area = NULL, *hdr_area = NULL;
 	struct nm_rx_info info = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char host[INET6_ADDRSTRLEN];
-	double t_start, t_next, t_prev = 0, t_end, cpu_u1, cpu_s1;
+	double t_start, t_next, t_prev = 0, t_end;
+	struct nm_cpumark cpu1;
+	struct nm_cpuspan spent;
 	uint64_t last_bytes = 0, csw_v1, csw_i1;
 	struct rx_iv iv = { 0 };
 	struct nm_stats_srv *srv = NULL;
@@ -1296,8 +1291,7 @@ run:
 			t_next = now + 1.0;
 		}
 	}
-	nm_cpu(&cpu_u1, &cpu_s1);
-	st.tc1 = nm_cpuclock_read(st.cpuclk);
+	nm_cpumark_take(st.cpuclk, &cpu1);
 	nm_csw(&csw_v1, &csw_i1);
 	if (st.gpuv)
 		gpu_finish(&st, area);
@@ -1310,14 +1304,13 @@ run:
 		iv_tick(&cfg, &st, &iv, t_end, true);
 	if (atomic_load(&st.t_first) == 0) {
 		st.t_first = t_end;
-		st.cpu_u0 = cpu_u1;
-		st.cpu_s0 = cpu_s1;
-		st.tc0 = st.tc1;
+		st.cpu0 = cpu1;
 		st.csw_v0 = csw_v1;
 		st.csw_i0 = csw_i1;
 	}
-	report(&cfg, &st, &info, t_end - atomic_load(&st.t_first), cpu_u1 - st.cpu_u0,
-	       cpu_s1 - st.cpu_s0, csw_v1 - st.csw_v0, csw_i1 - st.csw_i0, timed_out);
+	nm_cpu_spent(&st.cpu0, &cpu1, &spent);
+	report(&cfg, &st, &info, t_end - atomic_load(&st.t_first), &spent,
+	       csw_v1 - st.csw_v0, csw_i1 - st.csw_i0, timed_out);
 	rc = atomic_load(&st.check_errs) || atomic_load(&st.conn_errs) ||
 	     atomic_load(&st.put_errs) || timed_out ? 1 : 0;
 	if (timed_out && !cfg.json)

@@ -533,49 +533,30 @@ static int parse_args(int argc, char **argv, struct tx_cfg *cfg)
 	return 0;
 }
 
-/*
- * The CPU a send spent: perf's task clock where it opens, as netmem rx
- * reads it; getrusage() gives part of a process's time to the NAPI thread
- * whose wake-ups preempt it (docs/benchmarks.md, "getrusage under-counts
- * the receiver"), and a sender on the veth rig has one beside it for its
- * ACKs.  getrusage's figure, with its user/sys split, goes beside it.
- */
+/* The CPU a send spent: perf's task clock, as netmem rx reads it
+ * (txrx.h); a sender on the veth rig has a NAPI thread beside it too. */
 struct tx_cpu {
 	int fd;                 /* nm_cpuclock_open's, or -errno */
-	double u0, s0, c0;      /* at the start: getrusage user, sys; task clock */
-	double u, s, c;         /* spent: user, sys; the figure (task or getrusage) */
-	bool task;              /* c is the task clock's */
+	struct nm_cpumark m0;
+	struct nm_cpuspan spent;
 };
 
 static void tx_cpu_start(struct tx_cpu *t)
 {
 	t->fd = nm_cpuclock_open();
-	t->c0 = nm_cpuclock_read(t->fd);
-	nm_cpu(&t->u0, &t->s0);
+	nm_cpumark_take(t->fd, &t->m0);
 }
 
 static void tx_cpu_stop(struct tx_cpu *t)
 {
-	double c1 = nm_cpuclock_read(t->fd), u1, s1;
+	struct nm_cpumark m1;
 
-	nm_cpu(&u1, &s1);
-	t->u = u1 - t->u0;
-	t->s = s1 - t->s0;
-	t->task = t->c0 >= 0 && c1 >= 0;
-	t->c = t->task ? c1 - t->c0 : t->u + t->s;
+	nm_cpumark_take(t->fd, &m1);
+	nm_cpu_spent(&t->m0, &m1, &t->spent);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
 }
-
-/* Its JSON fields, after "cpu_user_s": "...,"cpu_s":X (the figure) */
-#define TX_CPU_JSON "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s_getrusage\":%.3f," \
-		    "\"cpu_clock\":\"%s\",\"cpu_s\":%.3f"
-#define TX_CPU_JSON_ARGS(t) (t)->u, (t)->s, (t)->u + (t)->s, \
-		    (t)->task ? "task" : "getrusage", (t)->c
-#define TX_CPU_TEXT "CPU %.2f s by %s (getrusage %.2f: user %.2f, sys %.2f)"
-#define TX_CPU_TEXT_ARGS(t) (t)->c, (t)->task ? "the task clock" : "getrusage", \
-		    (t)->u + (t)->s, (t)->u, (t)->s
 
 /*
  * --udp: datagrams from one connected socket, in sendmmsg batches, paced
@@ -665,18 +646,18 @@ static int tx_udp(const struct tx_cfg *cfg, const struct sockaddr_storage *ss,
 		printf("{\"cmd\":\"tx\",\"udp\":true,\"connect\":\"%s\",\"size\":%u,"
 		       "\"pattern\":\"%s\",\"target_pps\":%llu,\"pkts\":%llu,\"bytes\":%llu,"
 		       "\"retries\":%llu,\"seconds\":%.6f,\"pps\":%.0f,\"gbit_per_s\":%.3f,"
-		       TX_CPU_JSON ",\"cpu_ns_per_pkt\":%.1f}\n",
+		       NM_CPU_JSON ",\"cpu_ns_per_pkt\":%.1f}\n",
 		       cfg->connect, cfg->size, pname, (unsigned long long)cfg->pps,
 		       (unsigned long long)seq, (unsigned long long)bytes,
 		       (unsigned long long)retries, secs, secs > 0 ? seq / secs : 0.0,
-		       nm_gbit(bytes, secs), TX_CPU_JSON_ARGS(&cpu),
-		       seq ? cpu.c * 1e9 / seq : 0.0);
+		       nm_gbit(bytes, secs), NM_CPU_JSON_ARGS(&cpu.spent),
+		       seq ? cpu.spent.cpu * 1e9 / seq : 0.0);
 	else if (!cfg->quiet)
 		printf("tx: %llu datagrams of %u bytes (%s) in %.3f s: %.0f packets/s, "
-		       "%.2f Gbit/s, " TX_CPU_TEXT ", %.0f ns per packet, %llu retries\n",
+		       "%.2f Gbit/s, " NM_CPU_TEXT ", %.0f ns per packet, %llu retries\n",
 		       (unsigned long long)seq, cfg->size, pname, secs, secs > 0 ? seq / secs : 0.0,
-		       nm_gbit(bytes, secs), TX_CPU_TEXT_ARGS(&cpu),
-		       seq ? cpu.c * 1e9 / seq : 0.0, (unsigned long long)retries);
+		       nm_gbit(bytes, secs), NM_CPU_TEXT_ARGS(&cpu.spent),
+		       seq ? cpu.spent.cpu * 1e9 / seq : 0.0, (unsigned long long)retries);
 	rc = 0;
 out:
 	if (cpu.fd >= 0)
@@ -765,18 +746,18 @@ int cmd_tx(int argc, char **argv)
 		printf("{\"cmd\":\"tx\",\"connect\":\"%s\",\"conns\":%u,\"msg_min\":%u,"
 		       "\"msg_max\":%u,\"pattern\":\"%s\",\"framed\":%s,\"bytes\":%llu,"
 		       "\"wire_bytes\":%llu,\"seconds\":%.6f,\"gbit_per_s\":%.3f,"
-		       TX_CPU_JSON ",\"cpu_s_per_gb\":%.4f}\n",
+		       NM_CPU_JSON ",\"cpu_s_per_gb\":%.4f}\n",
 		       cfg.connect, cfg.conns, cfg.msg_min, cfg.msg_max, pname,
 		       cfg.framed ? "true" : "false", (unsigned long long)bytes,
 		       (unsigned long long)wire, secs, nm_gbit(bytes, secs),
-		       TX_CPU_JSON_ARGS(&cpu), nm_cpu_per_gb(cpu.c, bytes));
+		       NM_CPU_JSON_ARGS(&cpu.spent), nm_cpu_per_gb(cpu.spent.cpu, bytes));
 	} else if (!cfg.quiet) {
 		printf("tx: %llu bytes (%s, %u conn%s, %s-byte writes%s) in %.3f s: "
-			"%.2f Gbit/s, " TX_CPU_TEXT ", %.3f CPU s/GB\n",
+			"%.2f Gbit/s, " NM_CPU_TEXT ", %.3f CPU s/GB\n",
 			(unsigned long long)bytes, pname, cfg.conns, cfg.conns > 1 ? "s" : "",
 			msz, cfg.framed ? ", framed" : "", secs,
-			nm_gbit(bytes, secs), TX_CPU_TEXT_ARGS(&cpu),
-			nm_cpu_per_gb(cpu.c, bytes));
+			nm_gbit(bytes, secs), NM_CPU_TEXT_ARGS(&cpu.spent),
+			nm_cpu_per_gb(cpu.spent.cpu, bytes));
 	}
 	rc = 0;
 out:

@@ -367,6 +367,21 @@ double nm_cpuclock_read(int fd)
 	return (double)ns * 1e-9;
 }
 
+void nm_cpumark_take(int fd, struct nm_cpumark *m)
+{
+	m->tc = nm_cpuclock_read(fd);
+	nm_cpu(&m->u, &m->s);
+}
+
+void nm_cpu_spent(const struct nm_cpumark *a, const struct nm_cpumark *b,
+		  struct nm_cpuspan *out)
+{
+	out->u = b->u - a->u;
+	out->s = b->s - a->s;
+	out->task = a->tc >= 0 && b->tc >= 0;
+	out->cpu = out->task ? b->tc - a->tc : out->u + out->s;
+}
+
 void nm_csw(uint64_t *vol, uint64_t *invol)
 {
 	struct rusage ru;

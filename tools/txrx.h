@@ -142,6 +142,31 @@ void nm_cpu(double *user, double *sys);
 int nm_cpuclock_open(void);
 /* Seconds counted on @fd so far; -1 if @fd < 0 or it cannot be read. */
 double nm_cpuclock_read(int fd);
+/*
+ * A run's CPU by both clocks: a mark at its start and one at its end
+ * (nm_cpumark_take, on nm_cpuclock_open's fd or a negative one), and what
+ * lies between (nm_cpu_spent).  The figure is the task clock's where both
+ * marks have it, getrusage's user + sys otherwise; NM_CPU_TEXT and
+ * NM_CPU_JSON print it as netmem rx and tx do, with getrusage's beside it.
+ */
+struct nm_cpumark {
+	double tc, u, s;        /* task clock (-1: none), getrusage user, sys */
+};
+struct nm_cpuspan {
+	double cpu;             /* the figure */
+	double u, s;            /* getrusage's user and sys */
+	bool task;              /* cpu is the task clock's */
+};
+void nm_cpumark_take(int fd, struct nm_cpumark *m);
+void nm_cpu_spent(const struct nm_cpumark *a, const struct nm_cpumark *b,
+		  struct nm_cpuspan *out);
+#define NM_CPU_TEXT "CPU %.2f s by %s (getrusage %.2f: user %.2f, sys %.2f)"
+#define NM_CPU_TEXT_ARGS(p) (p)->cpu, (p)->task ? "the task clock" : "getrusage", \
+		(p)->u + (p)->s, (p)->u, (p)->s
+#define NM_CPU_JSON "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"cpu_s_getrusage\":%.3f," \
+		"\"cpu_clock\":\"%s\",\"cpu_s\":%.3f"
+#define NM_CPU_JSON_ARGS(p) (p)->u, (p)->s, (p)->u + (p)->s, \
+		(p)->task ? "task" : "getrusage", (p)->cpu
 /* Context switches of this process: voluntary (it slept: a wakeup each)
  * and involuntary (preempted). */
 void nm_csw(uint64_t *vol, uint64_t *invol);
